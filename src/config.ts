@@ -1,0 +1,48 @@
+/**
+ * Option validation: each rule is a Schema plus the words that say what it
+ * allows, so a bad option fails with a message naming the option, the value
+ * received and what is allowed.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+import { ConfigError } from "./errors.ts";
+
+/** A Schema guard and the phrase that describes what it accepts. */
+export interface Rule<A> {
+  readonly is: (value: unknown) => value is A;
+  readonly allowed: string;
+}
+
+function rule<S extends Schema.Top>(schema: S, allowed: string): Rule<S["Type"]> {
+  return { is: Schema.is(schema) as (value: unknown) => value is S["Type"], allowed };
+}
+
+export const positiveInt: Rule<number> = rule(Schema.Int.check(Schema.isGreaterThan(0)), "a positive integer");
+export const nonNegativeInt: Rule<number> = rule(
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  "a non-negative integer",
+);
+export const boolean: Rule<boolean> = rule(Schema.Boolean, "a boolean");
+export const nonEmptyString: Rule<string> = rule(Schema.NonEmptyString, "a non-empty string");
+export const stringArray: Rule<readonly string[]> = rule(Schema.Array(Schema.String), "an array of strings");
+export const stringRecord: Rule<Readonly<Record<string, string>>> = rule(
+  Schema.Record(Schema.String, Schema.String),
+  "an object of string values",
+);
+
+/** `value` if it is present and valid, `fallback` if it is undefined, else a ConfigError. */
+export function option<A, F = A>(owner: string, name: string, value: unknown, check: Rule<A>, fallback: F): A | F {
+  if (value === undefined) return fallback;
+  if (check.is(value)) return value;
+  throw new ConfigError({ owner, option: name, received: value, allowed: check.allowed });
+}
+
+/** Refuse keys that no rule knows, so a typo does not pass silently. */
+export function refuseUnknown(owner: string, given: object, known: readonly string[]): void {
+  for (const key of Object.keys(given)) {
+    if (!known.includes(key)) {
+      throw new ConfigError({ owner, option: key, received: (given as Record<string, unknown>)[key], allowed: `one of the known options (${known.join(", ")})` });
+    }
+  }
+}

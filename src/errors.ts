@@ -1,0 +1,274 @@
+/**
+ * Every error molt raises: tagged classes with structured fields.
+ *
+ * Match on `_tag` (or use {@link isMoltError}); every field is plain data, so
+ * an error can be logged as JSON.
+ *
+ * @module
+ */
+import { Data } from "effect";
+
+/** How a process ended: its exit code, or the signal that killed it. */
+export interface ExitInfo {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+function describeExit(info: ExitInfo): string {
+  if (info.signal !== null) return `killed by ${info.signal}`;
+  if (info.exitCode !== null) return `exit code ${info.exitCode}`;
+  return "exit status unknown";
+}
+
+function withStderr(text: string, stderrTail: readonly string[]): string {
+  return stderrTail.length === 0 ? text : `${text}\n--- last lines of stderr ---\n${stderrTail.join("\n")}`;
+}
+
+/**
+ * An option was missing, of the wrong type or out of range.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./mod.ts";
+ * const e = new ConfigError({ owner: "worker", option: "heartbeatMs", received: -1, allowed: "a positive integer" });
+ * console.log(e.message); // worker: heartbeatMs must be a positive integer, received -1
+ * ```
+ */
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly owner: string;
+  readonly option: string;
+  readonly received: unknown;
+  readonly allowed: string;
+}> {
+  override get message(): string {
+    return `${this.owner}: ${this.option} must be ${this.allowed}, received ${formatValue(this.received)}`;
+  }
+}
+
+/** What broke the wire protocol. */
+export type ProtocolViolation =
+  | "frame_too_large"
+  | "invalid_utf8"
+  | "invalid_json"
+  | "invalid_message"
+  | "protocol_version";
+
+/**
+ * The byte stream from (or to) a worker broke the wire protocol. A worker
+ * that sends one is killed and reported as crashed.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "./mod.ts";
+ * const e = new ProtocolError({ reason: "invalid_json", detail: "Unexpected token", workerId: "w1", pid: 42 });
+ * console.log(e._tag, e.reason); // ProtocolError invalid_json
+ * ```
+ */
+export class ProtocolError extends Data.TaggedError("ProtocolError")<{
+  readonly reason: ProtocolViolation;
+  readonly detail: string;
+  readonly workerId?: string;
+  readonly pid?: number;
+}> {
+  override get message(): string {
+    const who = this.workerId === undefined ? "" : `worker ${this.workerId} (pid ${this.pid}): `;
+    return `${who}protocol violation (${this.reason}): ${this.detail}`;
+  }
+}
+
+/**
+ * A worker did not become ready: the interpreter or handler could not start,
+ * the process exited, or no hello frame came within `startTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { spawnWorker, WorkerStartError } from "./mod.ts";
+ * try {
+ *   await spawnWorker({ handler: "./missing.py" });
+ * } catch (e) {
+ *   if (e instanceof WorkerStartError) console.log(e.reason, e.exitCode, e.stderrTail);
+ * }
+ * ```
+ */
+export class WorkerStartError extends Data.TaggedError("WorkerStartError")<{
+  readonly workerId: string;
+  readonly reason: "spawn_failed" | "exited" | "timeout" | "protocol";
+  readonly detail: string;
+  readonly pid: number | null;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: readonly string[];
+}> {
+  override get message(): string {
+    return withStderr(`worker ${this.workerId} failed to start (${this.reason}): ${this.detail}`, this.stderrTail);
+  }
+}
+
+/**
+ * A call passed its deadline. Python cannot abort a running handler, so the
+ * worker may still be busy with it; by default it is marked for recycling.
+ *
+ * @example
+ * ```ts
+ * import { WorkerTimeoutError } from "./mod.ts";
+ * const e = new WorkerTimeoutError({ workerId: "w1", pid: 7, requestId: 3, command: "slow", timeoutMs: 50 });
+ * console.log(e.message); // worker w1 (pid 7): call 3 "slow" timed out after 50 ms
+ * ```
+ */
+export class WorkerTimeoutError extends Data.TaggedError("WorkerTimeoutError")<{
+  readonly workerId: string;
+  readonly pid: number;
+  readonly requestId: number;
+  readonly command: string;
+  readonly timeoutMs: number;
+}> {
+  override get message(): string {
+    return `worker ${this.workerId} (pid ${this.pid}): call ${this.requestId} "${this.command}" timed out after ${this.timeoutMs} ms`;
+  }
+}
+
+/**
+ * The worker process exited while the call was in flight (or before it was
+ * written). `written` says whether the request reached the process's pipe.
+ *
+ * @example
+ * ```ts
+ * import { WorkerExitedError } from "./mod.ts";
+ * const e = new WorkerExitedError({ workerId: "w1", pid: 7, requestId: 3, command: "x", exitCode: null, signal: "SIGKILL", stderrTail: [], written: true });
+ * console.log(e.message.split("\n")[0]); // worker w1 (pid 7) exited (killed by SIGKILL) while call 3 "x" was in flight
+ * ```
+ */
+export class WorkerExitedError extends Data.TaggedError("WorkerExitedError")<{
+  readonly workerId: string;
+  readonly pid: number;
+  readonly requestId: number;
+  readonly command: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: readonly string[];
+  readonly written: boolean;
+}> {
+  override get message(): string {
+    const exit = describeExit(this);
+    return withStderr(
+      `worker ${this.workerId} (pid ${this.pid}) exited (${exit}) while call ${this.requestId} "${this.command}" was in flight`,
+      this.stderrTail,
+    );
+  }
+}
+
+/**
+ * The call cannot be accepted because the worker is not serving (it is
+ * draining, stopping or gone). Nothing was sent to Python.
+ *
+ * @example
+ * ```ts
+ * import { WorkerUnavailableError } from "./mod.ts";
+ * const e = new WorkerUnavailableError({ workerId: "w1", state: "stopping", command: "echo" });
+ * console.log(e.message); // worker w1 is stopping and takes no new call ("echo")
+ * ```
+ */
+export class WorkerUnavailableError extends Data.TaggedError("WorkerUnavailableError")<{
+  readonly workerId: string;
+  readonly state: string;
+  readonly command: string;
+}> {
+  override get message(): string {
+    return `worker ${this.workerId} is ${this.state} and takes no new call ("${this.command}")`;
+  }
+}
+
+/**
+ * The caller's `AbortSignal` fired before the answer came. If the request
+ * had been written, Python may still run it.
+ *
+ * @example
+ * ```ts
+ * import { CallAbortedError } from "./mod.ts";
+ * const e = new CallAbortedError({ workerId: "w1", requestId: 4, command: "x", written: true });
+ * console.log(e._tag); // CallAbortedError
+ * ```
+ */
+export class CallAbortedError extends Data.TaggedError("CallAbortedError")<{
+  readonly workerId: string;
+  readonly requestId: number;
+  readonly command: string;
+  readonly written: boolean;
+}> {
+  override get message(): string {
+    return `worker ${this.workerId}: call ${this.requestId} "${this.command}" was aborted by its signal`;
+  }
+}
+
+/**
+ * The Python side answered with an error: a handler exception (its type,
+ * message and traceback), an unknown command, or a request it refused.
+ *
+ * @example
+ * ```ts
+ * import { PythonError } from "./mod.ts";
+ * const e = new PythonError({ workerId: "w1", pid: 7, requestId: 2, command: "fail", type: "ValueError", detail: "bad", traceback: undefined });
+ * console.log(e.message); // worker w1 (pid 7): "fail" raised ValueError: bad
+ * ```
+ */
+export class PythonError extends Data.TaggedError("PythonError")<{
+  readonly workerId: string;
+  readonly pid: number;
+  readonly requestId: number;
+  readonly command: string;
+  readonly type: string;
+  readonly detail: string;
+  readonly traceback: string | undefined;
+}> {
+  override get message(): string {
+    return `worker ${this.workerId} (pid ${this.pid}): "${this.command}" raised ${this.type}: ${this.detail}`;
+  }
+}
+
+/** Every error class molt raises. */
+export type MoltError =
+  | ConfigError
+  | ProtocolError
+  | WorkerStartError
+  | WorkerTimeoutError
+  | WorkerExitedError
+  | WorkerUnavailableError
+  | CallAbortedError
+  | PythonError;
+
+const TAGS: ReadonlySet<string> = new Set([
+  "ConfigError",
+  "ProtocolError",
+  "WorkerStartError",
+  "WorkerTimeoutError",
+  "WorkerExitedError",
+  "WorkerUnavailableError",
+  "CallAbortedError",
+  "PythonError",
+]);
+
+/**
+ * True when `error` is one of molt's tagged errors, for Promise users.
+ *
+ * @example
+ * ```ts
+ * import { isMoltError, ConfigError } from "./mod.ts";
+ * const e: unknown = new ConfigError({ owner: "worker", option: "threads", received: 0, allowed: "a positive integer" });
+ * if (isMoltError(e) && e._tag === "ConfigError") console.log(e.option); // threads
+ * ```
+ */
+export function isMoltError(error: unknown): error is MoltError {
+  return error instanceof Error && TAGS.has((error as { _tag?: unknown })._tag as string);
+}
+
+/** Render a received value for an error message: strings quoted, others as JSON. */
+export function formatValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

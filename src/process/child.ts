@@ -1,0 +1,57 @@
+/**
+ * A spawned child process with piped stdio, the same shape under Bun, Deno
+ * and Node. Bun gets Bun.spawn; the others node:child_process.
+ *
+ * @module
+ */
+import type { ExitInfo } from "../errors.ts";
+
+/** What to run and where its output goes. */
+export interface SpawnSpec {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | undefined;
+  readonly onStdout: (chunk: Uint8Array) => void;
+  readonly onStderr: (chunk: Uint8Array) => void;
+}
+
+/** A running child: write to its stdin, signal it, learn how it ended. */
+export interface ChildProcess {
+  readonly pid: number;
+  /** Write bytes to stdin; frames written while a write is pending are joined. Errors surface as exit. */
+  write(bytes: Uint8Array): void;
+  closeStdin(): void;
+  kill(signal: "SIGTERM" | "SIGKILL"): void;
+  /** Settles once the process has exited and its stdout has been read to the end. */
+  readonly exited: Promise<ExitInfo>;
+}
+
+/** Raised when the program could not be started at all (not found, not executable). */
+export class SpawnFailure {
+  constructor(readonly code: string, readonly detail: string) {}
+}
+
+// After exit, output still in the pipe is read; a grandchild that inherited the
+// pipe must not hold the exit back for long.
+export const STREAM_DRAIN_MS = 200;
+
+/** Resolve when `exit` has settled and `ended` has too, or `STREAM_DRAIN_MS` after `exit`. */
+export function afterOutput(exit: Promise<ExitInfo>, ended: Promise<void>): Promise<ExitInfo> {
+  return exit.then(async (info) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, STREAM_DRAIN_MS)))]);
+    clearTimeout(timer);
+    return info;
+  });
+}
+
+/** Spawn with the runtime's fastest API. Rejects with a SpawnFailure when nothing started. */
+export async function spawnChild(spec: SpawnSpec): Promise<ChildProcess> {
+  const bun = (globalThis as { Bun?: unknown }).Bun;
+  if (bun !== undefined) {
+    const { spawnBun } = await import("./spawn-bun.ts");
+    return spawnBun(spec);
+  }
+  const { spawnNode } = await import("./spawn-node.ts");
+  return spawnNode(spec);
+}

@@ -1,0 +1,111 @@
+/**
+ * Wire protocol v1 framing: a 4-byte big-endian unsigned length N, then N
+ * bytes of UTF-8 JSON.
+ *
+ * @module
+ */
+import { ProtocolError } from "../errors.ts";
+
+/** The default largest frame either side accepts: 64 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES: number = 64 * 1024 * 1024;
+
+const encoder = new TextEncoder();
+const SMALL_FRAME_CHARS = 16 * 1024;
+
+/** Encode one JSON text as a frame (header + UTF-8 bytes). */
+export function encodeFrame(json: string, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
+  let frame: Uint8Array;
+  let length: number;
+  if (json.length <= SMALL_FRAME_CHARS) {
+    // One allocation for header and body: UTF-8 needs at most 3 bytes per UTF-16 unit.
+    frame = new Uint8Array(4 + json.length * 3);
+    length = encoder.encodeInto(json, frame.subarray(4)).written;
+    frame = frame.subarray(0, 4 + length);
+  } else {
+    const body = encoder.encode(json);
+    length = body.length;
+    frame = new Uint8Array(4 + length);
+    frame.set(body, 4);
+  }
+  if (length > maxFrameBytes) {
+    throw new ProtocolError({
+      reason: "frame_too_large",
+      detail: `frame of ${length} bytes is over the maximum of ${maxFrameBytes} bytes`,
+    });
+  }
+  frame[0] = length >>> 24;
+  frame[1] = (length >>> 16) & 0xff;
+  frame[2] = (length >>> 8) & 0xff;
+  frame[3] = length & 0xff;
+  return frame;
+}
+
+/**
+ * Incremental deframer: push any split of the byte stream, get whole frame
+ * payloads back in order. A frame over the maximum is refused with a
+ * `ProtocolError` and the deframer refuses everything after it: the host
+ * does not try to read on past a broken stream.
+ */
+export class Deframer {
+  readonly maxFrameBytes: number;
+  private readonly header = new Uint8Array(4);
+  private headerFill = 0;
+  private body: Uint8Array | null = null;
+  private bodyFill = 0;
+  private failed: ProtocolError | null = null;
+
+  constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Bytes held for a frame that has not finished arriving. */
+  get buffered(): number {
+    return this.headerFill + this.bodyFill;
+  }
+
+  /** Feed a chunk; `onFrame` receives each completed payload (a view valid only during the call). */
+  push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
+    if (this.failed !== null) throw this.failed;
+    let off = 0;
+    const end = chunk.length;
+    while (off < end) {
+      if (this.body !== null) {
+        const take = Math.min(this.body.length - this.bodyFill, end - off);
+        this.body.set(chunk.subarray(off, off + take), this.bodyFill);
+        this.bodyFill += take;
+        off += take;
+        if (this.bodyFill === this.body.length) {
+          const body = this.body;
+          this.body = null;
+          this.bodyFill = 0;
+          onFrame(body);
+        }
+        continue;
+      }
+      let length: number;
+      if (this.headerFill === 0 && end - off >= 4) {
+        length = ((chunk[off]! << 24) | (chunk[off + 1]! << 16) | (chunk[off + 2]! << 8) | chunk[off + 3]!) >>> 0;
+        off += 4;
+      } else {
+        while (this.headerFill < 4 && off < end) this.header[this.headerFill++] = chunk[off++]!;
+        if (this.headerFill < 4) return;
+        const h = this.header;
+        length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+        this.headerFill = 0;
+      }
+      if (length > this.maxFrameBytes) {
+        this.failed = new ProtocolError({
+          reason: "frame_too_large",
+          detail: `frame of ${length} bytes is over the maximum of ${this.maxFrameBytes} bytes`,
+        });
+        throw this.failed;
+      }
+      if (end - off >= length) {
+        onFrame(chunk.subarray(off, off + length));
+        off += length;
+      } else {
+        this.body = new Uint8Array(length);
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Wire protocol v1 messages, defined once with Schema.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+import { ProtocolError } from "../errors.ts";
+
+/** The protocol version this host speaks; a worker saying another is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** A request frame the host writes. */
+export const Request = Schema.Struct({
+  id: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  command: Schema.String,
+  args: Schema.Unknown,
+  deadline_ms: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+  session: Schema.optionalKey(Schema.String),
+});
+/** A request frame the host writes. */
+export type Request = typeof Request.Type;
+
+/** The error a worker reports instead of a result. */
+export const WireError = Schema.Struct({
+  type: Schema.String,
+  message: Schema.String,
+  traceback: Schema.optionalKey(Schema.String),
+  retryable: Schema.optionalKey(Schema.Boolean),
+});
+/** The error a worker reports instead of a result. */
+export type WireError = typeof WireError.Type;
+
+/** A successful answer to request `id`. */
+export const OkResponse = Schema.Struct({
+  id: Schema.Int,
+  ok: Schema.Literal(true),
+  result: Schema.Unknown,
+});
+
+/** A failed answer; `id` is null when the worker could not tell which request it was. */
+export const ErrorResponse = Schema.Struct({
+  id: Schema.NullOr(Schema.Int),
+  ok: Schema.Literal(false),
+  error: WireError,
+});
+
+/** Any frame a worker writes. */
+export const Response = Schema.Union([OkResponse, ErrorResponse]);
+/** Any frame a worker writes. */
+export type Response = typeof Response.Type;
+
+/** The first frame a worker writes: id 0, describing itself. */
+export const Hello = Schema.Struct({
+  protocol: Schema.Int,
+  pid: Schema.Int,
+  python: Schema.String,
+  handler: Schema.String,
+  threads: Schema.Int,
+  commands: Schema.Array(Schema.String),
+});
+/** The first frame a worker writes: id 0, describing itself. */
+export type Hello = typeof Hello.Type;
+
+const isResponse = Schema.is(Response);
+const decodeResponse = Schema.decodeUnknownSync(Response);
+const decodeHello = Schema.decodeUnknownSync(Hello);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function violation(reason: ProtocolError["reason"], detail: string): ProtocolError {
+  return new ProtocolError({ reason, detail });
+}
+
+/** Decode one response payload; anything that is not a valid response is a ProtocolError. */
+export function parseResponse(payload: Uint8Array): Response {
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    throw violation("invalid_utf8", `response of ${payload.length} bytes is not valid UTF-8`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw violation("invalid_json", `response is not JSON (${(e as Error).message}): ${text.slice(0, 80)}`);
+  }
+  if (isResponse(value)) return value;
+  try {
+    return decodeResponse(value);
+  } catch (e) {
+    throw violation("invalid_message", `response does not match the protocol: ${String(e)}: ${text.slice(0, 80)}`);
+  }
+}
+
+/** Check that a response is a hello of this protocol version and decode it. */
+export function parseHello(response: Response): Hello {
+  if (response.id !== 0 || !response.ok) {
+    throw violation("invalid_message", `expected a hello frame (id 0, ok true), received ${JSON.stringify(response).slice(0, 200)}`);
+  }
+  let hello: Hello;
+  try {
+    hello = decodeHello(response.result);
+  } catch (e) {
+    throw violation("invalid_message", `hello frame does not match the protocol: ${String(e)}`);
+  }
+  if (hello.protocol !== PROTOCOL_VERSION) {
+    throw violation("protocol_version", `worker speaks protocol ${hello.protocol}, this host speaks ${PROTOCOL_VERSION}`);
+  }
+  return hello;
+}

@@ -1,0 +1,57 @@
+"""The commands every worker serves: ping, health, describe, shutdown."""
+
+import os
+import sys
+import time
+
+from .registry import all_commands, register_builtin
+
+
+class Counters:
+    """What the worker has served, for ``health``."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.served = 0
+        self.failed = 0
+
+
+def rss_bytes():
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+def install(counters, handler_name):
+    def ping(args, ctx):
+        return "pong"
+
+    def health(args, ctx):
+        return {
+            "pid": os.getpid(),
+            "rss_bytes": rss_bytes(),
+            "uptime_s": round(time.monotonic() - counters.started, 3),
+            "served": counters.served,
+            "failed": counters.failed,
+        }
+
+    def describe(args, ctx):
+        return {
+            "handler": handler_name,
+            "python": sys.version.split()[0],
+            "commands": [
+                {"name": c.name, "idempotent": c.idempotent, "builtin": c.builtin}
+                for c in all_commands()
+            ],
+        }
+
+    register_builtin("ping", ping, True)
+    register_builtin("health", health, True)
+    register_builtin("describe", describe, True)
+    # shutdown is answered by the serving loop itself, which owns the exit.
+    register_builtin("shutdown", None, False)

@@ -1,0 +1,254 @@
+"""The molt worker: ``python3 -m molt.worker --handler PATH_OR_MODULE [--threads N]``.
+
+Reads frames from stdin, writes frames to stdout and nothing else (``print()``
+goes to stderr), answers pipelined requests by id, and exits on stdin EOF,
+after ``shutdown``, on SIGTERM, or when its host process goes away.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+from . import PROTOCOL_VERSION
+from . import builtins
+from .context import Context
+from .framing import DEFAULT_MAX_FRAME_BYTES, Deframer, Oversize, encode_frame, id_from_prefix
+from .loader import HandlerLoadError, load_handler
+from .registry import all_commands, lookup
+
+EXIT_ORPHANED = 71
+_READ_SIZE = 1 << 20
+_PARENT_POLL_S = 0.2
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+writer = None
+
+
+class Writer:
+    """Writes frames to the reserved stdout descriptor.
+
+    Frames sent while another thread is writing are joined into that
+    thread's next write, so a busy worker makes few syscalls.
+    """
+
+    def __init__(self, fd):
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._pending = []
+        self._writing = False
+
+    def send(self, frames):
+        with self._lock:
+            self._pending.extend(frames)
+            if self._writing:
+                return
+            self._writing = True
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._writing = False
+                    return
+                chunk = b"".join(self._pending)
+                self._pending.clear()
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view):]
+
+
+def error_frame(request_id, kind, message, tb=None):
+    error = {"type": kind, "message": message}
+    if tb is not None:
+        error["traceback"] = tb
+    return encode_frame(_dumps({"id": request_id, "ok": False, "error": error}).encode())
+
+
+class Server:
+    """Turns request frames into response frames."""
+
+    def __init__(self, writer, max_frame_bytes, threads):
+        self.writer = writer
+        self.max_frame_bytes = max_frame_bytes
+        self.counters = builtins.Counters()
+        self.executor = None
+        self.stopping = False
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="molt-handler")
+
+    def handle(self, item, out):
+        """Answer one frame, appending inline answers to ``out``."""
+        if isinstance(item, Oversize):
+            out.append(error_frame(
+                id_from_prefix(item.prefix), "FrameTooLarge",
+                f"request frame of {item.length} bytes is over the maximum of {self.max_frame_bytes} bytes",
+            ))
+            return
+        received = time.monotonic()
+        try:
+            request = json.loads(item.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            out.append(error_frame(id_from_prefix(item[:64]), "InvalidUTF8", f"request is not valid UTF-8: {e}"))
+            return
+        except ValueError as e:
+            out.append(error_frame(id_from_prefix(item[:64]), "InvalidJSON", f"request is not valid JSON: {e}"))
+            return
+        problem = check_request(request)
+        if problem is not None:
+            rid = request.get("id") if isinstance(request, dict) else None
+            rid = rid if type(rid) is int else None
+            out.append(error_frame(rid, "InvalidRequest", problem))
+            return
+        rid = request["id"]
+        name = request["command"]
+        spec = lookup(name)
+        if spec is None:
+            known = ", ".join(sorted(c.name for c in all_commands()))
+            out.append(error_frame(rid, "UnknownCommand", f"unknown command {name!r}; this worker serves: {known}"))
+            return
+        if name == "shutdown":
+            self.stopping = True
+            if self.executor is not None:
+                self.executor.shutdown(wait=True)
+            out.append(self.result_frame(rid, name, None))
+            return
+        budget = request.get("deadline_ms")
+        ctx = Context(rid, name, request.get("session"), None if budget is None else received + budget / 1000)
+        if self.executor is None or spec.builtin:
+            out.append(self.run(spec, request["args"], ctx))
+        else:
+            self.executor.submit(self.run_threaded, spec, request["args"], ctx)
+
+    def run_threaded(self, spec, args, ctx):
+        self.writer.send((self.run(spec, args, ctx),))
+
+    def run(self, spec, args, ctx):
+        if ctx.deadline is not None and time.monotonic() > ctx.deadline:
+            self.counters.failed += 1
+            return error_frame(ctx.request_id, "DeadlineExceeded",
+                               f"{spec.name!r} was not started: its deadline passed while it waited")
+        try:
+            result = spec.fn(args, ctx)
+        except Exception as e:
+            self.counters.failed += 1
+            return error_frame(ctx.request_id, type(e).__name__, str(e), traceback.format_exc())
+        return self.result_frame(ctx.request_id, spec.name, result)
+
+    def result_frame(self, rid, name, result):
+        try:
+            payload = _dumps({"id": rid, "ok": True, "result": result}).encode()
+        except (TypeError, ValueError) as e:
+            self.counters.failed += 1
+            return error_frame(rid, "UnserializableResult", f"result of {name!r} is not JSON: {e}")
+        if len(payload) > self.max_frame_bytes:
+            self.counters.failed += 1
+            return error_frame(rid, "FrameTooLarge",
+                               f"result of {name!r} is {len(payload)} bytes, over the maximum frame size of {self.max_frame_bytes} bytes")
+        self.counters.served += 1
+        return encode_frame(payload)
+
+
+def check_request(request):
+    """Why a decoded request is malformed, or None when it is well formed."""
+    if not isinstance(request, dict):
+        return f"request must be a JSON object, received {type(request).__name__}"
+    rid = request.get("id")
+    if type(rid) is not int or rid < 0:
+        return f"request field 'id' must be a non-negative integer, received {rid!r}"
+    if not isinstance(request.get("command"), str):
+        return f"request field 'command' must be a string, received {request.get('command')!r}"
+    if "args" not in request:
+        return "request field 'args' is missing"
+    budget = request.get("deadline_ms")
+    if budget is not None and (type(budget) not in (int, float) or budget < 0):
+        return f"request field 'deadline_ms' must be a non-negative number, received {budget!r}"
+    session = request.get("session")
+    if session is not None and not isinstance(session, str):
+        return f"request field 'session' must be a string, received {session!r}"
+    return None
+
+
+def reserve_stdout():
+    """Keep the real stdout for frames and point fd 1 and sys.stdout at stderr."""
+    frames_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return frames_fd
+
+
+def watch_parent():
+    """Exit when the host is gone, even while a handler holds the main thread."""
+    parent = os.getppid()
+
+    def poll():
+        while True:
+            time.sleep(_PARENT_POLL_S)
+            if os.getppid() != parent:
+                os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=poll, name="molt-parent-watch", daemon=True).start()
+
+
+def serve(in_fd, server):
+    deframer = Deframer(server.max_frame_bytes)
+    while not server.stopping:
+        data = os.read(in_fd, _READ_SIZE)
+        if not data:
+            break
+        out = []
+        for item in deframer.feed(data):
+            server.handle(item, out)
+            if server.stopping:
+                break
+        if out:
+            server.writer.send(out)
+    if server.executor is not None:
+        server.executor.shutdown(wait=True)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python3 -m molt.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--handler", required=True, help="a .py file or an importable module that registers commands")
+    parser.add_argument("--threads", type=int, default=1, help="run handlers on N threads, answering out of order (default 1)")
+    parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES, help="largest frame accepted or sent")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be a positive integer, received {args.threads}")
+    if args.max_frame_bytes < 64:
+        parser.error(f"--max-frame-bytes must be at least 64, received {args.max_frame_bytes}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent()
+    global writer
+    writer = Writer(reserve_stdout())
+    server = Server(writer, args.max_frame_bytes, args.threads)
+    builtins.install(server.counters, args.handler)
+    try:
+        load_handler(args.handler)
+    except HandlerLoadError as e:
+        sys.stderr.write(f"molt worker: {e}\n")
+        sys.stderr.flush()
+        return e.exit_code
+    hello = {
+        "protocol": PROTOCOL_VERSION,
+        "pid": os.getpid(),
+        "python": sys.version.split()[0],
+        "handler": args.handler,
+        "threads": args.threads,
+        "commands": sorted(c.name for c in all_commands()),
+    }
+    writer.send((encode_frame(_dumps({"id": 0, "ok": True, "result": hello}).encode()),))
+    serve(0, server)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+/**
+ * The options of one worker, their defaults and their validation.
+ *
+ * @module
+ */
+import { ConfigError } from "../errors.ts";
+import {
+  boolean,
+  nonEmptyString,
+  nonNegativeInt,
+  option,
+  positiveInt,
+  refuseUnknown,
+  type Rule,
+  stringRecord,
+} from "../config.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame.ts";
+
+/** Options of {@link spawnWorker}. Only `handler` is required. */
+export interface WorkerOptions {
+  /** A `.py` file or an importable module that registers commands. Required. */
+  readonly handler: string;
+  /** Name used in errors and logs. Default `worker-<n>`. */
+  readonly id?: string;
+  /** Interpreter command or path. Default `"python3"`, resolved once to `sys.executable`. */
+  readonly python?: string;
+  /** Handler threads in the worker; above 1, answers come out of order. Default 1. */
+  readonly threads?: number;
+  /** Extra environment variables, over the host's own. Default `{}`. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working directory of the process. Default: the host's. */
+  readonly cwd?: string;
+  /** Time allowed from spawn to the hello frame. Default 10000 ms. */
+  readonly startTimeoutMs?: number;
+  /** Deadline of a call that sets no `timeoutMs`. Default 30000 ms. */
+  readonly callTimeoutMs?: number;
+  /** Interval between heartbeat pings; 0 turns the heartbeat off. Default 5000 ms. */
+  readonly heartbeatMs?: number;
+  /** How long a heartbeat ping may take. Default: `heartbeatMs`. */
+  readonly heartbeatTimeoutMs?: number;
+  /** Consecutive missed heartbeats that make the worker degraded. Default 2. */
+  readonly unhealthyAfterMisses?: number;
+  /** Whether a call past its deadline marks the worker for recycling. Default true. */
+  readonly recycleOnOverrun?: boolean;
+  /** How long `stop()` waits for calls in flight before shutting down. Default 5000 ms. */
+  readonly drainTimeoutMs?: number;
+  /** How long `stop()` waits after `shutdown` before SIGTERM. Default 2000 ms. */
+  readonly shutdownGraceMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL. Default 2000 ms. */
+  readonly killGraceMs?: number;
+  /** Largest frame sent or accepted, both sides. Default 64 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Lines of stderr kept for error messages. Default 20. */
+  readonly stderrTailLines?: number;
+  /** Receives each stderr line. Default: `console.error` prefixed with the worker id. */
+  readonly onStderr?: (line: string) => void;
+}
+
+/** Options after defaults, as the worker uses them. */
+export interface ResolvedWorkerOptions {
+  readonly handler: string;
+  readonly id: string;
+  readonly python: string;
+  readonly threads: number;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | undefined;
+  readonly startTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly unhealthyAfterMisses: number;
+  readonly recycleOnOverrun: boolean;
+  readonly drainTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly killGraceMs: number;
+  readonly maxFrameBytes: number;
+  readonly stderrTailLines: number;
+  readonly onStderr: (line: string) => void;
+}
+
+const KNOWN = [
+  "handler", "id", "python", "threads", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs",
+  "heartbeatTimeoutMs", "unhealthyAfterMisses", "recycleOnOverrun", "drainTimeoutMs", "shutdownGraceMs",
+  "killGraceMs", "maxFrameBytes", "stderrTailLines", "onStderr",
+] as const;
+
+const minFrame: Rule<number> = {
+  is: (v): v is number => positiveInt.is(v) && v >= 64,
+  allowed: "an integer of at least 64",
+};
+const lineSink: Rule<(line: string) => void> = {
+  is: (v): v is (line: string) => void => typeof v === "function",
+  allowed: "a function (line: string) => void",
+};
+
+let counter = 0;
+
+/** Apply defaults and validate; throws a ConfigError naming the first bad option. */
+export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError({ owner: "worker", option: "options", received: options, allowed: "an object with at least { handler }" });
+  }
+  const id = option("worker", "id", options.id, nonEmptyString, `worker-${++counter}`);
+  const owner = `worker "${id}"`;
+  refuseUnknown(owner, options, KNOWN);
+  const get = <A, F = A>(name: (typeof KNOWN)[number], rule: Rule<A>, fallback: F): A | F =>
+    option(owner, name, (options as unknown as Record<string, unknown>)[name], rule, fallback);
+  if (options.handler === undefined) {
+    throw new ConfigError({ owner, option: "handler", received: undefined, allowed: "a .py file path or a module name" });
+  }
+  const heartbeatMs = get("heartbeatMs", nonNegativeInt, 5000);
+  return {
+    id,
+    handler: get("handler", nonEmptyString, ""),
+    python: get("python", nonEmptyString, "python3"),
+    threads: get("threads", positiveInt, 1),
+    env: get("env", stringRecord, {}),
+    cwd: get("cwd", nonEmptyString, undefined),
+    startTimeoutMs: get("startTimeoutMs", positiveInt, 10_000),
+    callTimeoutMs: get("callTimeoutMs", positiveInt, 30_000),
+    heartbeatMs,
+    heartbeatTimeoutMs: get("heartbeatTimeoutMs", positiveInt, Math.max(heartbeatMs, 1)),
+    unhealthyAfterMisses: get("unhealthyAfterMisses", positiveInt, 2),
+    recycleOnOverrun: get("recycleOnOverrun", boolean, true),
+    drainTimeoutMs: get("drainTimeoutMs", nonNegativeInt, 5000),
+    shutdownGraceMs: get("shutdownGraceMs", nonNegativeInt, 2000),
+    killGraceMs: get("killGraceMs", nonNegativeInt, 2000),
+    maxFrameBytes: get("maxFrameBytes", minFrame, DEFAULT_MAX_FRAME_BYTES),
+    stderrTailLines: get("stderrTailLines", positiveInt, 20),
+    onStderr: get("onStderr", lineSink, (line: string) => console.error(`[molt ${id}] ${line}`)),
+  };
+}

@@ -1,0 +1,417 @@
+/**
+ * PythonWorker: one Python process speaking wire protocol v1. Calls are
+ * pipelined and matched by id; lifecycle changes go through the worker
+ * machine, per-call bookkeeping stays in counters.
+ *
+ * @module
+ */
+import { type Actor, createActor } from "xstate";
+import {
+  CallAbortedError,
+  type ExitInfo,
+  ProtocolError,
+  PythonError,
+  WorkerExitedError,
+  WorkerStartError,
+  WorkerTimeoutError,
+  WorkerUnavailableError,
+} from "../errors.ts";
+import { type WorkerEvent, workerMachine, type WorkerState } from "../../machines/worker.ts";
+import { type ChildProcess, SpawnFailure, spawnChild } from "../process/child.ts";
+import { PYTHON_PACKAGE_DIR, resolvePython } from "../process/python.ts";
+import { Deframer, encodeFrame } from "../protocol/frame.ts";
+import { type Hello, parseHello, parseResponse, type Response } from "../protocol/messages.ts";
+import type { ResolvedWorkerOptions } from "./options.ts";
+import { type PendingCall, PendingTable } from "./pending.ts";
+import { StderrLines } from "./stderr-lines.ts";
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Deadline of this call. Default: the worker's `callTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Abort waiting for the answer (Python may still run the call if it was written). */
+  readonly signal?: AbortSignal;
+  /** Session id, passed to the handler as `ctx.session`. */
+  readonly sessionId?: string;
+}
+
+/** What the Python side reports about itself (`health` command). */
+export interface WorkerHealth {
+  readonly pid: number;
+  readonly rssBytes: number;
+  readonly uptimeS: number;
+  readonly served: number;
+  readonly failed: number;
+}
+
+/** Host-side counters of one worker. */
+export interface WorkerStats {
+  readonly id: string;
+  readonly pid: number;
+  readonly state: WorkerState;
+  readonly inFlight: number;
+  readonly calls: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly aborted: number;
+  /** Answers that came after their call had timed out or been aborted. */
+  readonly lateResponses: number;
+  /** Error answers the worker could not tie to a request id. */
+  readonly unattributedErrors: number;
+  readonly missedHeartbeats: number;
+  /** Why the worker should be replaced, or null. */
+  readonly recycle: string | null;
+}
+
+/**
+ * A supervised Python worker process.
+ *
+ * @example
+ * ```ts
+ * import { spawnWorker } from "./mod.ts";
+ * const worker = await spawnWorker({ handler: "./test/fixtures/echo_handler.py", heartbeatMs: 0 });
+ * console.log(await worker.call("echo", { hello: "world" })); // { hello: "world" }
+ * await worker.stop();
+ * ```
+ */
+export interface Worker {
+  readonly id: string;
+  readonly pid: number;
+  /** The lifecycle state (see machines/worker.ts). */
+  readonly state: WorkerState;
+  /** The worker's hello: protocol, Python version, handler, commands. */
+  readonly hello: Hello;
+  /** Settles when the process has exited, however it ended. */
+  readonly exited: Promise<ExitInfo>;
+  /** Send a call; resolves with the result or rejects with a tagged error. */
+  call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T>;
+  /** Ask the Python side for its pid, RSS, uptime and counts. */
+  health(): Promise<WorkerHealth>;
+  stats(): WorkerStats;
+  /** Drain, then `shutdown`, then SIGTERM, then SIGKILL; resolves once the process is gone. */
+  stop(): Promise<ExitInfo>;
+}
+
+const flatten = (value: unknown): WorkerState =>
+  (typeof value === "string" ? value : Object.keys(value as object)[0]) as WorkerState;
+
+/** The Worker implementation; created by spawnWorker / acquireWorker. */
+export class PythonWorker implements Worker {
+  readonly id: string;
+  pid = 0;
+  hello!: Hello;
+  state: WorkerState = "spawning";
+  readonly exited: Promise<ExitInfo>;
+  private resolveExited!: (info: ExitInfo) => void;
+  private readonly actor: Actor<typeof workerMachine>;
+  private readonly pending: PendingTable;
+  private readonly deframer: Deframer;
+  private readonly stderr: StderrLines;
+  private proc: ChildProcess | null = null;
+  private exitInfo: ExitInfo | null = null;
+  private accepting = false;
+  private broken = false;
+  private nextId = 1;
+  private heartbeatId = -1;
+  private tickTimer: ReturnType<typeof setTimeout> | undefined;
+  private tickAt: number | null = null;
+  private startWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+  private stopHook: (() => Promise<unknown>) | null = null;
+  private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0 };
+
+  private constructor(private readonly options: ResolvedWorkerOptions) {
+    this.id = options.id;
+    this.exited = new Promise((r) => (this.resolveExited = r));
+    this.deframer = new Deframer(options.maxFrameBytes);
+    this.stderr = new StderrLines(options.stderrTailLines, options.onStderr);
+    this.pending = new PendingTable(() => performance.now(), (call) => this.expire(call));
+    this.actor = createActor(
+      workerMachine.provide({
+        actions: {
+          sendShutdown: () => this.sendShutdown(),
+          terminateProcess: () => this.proc?.kill("SIGTERM"),
+          killProcess: () => this.proc?.kill("SIGKILL"),
+        },
+      }),
+      {
+        input: {
+          workerId: options.id,
+          limits: {
+            startTimeoutMs: options.startTimeoutMs,
+            drainTimeoutMs: options.drainTimeoutMs,
+            shutdownGraceMs: options.shutdownGraceMs,
+            killGraceMs: options.killGraceMs,
+            unhealthyAfterMisses: options.unhealthyAfterMisses,
+            recycleOnOverrun: options.recycleOnOverrun,
+          },
+        },
+      },
+    ).start();
+  }
+
+  /** Spawn the process and wait for its hello; rejects with WorkerStartError. */
+  static async start(options: ResolvedWorkerOptions): Promise<PythonWorker> {
+    const worker = new PythonWorker(options);
+    await worker.launch();
+    return worker;
+  }
+
+  /** Make `stop()` close an owning scope instead of stopping directly. */
+  setStopHook(hook: () => Promise<unknown>): void {
+    this.stopHook = hook;
+  }
+
+  /** True while the worker takes calls (ready or degraded). */
+  get live(): boolean {
+    return this.accepting;
+  }
+
+  call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T> {
+    return this.send(command, args, options?.timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId) as Promise<T>;
+  }
+
+  async health(): Promise<WorkerHealth> {
+    const h = await this.call<{ pid: number; rss_bytes: number; uptime_s: number; served: number; failed: number }>(
+      "health",
+      null,
+    );
+    return { pid: h.pid, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, served: h.served, failed: h.failed };
+  }
+
+  stats(): WorkerStats {
+    const ctx = this.actor.getSnapshot().context;
+    const c = this.counts;
+    return {
+      id: this.id,
+      pid: this.pid,
+      state: this.state,
+      inFlight: this.pending.size,
+      calls: c.calls,
+      succeeded: c.succeeded,
+      failed: c.failed,
+      timedOut: c.timedOut,
+      aborted: c.aborted,
+      lateResponses: c.late,
+      unattributedErrors: c.unattributed,
+      missedHeartbeats: ctx.misses,
+      recycle: ctx.recycle,
+    };
+  }
+
+  stop(): Promise<ExitInfo> {
+    return (this.stopHook ?? (() => this.terminate()))().then(() => this.exited);
+  }
+
+  /** The stop sequence itself, driven by the machine; safe to call again. */
+  terminate(): Promise<ExitInfo> {
+    if (this.exitInfo === null) {
+      this.dispatch({ type: "stop.requested", now: Date.now() });
+      this.checkDrained();
+    }
+    return this.exited;
+  }
+
+  /** One heartbeat ping; resolves with whether the worker is still live. */
+  async heartbeat(): Promise<boolean> {
+    if (!this.accepting) return false;
+    this.heartbeatId = this.nextId;
+    try {
+      await this.send("ping", null, this.options.heartbeatTimeoutMs, undefined, undefined);
+      this.dispatch({ type: "heartbeat.answered", now: Date.now() });
+    } catch (e) {
+      if (e instanceof WorkerTimeoutError) this.dispatch({ type: "heartbeat.missed", now: Date.now() });
+    }
+    return this.accepting;
+  }
+
+  private send(command: string, args: unknown, timeoutMs: number, signal: AbortSignal | undefined, session: string | undefined): Promise<unknown> {
+    if (!this.accepting) {
+      return Promise.reject(new WorkerUnavailableError({ workerId: this.id, state: this.state, command }));
+    }
+    if (signal?.aborted) {
+      return Promise.reject(new CallAbortedError({ workerId: this.id, requestId: 0, command, written: false }));
+    }
+    const id = this.nextId++;
+    let frame: Uint8Array;
+    try {
+      const request = session === undefined
+        ? { id, command, args: args ?? null, deadline_ms: timeoutMs }
+        : { id, command, args: args ?? null, deadline_ms: timeoutMs, session };
+      frame = encodeFrame(JSON.stringify(request), this.options.maxFrameBytes);
+    } catch (e) {
+      return Promise.reject(
+        e instanceof ProtocolError
+          ? new ProtocolError({ reason: e.reason, detail: `call "${command}": ${e.detail}`, workerId: this.id, pid: this.pid })
+          : new ProtocolError({ reason: "invalid_message", detail: `args of "${command}" are not JSON: ${(e as Error).message}`, workerId: this.id, pid: this.pid }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const call: PendingCall = { id, command, deadline: performance.now() + timeoutMs, timeoutMs, resolve, reject, release: undefined };
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (this.pending.take(id) === undefined) return;
+          this.counts.aborted++;
+          reject(new CallAbortedError({ workerId: this.id, requestId: id, command, written: true }));
+          this.checkDrained();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        call.release = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.pending.add(call);
+      this.counts.calls++;
+      this.proc!.write(frame);
+    });
+  }
+
+  private async launch(): Promise<void> {
+    const o = this.options;
+    let python: string;
+    try {
+      python = await resolvePython(o.python);
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+      Object.assign(env, o.env, {
+        PYTHONPATH: [PYTHON_PACKAGE_DIR, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(":"),
+        PYTHONUNBUFFERED: "1",
+      });
+      this.proc = await spawnChild({
+        argv: [python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--max-frame-bytes", String(o.maxFrameBytes)],
+        env,
+        cwd: o.cwd,
+        onStdout: (chunk) => this.onStdout(chunk),
+        onStderr: (chunk) => this.stderr.push(chunk),
+      });
+    } catch (e) {
+      const detail = e instanceof SpawnFailure ? e.detail : String(e);
+      this.dispatch({ type: "spawn.failed", detail, now: Date.now() });
+      this.exitInfo = { exitCode: null, signal: null };
+      this.resolveExited(this.exitInfo);
+      throw new WorkerStartError({ workerId: this.id, reason: "spawn_failed", detail, pid: null, exitCode: null, signal: null, stderrTail: [] });
+    }
+    this.pid = this.proc.pid;
+    const ready = new Promise<void>((resolve, reject) => (this.startWaiter = { resolve, reject }));
+    void this.proc.exited.then((info) => this.onExit(info));
+    this.dispatch({ type: "process.spawned", pid: this.pid, now: Date.now() });
+    await ready;
+  }
+
+  private dispatch(event: WorkerEvent): void {
+    this.actor.send(event);
+    const snapshot = this.actor.getSnapshot();
+    this.state = flatten(snapshot.value);
+    this.accepting = this.state === "ready" || this.state === "degraded";
+    this.syncTick(snapshot.context.deadline);
+    if (this.startWaiter !== null) {
+      if (this.state === "ready") {
+        this.startWaiter.resolve();
+        this.startWaiter = null;
+      } else if (this.state === "crashed") {
+        const waiter = this.startWaiter;
+        this.startWaiter = null;
+        void this.exited.then(() => waiter.reject(this.startError()));
+      }
+    }
+  }
+
+  private startError(): WorkerStartError {
+    const { failure } = this.actor.getSnapshot().context;
+    const exit = this.exitInfo ?? { exitCode: null, signal: null };
+    const reason = failure?.reason === "start_timeout" ? "timeout" : failure?.reason === "protocol" ? "protocol" : "exited";
+    const detail = reason === "exited"
+      ? `the process exited before its hello (${exit.signal ?? `exit code ${exit.exitCode}`})`
+      : failure?.detail ?? "unknown";
+    return new WorkerStartError({ workerId: this.id, reason, detail, pid: this.pid, ...exit, stderrTail: this.stderr.tail() });
+  }
+
+  private syncTick(deadline: number | null): void {
+    if (deadline === this.tickAt) return;
+    clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    this.tickAt = deadline;
+    if (deadline === null) return;
+    this.tickTimer = setTimeout(() => {
+      this.tickAt = null;
+      this.tickTimer = undefined;
+      // A timer may fire a little early; the re-sync re-arms when the guard did not pass.
+      this.dispatch({ type: "clock.ticked", now: Math.max(Date.now(), deadline) });
+    }, Math.max(0, deadline - Date.now()));
+  }
+
+  private onStdout(chunk: Uint8Array): void {
+    if (this.broken) return;
+    try {
+      this.deframer.push(chunk, (payload) => this.onResponse(parseResponse(payload)));
+    } catch (e) {
+      if (e instanceof ProtocolError) this.violate(e);
+      else throw e;
+    }
+  }
+
+  private onResponse(response: Response): void {
+    if (this.state === "handshaking") {
+      this.hello = parseHello(response);
+      this.dispatch({ type: "hello.received", now: Date.now() });
+      return;
+    }
+    if (response.id === null) {
+      this.counts.unattributed++;
+      this.options.onStderr(`worker refused a frame it could not attribute: ${response.ok ? "" : response.error.message}`);
+      return;
+    }
+    const call = this.pending.take(response.id);
+    if (call === undefined) {
+      this.counts.late++;
+      return;
+    }
+    if (response.ok) {
+      this.counts.succeeded++;
+      call.resolve(response.result);
+    } else {
+      this.counts.failed++;
+      const err = response.error;
+      call.reject(
+        new PythonError({ workerId: this.id, pid: this.pid, requestId: call.id, command: call.command, type: err.type, detail: err.message, traceback: err.traceback }),
+      );
+    }
+    if (this.state === "draining") this.checkDrained();
+  }
+
+  private violate(error: ProtocolError): void {
+    this.broken = true;
+    const enriched = new ProtocolError({ reason: error.reason, detail: error.detail, workerId: this.id, pid: this.pid });
+    for (const call of this.pending.takeAll()) call.reject(enriched);
+    this.dispatch({ type: "protocol.violated", detail: error.detail, now: Date.now() });
+  }
+
+  private expire(call: PendingCall): void {
+    this.counts.timedOut++;
+    call.reject(new WorkerTimeoutError({ workerId: this.id, pid: this.pid, requestId: call.id, command: call.command, timeoutMs: call.timeoutMs }));
+    if (call.id !== this.heartbeatId) this.dispatch({ type: "call.overran", requestId: call.id, now: Date.now() });
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    if (this.state === "draining" && this.pending.size === 0) this.dispatch({ type: "calls.drained", now: Date.now() });
+  }
+
+  private sendShutdown(): void {
+    const proc = this.proc;
+    if (proc === null) return;
+    proc.write(encodeFrame(JSON.stringify({ id: this.nextId++, command: "shutdown", args: null })));
+    proc.closeStdin();
+  }
+
+  private onExit(info: ExitInfo): void {
+    this.exitInfo = info;
+    const stderrTail = this.stderr.tail();
+    for (const call of this.pending.takeAll()) {
+      call.reject(new WorkerExitedError({ workerId: this.id, pid: this.pid, requestId: call.id, command: call.command, ...info, stderrTail, written: true }));
+    }
+    this.dispatch({ type: "process.exited", exitCode: info.exitCode, signal: info.signal, now: Date.now() });
+    clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    this.actor.stop();
+    this.resolveExited(info);
+  }
+}

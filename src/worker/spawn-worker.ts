@@ -1,0 +1,73 @@
+/**
+ * Starting a worker as a scoped Effect resource, and the Promise API over it.
+ *
+ * @module
+ */
+import { Effect, Exit, Schedule, Scope } from "effect";
+import type { ConfigError, WorkerStartError } from "../errors.ts";
+import { resolveWorkerOptions, type WorkerOptions } from "./options.ts";
+import { PythonWorker, type Worker } from "./python-worker.ts";
+
+/**
+ * Acquire a worker in the current scope: closing the scope stops the process
+ * (drain, `shutdown`, SIGTERM, SIGKILL) and interrupts its heartbeat fiber.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { acquireWorker } from "./mod.ts";
+ * const answer = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+ *   const worker = yield* acquireWorker({ handler: "./test/fixtures/echo_handler.py", heartbeatMs: 0 });
+ *   return yield* Effect.promise(() => worker.call("echo", [1, 2]));
+ * })));
+ * console.log(answer); // [1, 2]
+ * ```
+ */
+export function acquireWorker(
+  options: WorkerOptions,
+): Effect.Effect<Worker, WorkerStartError | ConfigError, Scope.Scope> {
+  return Effect.gen(function* () {
+    const config = yield* Effect.try({ try: () => resolveWorkerOptions(options), catch: (e) => e as ConfigError });
+    const worker = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => PythonWorker.start(config), catch: (e) => e as WorkerStartError }),
+      (w) => Effect.promise(() => w.terminate()),
+    );
+    if (config.heartbeatMs > 0) {
+      yield* Effect.forkScoped(
+        Effect.promise(() => worker.heartbeat()).pipe(
+          Effect.delay(config.heartbeatMs),
+          Effect.repeat({ schedule: Schedule.spaced(config.heartbeatMs), while: (live: boolean) => live }),
+        ),
+      );
+    }
+    return worker;
+  });
+}
+
+/**
+ * Spawn a Python worker and wait until it has said hello.
+ *
+ * Rejects with a `ConfigError` for a bad option and a `WorkerStartError`
+ * (exit code, stderr tail) when the process cannot start.
+ *
+ * @example
+ * ```ts
+ * import { spawnWorker } from "./mod.ts";
+ * const worker = await spawnWorker({ handler: "./test/fixtures/echo_handler.py", threads: 4, heartbeatMs: 0 });
+ * const answers = await Promise.all([1, 2, 3].map((n) => worker.call("echo", n)));
+ * console.log(answers); // [1, 2, 3]
+ * await worker.stop();
+ * ```
+ */
+export async function spawnWorker(options: WorkerOptions): Promise<Worker> {
+  const scope = Effect.runSync(Scope.make());
+  let worker: PythonWorker;
+  try {
+    worker = (await Effect.runPromise(Scope.provide(acquireWorker(options), scope))) as PythonWorker;
+  } catch (e) {
+    await Effect.runPromise(Scope.close(scope, Exit.void));
+    throw e;
+  }
+  worker.setStopHook(() => Effect.runPromise(Scope.close(scope, Exit.void)));
+  return worker;
+}
