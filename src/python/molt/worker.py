@@ -100,7 +100,7 @@ class Server:
         problem = check_request(request)
         if problem is not None:
             rid = request.get("id") if isinstance(request, dict) else None
-            rid = rid if type(rid) is int else None
+            rid = rid if type(rid) is int and rid >= 0 else None
             out.append(error_frame(rid, "InvalidRequest", problem))
             return
         rid = request["id"]

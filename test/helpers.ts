@@ -1,0 +1,67 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Absolute path of a file under test/fixtures. */
+export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Absolute path from the repository root. */
+export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+/** True while `pid` is a live process (a zombie counts as gone). */
+export function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Poll `check` every 10 ms until it is true or `ms` pass; returns its last value. */
+export async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** Run `fn` and return what it rejected with (fails the test if it resolved). */
+export async function rejection(promise: Promise<unknown>): Promise<Error & { _tag?: string } & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as Error & { _tag?: string } & Record<string, unknown>;
+  }
+  throw new Error("expected a rejection, but the promise resolved");
+}
+
+/** Bytes of a vector part, as in test/spec/protocol/frames.json. */
+export function partBytes(part: { frame?: string; header?: number; text?: string; hex?: string }): Uint8Array {
+  const enc = new TextEncoder();
+  if (part.frame !== undefined) {
+    const body = enc.encode(part.frame);
+    const out = new Uint8Array(4 + body.length);
+    new DataView(out.buffer).setUint32(0, body.length);
+    out.set(body, 4);
+    return out;
+  }
+  if (part.header !== undefined) {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, part.header);
+    return out;
+  }
+  if (part.text !== undefined) return enc.encode(part.text);
+  return Uint8Array.from(Buffer.from(part.hex!, "hex"));
+}
+
+export const concat = (parts: readonly Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+};

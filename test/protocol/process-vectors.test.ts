@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Deframer, spawnWorker, type Worker } from "../../mod.ts";
+import { spawnChild, type ChildProcess } from "../../src/process/child.ts";
+import { PYTHON_PACKAGE_DIR, resolvePython } from "../../src/process/python.ts";
+import { concat, fixture, partBytes, repoPath } from "../helpers.ts";
+import requests from "../spec/protocol/requests.json" with { type: "json" };
+import responses from "../spec/protocol/responses.json" with { type: "json" };
+
+describe("request vectors against a real worker process (raw frames)", () => {
+  let child: ChildProcess;
+  const answers: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  beforeAll(async () => {
+    const deframer = new Deframer();
+    child = await spawnChild({
+      argv: [await resolvePython("python3"), "-m", "molt.worker", "--handler", repoPath(requests.handler), "--max-frame-bytes", String(requests.maxFrameBytes)],
+      env: { ...process.env as Record<string, string>, PYTHONPATH: PYTHON_PACKAGE_DIR },
+      cwd: undefined,
+      onStdout: (chunk) =>
+        deframer.push(chunk, (p) => {
+          answers.push(JSON.parse(new TextDecoder().decode(p)));
+          waiters.shift()?.();
+        }),
+      onStderr: () => {},
+    });
+    await new Promise<void>((r) => waiters.push(r));
+    expect((answers.shift() as { id: number }).id).toBe(0);
+  });
+  afterAll(async () => {
+    child.closeStdin();
+    expect(await child.exited).toEqual({ exitCode: 0, signal: null });
+  });
+
+  for (const c of requests.cases) {
+    test(c.name, async () => {
+      const payload = "payloadHex" in c && c.payloadHex !== undefined
+        ? partBytes({ hex: c.payloadHex })
+        : new TextEncoder().encode(c.payload!);
+      const header = new Uint8Array(4);
+      new DataView(header.buffer).setUint32(0, payload.length);
+      const answered = new Promise<void>((r) => waiters.push(r));
+      child.write(concat([header, payload]));
+      await answered;
+      const answer = answers.shift() as { id: number | null; ok: boolean; result?: unknown; error?: { type: string } };
+      expect(answer.id).toBe(c.expect.id);
+      expect(answer.ok).toBe(c.expect.ok);
+      if (c.expect.ok) expect(answer.result).toEqual(c.expect.result);
+      else expect(answer.error?.type).toBe(c.expect.errorType!);
+    });
+  }
+});
+
+describe("response vectors: what the host does with each frame a worker writes", () => {
+  for (const c of responses.cases) {
+    test(c.name, async () => {
+      const worker: Worker = await spawnWorker({ handler: fixture("echo_handler.py"), heartbeatMs: 0, onStderr: () => {} });
+      const item = "payloadHex" in c ? { hex: c.payloadHex } : { text: c.payload };
+      const outcome = await worker.call("emit", { payloads: [item] }).then(
+        (value) => ({ value }),
+        (error: { _tag: string; reason?: string }) => ({ error }),
+      );
+      switch (c.expect) {
+        case "result":
+          expect(outcome).toEqual({ value: { x: 1 } });
+          break;
+        case "python_error":
+          expect("error" in outcome && outcome.error._tag).toBe("PythonError");
+          break;
+        case "late":
+          expect(outcome).toEqual({ value: "emitted" });
+          expect(worker.stats().lateResponses).toBe(1);
+          break;
+        case "unattributed":
+          expect(outcome).toEqual({ value: "emitted" });
+          expect(worker.stats().unattributedErrors).toBe(1);
+          break;
+        default: {
+          expect("error" in outcome && outcome.error._tag).toBe("ProtocolError");
+          expect("error" in outcome && outcome.error.reason).toBe(c.expect);
+          const exit = await worker.exited;
+          expect(exit.signal).toBe("SIGKILL");
+          expect(worker.state).toBe("crashed");
+        }
+      }
+      await worker.stop();
+      expect(["exited", "crashed"]).toContain(worker.state);
+    });
+  }
+});

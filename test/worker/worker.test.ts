@@ -1,0 +1,261 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, isMoltError, spawnWorker, type Worker, WorkerStartError } from "../../mod.ts";
+import { fixture, pidAlive, rejection, waitFor } from "../helpers.ts";
+
+const handler = fixture("echo_handler.py");
+const quiet = { heartbeatMs: 0, onStderr: () => {} };
+
+async function withWorker(options: Parameters<typeof spawnWorker>[0], body: (w: Worker) => Promise<void>): Promise<void> {
+  const worker = await spawnWorker(options);
+  try {
+    await body(worker);
+  } finally {
+    await worker.stop();
+    expect(pidAlive(worker.pid)).toBe(false);
+  }
+}
+
+describe("calls", () => {
+  test("answers calls and reports health", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      expect(w.state).toBe("ready");
+      expect(w.hello.protocol).toBe(1);
+      expect(w.hello.commands).toContain("echo");
+      expect(await w.call("echo", { a: [1, "é"] })).toEqual({ a: [1, "é"] });
+      const health = await w.health();
+      expect(health.pid).toBe(w.pid);
+      expect(health.rssBytes).toBeGreaterThan(1_000_000);
+      expect(health.served).toBe(1);
+    }));
+
+  test("passes session and deadline to the handler", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const ctx = (await w.call("context", null, { sessionId: "s-9", timeoutMs: 4000 })) as Record<string, unknown>;
+      expect(ctx.session).toBe("s-9");
+      expect(ctx.command).toBe("context");
+      expect(ctx.remaining as number).toBeGreaterThan(3);
+      expect(ctx.remaining as number).toBeLessThanOrEqual(4);
+    }));
+
+  test("a handler exception is a PythonError with its traceback, and the worker keeps serving", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const e = await rejection(w.call("fail", { message: "bad input" }));
+      expect(e._tag).toBe("PythonError");
+      expect(e.type).toBe("ValueError");
+      expect(e.detail).toBe("bad input");
+      expect(e.traceback as string).toContain("raise ValueError");
+      expect(isMoltError(e)).toBe(true);
+      expect(await w.call("echo", 1)).toBe(1);
+    }));
+
+  test("an unknown command is a PythonError naming the commands served", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const e = await rejection(w.call("nope"));
+      expect(e.type).toBe("UnknownCommand");
+      expect(e.detail as string).toContain("echo");
+      expect(w.state).toBe("ready");
+    }));
+
+  test("print() in a handler goes to stderr, never into the frame stream", async () => {
+    const lines: string[] = [];
+    await withWorker({ handler, heartbeatMs: 0, onStderr: (l) => lines.push(l) }, async (w) => {
+      expect(await w.call("chatty")).toBe("quiet");
+      expect(await waitFor(() => lines.length >= 2, 2000)).toBe(true);
+      expect(lines).toEqual(["hello from print()", "written to fd 1"]);
+    });
+  });
+
+  test("an oversize request is refused before it is written; an oversize result is an error", () =>
+    withWorker({ handler, ...quiet, maxFrameBytes: 1024 }, async (w) => {
+      const sent = await rejection(w.call("echo", "x".repeat(2000)));
+      expect(sent._tag).toBe("ProtocolError");
+      expect(sent.reason).toBe("frame_too_large");
+      const result = await rejection(w.call("big", { bytes: 5000 }));
+      expect(result._tag).toBe("PythonError");
+      expect(result.type).toBe("FrameTooLarge");
+      expect(await w.call("echo", "still in sync")).toBe("still in sync");
+      expect(w.stats().calls).toBe(2);
+    }));
+
+  test("args that are not JSON are refused without touching the worker", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const e = await rejection(w.call("echo", { n: 1n }));
+      expect(e._tag).toBe("ProtocolError");
+      expect(e.reason).toBe("invalid_message");
+      expect(await w.call("echo", 2)).toBe(2);
+    }));
+
+  test("10,000 pipelined calls under --threads 4 all resolve, out of order, to their own answers", () =>
+    withWorker({ handler, ...quiet, threads: 4 }, async (w) => {
+      const order: number[] = [];
+      const calls = Array.from({ length: 10_000 }, (_, i) =>
+        (i % 50 === 0 ? w.call("sleep", { seconds: 0.002 }) : w.call("echo", { i })).then((r) => {
+          order.push(i);
+          return r;
+        }));
+      const results = await Promise.all(calls);
+      results.forEach((r, i) => {
+        if (i % 50 !== 0) expect(r).toEqual({ i });
+      });
+      const inOrder = order.every((v, k) => k === 0 || v > order[k - 1]!);
+      expect(inOrder).toBe(false);
+      expect(w.stats()).toMatchObject({ calls: 10_000, succeeded: 10_000, inFlight: 0, lateResponses: 0 });
+    }), 30_000);
+
+  test("an aborted call rejects with CallAbortedError and leaves the worker serving", () =>
+    withWorker({ handler, ...quiet, threads: 2 }, async (w) => {
+      const controller = new AbortController();
+      const slow = w.call("sleep", { seconds: 0.3 }, { signal: controller.signal });
+      controller.abort();
+      const e = await rejection(slow);
+      expect(e._tag).toBe("CallAbortedError");
+      expect(e.written).toBe(true);
+      const pre = await rejection(w.call("echo", 1, { signal: AbortSignal.abort() }));
+      expect(pre.written).toBe(false);
+      expect(await w.call("echo", 3)).toBe(3);
+      expect(await waitFor(() => w.stats().lateResponses === 1, 2000)).toBe(true);
+    }));
+});
+
+describe("failures", () => {
+  test("a deadline rejects with WorkerTimeoutError and marks the worker for recycling", () =>
+    withWorker({ handler, ...quiet, threads: 2 }, async (w) => {
+      const t0 = performance.now();
+      const e = await rejection(w.call("sleep", { seconds: 2 }, { timeoutMs: 100 }));
+      expect(performance.now() - t0).toBeLessThan(1500);
+      expect(e._tag).toBe("WorkerTimeoutError");
+      expect(e).toMatchObject({ workerId: w.id, pid: w.pid, command: "sleep", timeoutMs: 100 });
+      expect(w.state).toBe("degraded");
+      expect(w.stats().recycle).toBe("deadline_overrun");
+      expect(await w.call("echo", "degraded still serves")).toBe("degraded still serves");
+    }));
+
+  test("recycleOnOverrun: false keeps the worker ready after a timeout", () =>
+    withWorker({ handler, ...quiet, threads: 2, recycleOnOverrun: false }, async (w) => {
+      await rejection(w.call("sleep", { seconds: 1 }, { timeoutMs: 50 }));
+      expect(w.state).toBe("ready");
+    }));
+
+  test("SIGKILL mid-call rejects every call in flight with WorkerExitedError at once", async () => {
+    const w = await spawnWorker({ handler, ...quiet, threads: 4 });
+    const inFlight = [1, 2, 3].map(() => w.call("sleep", { seconds: 10 }));
+    process.kill(w.pid, "SIGKILL");
+    const errors = await Promise.all(inFlight.map(rejection));
+    for (const e of errors) {
+      expect(e._tag).toBe("WorkerExitedError");
+      expect(e).toMatchObject({ signal: "SIGKILL", exitCode: null, pid: w.pid, command: "sleep" });
+    }
+    expect(w.state).toBe("crashed");
+    expect((await rejection(w.call("echo", 1)))._tag).toBe("WorkerUnavailableError");
+    await w.stop();
+  });
+
+  test("a process that exits by itself mid-call reports its exit code and stderr", async () => {
+    const w = await spawnWorker({ handler, ...quiet });
+    const e = await rejection(w.call("crash", { code: 7 }));
+    expect(e._tag).toBe("WorkerExitedError");
+    expect(e.exitCode).toBe(7);
+    expect(w.state).toBe("crashed");
+  });
+
+  test("garbage on stdout is a ProtocolError; the worker is killed and reported crashed", async () => {
+    const w = await spawnWorker({ handler, ...quiet, threads: 2 });
+    const bystander = w.call("sleep", { seconds: 5 });
+    const e = await rejection(w.call("garbage"));
+    expect(e._tag).toBe("ProtocolError");
+    expect(e).toMatchObject({ reason: "invalid_json", workerId: w.id, pid: w.pid });
+    expect((await rejection(bystander))._tag).toBe("ProtocolError");
+    expect((await w.exited).signal).toBe("SIGKILL");
+    expect(w.state).toBe("crashed");
+  });
+
+  test("missed heartbeats make the worker degraded, an answer makes it ready again", async () => {
+    const w = await spawnWorker({ handler, onStderr: () => {}, heartbeatMs: 50, heartbeatTimeoutMs: 40, unhealthyAfterMisses: 2, recycleOnOverrun: false });
+    try {
+      void w.call("busy", { seconds: 0.4 }).catch(() => {});
+      expect(await waitFor(() => w.state === "degraded", 2000)).toBe(true);
+      expect(w.stats().missedHeartbeats).toBeGreaterThanOrEqual(2);
+      expect(await waitFor(() => w.state === "ready", 3000)).toBe(true);
+      expect(w.stats().missedHeartbeats).toBe(0);
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe("start failures say what to fix", () => {
+  test("a missing interpreter", async () => {
+    const e = await rejection(spawnWorker({ handler, python: "python-molt-missing", ...quiet }));
+    expect(e).toBeInstanceOf(WorkerStartError);
+    expect(e.reason).toBe("spawn_failed");
+    expect(e.message).toContain('python interpreter "python-molt-missing" was not found');
+  });
+
+  test("a missing handler file", async () => {
+    const e = await rejection(spawnWorker({ handler: "/nowhere/handler.py", ...quiet }));
+    expect(e).toMatchObject({ _tag: "WorkerStartError", reason: "exited", exitCode: 3 });
+    expect(e.message).toContain("handler file not found: /nowhere/handler.py");
+  });
+
+  test("an ImportError, with its traceback", async () => {
+    const e = await rejection(spawnWorker({ handler: fixture("import_error_handler.py"), ...quiet }));
+    expect(e).toMatchObject({ reason: "exited", exitCode: 4 });
+    expect((e.stderrTail as string[]).join("\n")).toContain("ModuleNotFoundError: No module named 'molt_no_such_dependency'");
+  });
+
+  test("no hello within startTimeoutMs: the process is killed", async () => {
+    const e = await rejection(spawnWorker({ handler: fixture("slow_start_handler.py"), ...quiet, startTimeoutMs: 300 }));
+    expect(e).toMatchObject({ _tag: "WorkerStartError", reason: "timeout", signal: "SIGKILL" });
+    expect(pidAlive(e.pid as number)).toBe(false);
+  });
+});
+
+describe("options", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ handler, threads: 0 }, 'worker "w": threads must be a positive integer, received 0'],
+    [{ handler, heartbeatMs: -1 }, "heartbeatMs must be a non-negative integer, received -1"],
+    [{ handler, startTimeoutMs: "10s" }, 'startTimeoutMs must be a positive integer, received "10s"'],
+    [{ handler, maxFrameBytes: 10 }, "maxFrameBytes must be an integer of at least 64, received 10"],
+    [{ handler, env: { A: 1 } }, 'env must be an object of string values, received {"A":1}'],
+    [{ handler, recycleOnOverun: true }, "recycleOnOverun must be one of the known options"],
+    [{}, "handler must be a .py file path or a module name, received undefined"],
+  ];
+  for (const [options, message] of cases) {
+    test(message, async () => {
+      const e = await rejection(spawnWorker({ id: "w", ...options } as never));
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.message).toContain(message);
+    });
+  }
+});
+
+describe("stop", () => {
+  test("drains calls in flight, then shuts down with exit code 0; safe to repeat", async () => {
+    const w = await spawnWorker({ handler, ...quiet, threads: 2 });
+    const inFlight = w.call("sleep", { seconds: 0.2 });
+    const stopping = w.stop();
+    expect(w.state).toBe("draining");
+    expect((await rejection(w.call("echo", 1)))._tag).toBe("WorkerUnavailableError");
+    expect(await inFlight).toMatchObject({ slept: 0.2 });
+    expect(await stopping).toEqual({ exitCode: 0, signal: null });
+    expect(await w.stop()).toEqual({ exitCode: 0, signal: null });
+    expect(w.state).toBe("exited");
+    expect(pidAlive(w.pid)).toBe(false);
+  });
+
+  test("escalates to SIGTERM when shutdown is not answered in time", async () => {
+    const w = await spawnWorker({ handler, ...quiet, drainTimeoutMs: 0, shutdownGraceMs: 100 });
+    void w.call("busy", { seconds: 5 }).catch(() => {});
+    const exit = await w.stop();
+    expect(exit.signal).toBe("SIGTERM");
+    expect(w.state).toBe("exited");
+  });
+
+  test("escalates to SIGKILL when SIGTERM is ignored", async () => {
+    const w = await spawnWorker({ handler, ...quiet, drainTimeoutMs: 0, shutdownGraceMs: 50, killGraceMs: 100 });
+    await w.call("ignore_sigterm");
+    void w.call("busy", { seconds: 5 }).catch(() => {});
+    const exit = await w.stop();
+    expect(exit.signal).toBe("SIGKILL");
+  });
+});
