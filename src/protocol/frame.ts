@@ -10,33 +10,24 @@ import { ProtocolError } from "../errors.ts";
 export const DEFAULT_MAX_FRAME_BYTES: number = 64 * 1024 * 1024;
 
 const encoder = new TextEncoder();
-const SMALL_FRAME_CHARS = 16 * 1024;
 
 /** Encode one JSON text as a frame (header + UTF-8 bytes). */
 export function encodeFrame(json: string, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
-  let frame: Uint8Array;
-  let length: number;
-  if (json.length <= SMALL_FRAME_CHARS) {
-    // One allocation for header and body: UTF-8 needs at most 3 bytes per UTF-16 unit.
-    frame = new Uint8Array(4 + json.length * 3);
-    length = encoder.encodeInto(json, frame.subarray(4)).written;
-    frame = frame.subarray(0, 4 + length);
-  } else {
-    const body = encoder.encode(json);
-    length = body.length;
-    frame = new Uint8Array(4 + length);
-    frame.set(body, 4);
-  }
+  // encode() then one copy measured faster under Bun than encodeInto() into a worst-case buffer.
+  const body = encoder.encode(json);
+  const length = body.length;
   if (length > maxFrameBytes) {
     throw new ProtocolError({
       reason: "frame_too_large",
       detail: `frame of ${length} bytes is over the maximum of ${maxFrameBytes} bytes`,
     });
   }
+  const frame = new Uint8Array(4 + length);
   frame[0] = length >>> 24;
   frame[1] = (length >>> 16) & 0xff;
   frame[2] = (length >>> 8) & 0xff;
   frame[3] = length & 0xff;
+  frame.set(body, 4);
   return frame;
 }
 

