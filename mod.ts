@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { spawnWorker } from "./mod.ts";
+ * import { spawnWorker } from "molt";
  * const worker = await spawnWorker({ handler: "./test/fixtures/echo_handler.py", heartbeatMs: 0 });
  * console.log(await worker.call("echo", "hi")); // hi
  * await worker.stop();

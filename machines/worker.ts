@@ -78,7 +78,7 @@ export const WORKER_MACHINE_VERSION = 1;
  * @example
  * ```ts
  * import { createActor } from "xstate";
- * import { workerMachine } from "./machines/mod.ts";
+ * import { workerMachine } from "molt/machines";
  * const limits = { startTimeoutMs: 1000, drainTimeoutMs: 1000, shutdownGraceMs: 1000, killGraceMs: 1000, unhealthyAfterMisses: 2, recycleOnOverrun: true };
  * const actor = createActor(workerMachine, { input: { workerId: "w1", limits } }).start();
  * actor.send({ type: "process.spawned", pid: 42, now: 1 });

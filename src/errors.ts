@@ -29,7 +29,7 @@ function withStderr(text: string, stderrTail: readonly string[]): string {
  *
  * @example
  * ```ts
- * import { ConfigError } from "./mod.ts";
+ * import { ConfigError } from "molt";
  * const e = new ConfigError({ owner: "worker", option: "heartbeatMs", received: -1, allowed: "a positive integer" });
  * console.log(e.message); // worker: heartbeatMs must be a positive integer, received -1
  * ```
@@ -59,7 +59,7 @@ export type ProtocolViolation =
  *
  * @example
  * ```ts
- * import { ProtocolError } from "./mod.ts";
+ * import { ProtocolError } from "molt";
  * const e = new ProtocolError({ reason: "invalid_json", detail: "Unexpected token", workerId: "w1", pid: 42 });
  * console.log(e._tag, e.reason); // ProtocolError invalid_json
  * ```
@@ -82,7 +82,7 @@ export class ProtocolError extends Data.TaggedError("ProtocolError")<{
  *
  * @example
  * ```ts
- * import { spawnWorker, WorkerStartError } from "./mod.ts";
+ * import { spawnWorker, WorkerStartError } from "molt";
  * try {
  *   await spawnWorker({ handler: "./missing.py" });
  * } catch (e) {
@@ -110,7 +110,7 @@ export class WorkerStartError extends Data.TaggedError("WorkerStartError")<{
  *
  * @example
  * ```ts
- * import { WorkerTimeoutError } from "./mod.ts";
+ * import { WorkerTimeoutError } from "molt";
  * const e = new WorkerTimeoutError({ workerId: "w1", pid: 7, requestId: 3, command: "slow", timeoutMs: 50 });
  * console.log(e.message); // worker w1 (pid 7): call 3 "slow" timed out after 50 ms
  * ```
@@ -133,7 +133,7 @@ export class WorkerTimeoutError extends Data.TaggedError("WorkerTimeoutError")<{
  *
  * @example
  * ```ts
- * import { WorkerExitedError } from "./mod.ts";
+ * import { WorkerExitedError } from "molt";
  * const e = new WorkerExitedError({ workerId: "w1", pid: 7, requestId: 3, command: "x", exitCode: null, signal: "SIGKILL", stderrTail: [], written: true });
  * console.log(e.message.split("\n")[0]); // worker w1 (pid 7) exited (killed by SIGKILL) while call 3 "x" was in flight
  * ```
@@ -163,7 +163,7 @@ export class WorkerExitedError extends Data.TaggedError("WorkerExitedError")<{
  *
  * @example
  * ```ts
- * import { WorkerUnavailableError } from "./mod.ts";
+ * import { WorkerUnavailableError } from "molt";
  * const e = new WorkerUnavailableError({ workerId: "w1", state: "stopping", command: "echo" });
  * console.log(e.message); // worker w1 is stopping and takes no new call ("echo")
  * ```
@@ -184,7 +184,7 @@ export class WorkerUnavailableError extends Data.TaggedError("WorkerUnavailableE
  *
  * @example
  * ```ts
- * import { CallAbortedError } from "./mod.ts";
+ * import { CallAbortedError } from "molt";
  * const e = new CallAbortedError({ workerId: "w1", requestId: 4, command: "x", written: true });
  * console.log(e._tag); // CallAbortedError
  * ```
@@ -206,7 +206,7 @@ export class CallAbortedError extends Data.TaggedError("CallAbortedError")<{
  *
  * @example
  * ```ts
- * import { PythonError } from "./mod.ts";
+ * import { PythonError } from "molt";
  * const e = new PythonError({ workerId: "w1", pid: 7, requestId: 2, command: "fail", type: "ValueError", detail: "bad", traceback: undefined });
  * console.log(e.message); // worker w1 (pid 7): "fail" raised ValueError: bad
  * ```
@@ -252,7 +252,7 @@ const TAGS: ReadonlySet<string> = new Set([
  *
  * @example
  * ```ts
- * import { isMoltError, ConfigError } from "./mod.ts";
+ * import { isMoltError, ConfigError } from "molt";
  * const e: unknown = new ConfigError({ owner: "worker", option: "threads", received: 0, allowed: "a positive integer" });
  * if (isMoltError(e) && e._tag === "ConfigError") console.log(e.option); // threads
  * ```

@@ -6,10 +6,27 @@
 import { Schema } from "effect";
 import { ProtocolError } from "../errors.ts";
 
-/** The protocol version this host speaks; a worker saying another is refused. */
+/**
+ * The protocol version this host speaks; a worker saying another is refused.
+ *
+ * @example
+ * ```ts
+ * import { PROTOCOL_VERSION } from "molt";
+ * console.log(PROTOCOL_VERSION); // 1
+ * ```
+ */
 export const PROTOCOL_VERSION = 1;
 
-/** A request frame the host writes. */
+/**
+ * A request frame the host writes.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { Request } from "molt";
+ * console.log(Schema.is(Request)({ id: 1, command: "ping", args: null })); // true
+ * ```
+ */
 export const Request = Schema.Struct({
   id: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   command: Schema.String,
@@ -44,7 +61,16 @@ export const ErrorResponse = Schema.Struct({
   error: WireError,
 });
 
-/** Any frame a worker writes. */
+/**
+ * Any frame a worker writes: an OkResponse or an ErrorResponse.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { Response } from "molt";
+ * console.log(Schema.is(Response)({ id: 3, ok: false, error: { type: "ValueError", message: "bad" } })); // true
+ * ```
+ */
 export const Response = Schema.Union([OkResponse, ErrorResponse]);
 /** Any frame a worker writes. */
 export type Response = typeof Response.Type;
@@ -78,7 +104,16 @@ function violation(reason: ProtocolError["reason"], detail: string): ProtocolErr
   return new ProtocolError({ reason, detail });
 }
 
-/** Decode one response payload; anything that is not a valid response is a ProtocolError. */
+/**
+ * Decode one response payload; anything that is not a valid response is a
+ * ProtocolError (`invalid_utf8`, `invalid_json` or `invalid_message`).
+ *
+ * @example
+ * ```ts
+ * import { parseResponse } from "molt";
+ * console.log(parseResponse(new TextEncoder().encode('{"id":2,"ok":true,"result":[1]}'))); // { id: 2, ok: true, result: [ 1 ] }
+ * ```
+ */
 export function parseResponse(payload: Uint8Array): Response {
   let text: string;
   try {
@@ -100,7 +135,16 @@ export function parseResponse(payload: Uint8Array): Response {
   }
 }
 
-/** Check that a response is a hello of this protocol version and decode it. */
+/**
+ * Check that a response is a hello of this protocol version and decode it.
+ *
+ * @example
+ * ```ts
+ * import { parseHello } from "molt";
+ * const hello = parseHello({ id: 0, ok: true, result: { protocol: 1, pid: 9, python: "3.11.7", handler: "h.py", threads: 1, commands: ["ping"] } });
+ * console.log(hello.pid); // 9
+ * ```
+ */
 export function parseHello(response: Response): Hello {
   if (response.id !== 0 || !response.ok) {
     throw violation("invalid_message", `expected a hello frame (id 0, ok true), received ${JSON.stringify(response).slice(0, 200)}`);

@@ -69,7 +69,7 @@ export interface WorkerStats {
  *
  * @example
  * ```ts
- * import { spawnWorker } from "./mod.ts";
+ * import { spawnWorker } from "molt";
  * const worker = await spawnWorker({ handler: "./test/fixtures/echo_handler.py", heartbeatMs: 0 });
  * console.log(await worker.call("echo", { hello: "world" })); // { hello: "world" }
  * await worker.stop();

@@ -15,7 +15,7 @@ import { PythonWorker, type Worker } from "./python-worker.ts";
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { acquireWorker } from "./mod.ts";
+ * import { acquireWorker } from "molt";
  * const answer = await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
  *   const worker = yield* acquireWorker({ handler: "./test/fixtures/echo_handler.py", heartbeatMs: 0 });
  *   return yield* Effect.promise(() => worker.call("echo", [1, 2]));
@@ -52,7 +52,7 @@ export function acquireWorker(
  *
  * @example
  * ```ts
- * import { spawnWorker } from "./mod.ts";
+ * import { spawnWorker } from "molt";
  * const worker = await spawnWorker({ handler: "./test/fixtures/echo_handler.py", threads: 4, heartbeatMs: 0 });
  * const answers = await Promise.all([1, 2, 3].map((n) => worker.call("echo", n)));
  * console.log(answers); // [1, 2, 3]
