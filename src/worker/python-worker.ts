@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { delimiter } from "node:path";
 import { type Actor, createActor } from "xstate";
 import {
   CallAbortedError,
@@ -272,7 +273,7 @@ export class PythonWorker implements Worker {
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
       Object.assign(env, o.env, {
-        PYTHONPATH: [PYTHON_PACKAGE_DIR, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(":"),
+        PYTHONPATH: [PYTHON_PACKAGE_DIR, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(delimiter),
         PYTHONUNBUFFERED: "1",
       });
       this.proc = await spawnChild({
