@@ -33,7 +33,7 @@ export class SpawnFailure {
 
 // After exit, output still in the pipe is read; a grandchild that inherited the
 // pipe must not hold the exit back for long.
-export const STREAM_DRAIN_MS = 200;
+const STREAM_DRAIN_MS = 200;
 
 /** Resolve when `exit` has settled and `ended` has too, or `STREAM_DRAIN_MS` after `exit`. */
 export function afterOutput(exit: Promise<ExitInfo>, ended: Promise<void>): Promise<ExitInfo> {
