@@ -25,7 +25,6 @@ export const nonNegativeInt: Rule<number> = rule(
 );
 export const boolean: Rule<boolean> = rule(Schema.Boolean, "a boolean");
 export const nonEmptyString: Rule<string> = rule(Schema.NonEmptyString, "a non-empty string");
-export const stringArray: Rule<readonly string[]> = rule(Schema.Array(Schema.String), "an array of strings");
 export const stringRecord: Rule<Readonly<Record<string, string>>> = rule(
   Schema.Record(Schema.String, Schema.String),
   "an object of string values",

@@ -262,7 +262,7 @@ export function isMoltError(error: unknown): error is MoltError {
 }
 
 /** Render a received value for an error message: strings quoted, others as JSON. */
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "function") return "a function";

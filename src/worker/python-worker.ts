@@ -9,6 +9,7 @@ import { delimiter } from "node:path";
 import { type Actor, createActor } from "xstate";
 import {
   CallAbortedError,
+  ConfigError,
   type ExitInfo,
   ProtocolError,
   PythonError,
@@ -163,13 +164,14 @@ export class PythonWorker implements Worker {
     this.stopHook = hook;
   }
 
-  /** True while the worker takes calls (ready or degraded). */
-  get live(): boolean {
-    return this.accepting;
-  }
-
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T> {
-    return this.send(command, args, options?.timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId) as Promise<T>;
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs < Infinity)) {
+      return Promise.reject(
+        new ConfigError({ owner: `worker "${this.id}" call "${command}"`, option: "timeoutMs", received: timeoutMs, allowed: "a positive, finite number of milliseconds" }),
+      );
+    }
+    return this.send(command, args, timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId) as Promise<T>;
   }
 
   async health(): Promise<WorkerHealth> {

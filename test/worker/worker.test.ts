@@ -77,6 +77,16 @@ describe("calls", () => {
       expect(w.stats().calls).toBe(2);
     }));
 
+  test("a per-call timeoutMs that is not a positive finite number is a ConfigError, and nothing is sent", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      for (const timeoutMs of [0, -5, Number.NaN, Infinity]) {
+        const e = await rejection(w.call("echo", 1, { timeoutMs }));
+        expect(e).toBeInstanceOf(ConfigError);
+        expect(e.message).toContain(`worker "${w.id}" call "echo": timeoutMs must be a positive, finite number of milliseconds`);
+      }
+      expect(w.stats().calls).toBe(0);
+    }));
+
   test("args that are not JSON are refused without touching the worker", () =>
     withWorker({ handler, ...quiet }, async (w) => {
       const e = await rejection(w.call("echo", { n: 1n }));
