@@ -13,3 +13,11 @@ export {
   workerMachine,
   type WorkerState,
 } from "./worker.ts";
+export {
+  BREAKER_MACHINE_VERSION,
+  type BreakerContext,
+  type BreakerEvent,
+  breakerMachine,
+  type BreakerState,
+} from "./breaker.ts";
+export { POOL_MACHINE_VERSION, type PoolContext, type PoolEvent, poolMachine, type PoolState } from "./pool.ts";

@@ -225,6 +225,113 @@ export class PythonError extends Data.TaggedError("PythonError")<{
   }
 }
 
+/**
+ * The pool's queue is full (`maxQueue` calls already wait): the call was
+ * refused at once instead of growing the queue. Nothing reached Python.
+ *
+ * @example
+ * ```ts
+ * import { PoolSaturatedError } from "molt";
+ * const e = new PoolSaturatedError({ pool: "v2", command: "echo", queued: 100, maxQueue: 100 });
+ * console.log(e.message); // pool v2: queue full (100 of 100 waiting), refused "echo"
+ * ```
+ */
+export class PoolSaturatedError extends Data.TaggedError("PoolSaturatedError")<{
+  readonly pool: string;
+  readonly command: string;
+  readonly queued: number;
+  readonly maxQueue: number;
+}> {
+  override get message(): string {
+    return `pool ${this.pool}: queue full (${this.queued} of ${this.maxQueue} waiting), refused "${this.command}"`;
+  }
+}
+
+/**
+ * The call waited in the pool's queue for a worker longer than it may
+ * (`queueTimeoutMs`, or its own `timeoutMs` if shorter). Nothing reached Python.
+ *
+ * @example
+ * ```ts
+ * import { QueueTimeoutError } from "molt";
+ * const e = new QueueTimeoutError({ pool: "v1", command: "echo", waitedMs: 5000, limitMs: 5000 });
+ * console.log(e.message); // pool v1: "echo" waited 5000 ms for a worker (limit 5000 ms)
+ * ```
+ */
+export class QueueTimeoutError extends Data.TaggedError("QueueTimeoutError")<{
+  readonly pool: string;
+  readonly command: string;
+  readonly waitedMs: number;
+  readonly limitMs: number;
+}> {
+  override get message(): string {
+    return `pool ${this.pool}: "${this.command}" waited ${this.waitedMs} ms for a worker (limit ${this.limitMs} ms)`;
+  }
+}
+
+/**
+ * The pool is draining or stopped and takes no new call. Nothing reached Python.
+ *
+ * @example
+ * ```ts
+ * import { PoolDrainingError } from "molt";
+ * const e = new PoolDrainingError({ pool: "v1", command: "echo", state: "draining" });
+ * console.log(e.message); // pool v1 is draining and takes no new call ("echo")
+ * ```
+ */
+export class PoolDrainingError extends Data.TaggedError("PoolDrainingError")<{
+  readonly pool: string;
+  readonly command: string;
+  readonly state: string;
+}> {
+  override get message(): string {
+    return `pool ${this.pool} is ${this.state} and takes no new call ("${this.command}")`;
+  }
+}
+
+/**
+ * The pool's circuit breaker is open (or isolated by an operator): the call
+ * was refused at once. Nothing reached Python.
+ *
+ * @example
+ * ```ts
+ * import { BreakerOpenError } from "molt";
+ * const e = new BreakerOpenError({ pool: "v2", command: "echo", state: "open" });
+ * console.log(e.message); // pool v2: circuit breaker is open, refused "echo"
+ * ```
+ */
+export class BreakerOpenError extends Data.TaggedError("BreakerOpenError")<{
+  readonly pool: string;
+  readonly command: string;
+  readonly state: "open" | "isolated";
+}> {
+  override get message(): string {
+    return `pool ${this.pool}: circuit breaker is ${this.state}, refused "${this.command}"`;
+  }
+}
+
+/**
+ * With `affinity: "strict"`, the worker that holds the session is gone, so
+ * the call cannot run where the session's state lives. Nothing reached Python.
+ *
+ * @example
+ * ```ts
+ * import { SessionWorkerLostError } from "molt";
+ * const e = new SessionWorkerLostError({ pool: "v2", command: "step", sessionId: "s1", workerId: "v2-3" });
+ * console.log(e.message); // pool v2: worker v2-3 that held session "s1" is gone, refused "step"
+ * ```
+ */
+export class SessionWorkerLostError extends Data.TaggedError("SessionWorkerLostError")<{
+  readonly pool: string;
+  readonly command: string;
+  readonly sessionId: string;
+  readonly workerId: string;
+}> {
+  override get message(): string {
+    return `pool ${this.pool}: worker ${this.workerId} that held session "${this.sessionId}" is gone, refused "${this.command}"`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -234,7 +341,12 @@ export type MoltError =
   | WorkerExitedError
   | WorkerUnavailableError
   | CallAbortedError
-  | PythonError;
+  | PythonError
+  | PoolSaturatedError
+  | QueueTimeoutError
+  | PoolDrainingError
+  | BreakerOpenError
+  | SessionWorkerLostError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -245,6 +357,11 @@ const TAGS: ReadonlySet<string> = new Set([
   "WorkerUnavailableError",
   "CallAbortedError",
   "PythonError",
+  "PoolSaturatedError",
+  "QueueTimeoutError",
+  "PoolDrainingError",
+  "BreakerOpenError",
+  "SessionWorkerLostError",
 ]);
 
 /**

@@ -1,46 +1,51 @@
 /**
- * The calls a worker has in flight, keyed by request id, with their
+ * Entries with deadlines, keyed by id and kept in insertion order, with the
  * deadlines enforced by one timer for the whole table (a timer per call
  * costs as much as the rest of the call). The timer is re-armed only for an
  * earlier deadline; when it fires early it re-arms for the earliest left.
+ * A worker keeps its calls in flight here; a pool keeps its queue here.
  *
  * @module
  */
 
-/** One call waiting for its answer. */
-export interface PendingCall {
+/** What the table needs of an entry. */
+export interface Deadlined {
   readonly id: number;
-  readonly command: string;
   readonly deadline: number;
-  readonly timeoutMs: number;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
   /** Detaches the caller's abort listener, if any. */
   release: (() => void) | undefined;
 }
 
-/** Pending calls in insertion order, with one deadline timer. */
-export class PendingTable {
-  private readonly calls = new Map<number, PendingCall>();
+/** One call waiting for its answer. */
+export interface PendingCall extends Deadlined {
+  readonly command: string;
+  readonly timeoutMs: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Entries in insertion order, with one deadline timer. */
+export class PendingTable<C extends Deadlined = PendingCall> {
+  private readonly calls = new Map<number, C>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 
   constructor(
     private readonly now: () => number,
-    private readonly onExpired: (call: PendingCall) => void,
+    private readonly onExpired: (call: C) => void,
   ) {}
 
   get size(): number {
     return this.calls.size;
   }
 
-  add(call: PendingCall): void {
+  add(call: C): void {
     this.calls.set(call.id, call);
     if (call.deadline < this.timerAt) this.arm(call.deadline);
   }
 
   /** Remove and return the call, releasing its abort listener. */
-  take(id: number): PendingCall | undefined {
+  take(id: number): C | undefined {
     const call = this.calls.get(id);
     if (call === undefined) return undefined;
     this.calls.delete(id);
@@ -49,12 +54,18 @@ export class PendingTable {
   }
 
   /** Remove every call (for exit), leaving no timer behind. */
-  takeAll(): PendingCall[] {
+  takeAll(): C[] {
     const all = [...this.calls.values()];
     this.calls.clear();
     for (const call of all) call.release?.();
     this.disarm();
     return all;
+  }
+
+  /** Remove and return the oldest entry that `accept` takes. */
+  takeFirst(accept: (entry: C) => boolean): C | undefined {
+    for (const entry of this.calls.values()) if (accept(entry)) return this.take(entry.id);
+    return undefined;
   }
 
   private arm(at: number): void {

@@ -120,6 +120,7 @@ export class PythonWorker implements Worker {
   private tickAt: number | null = null;
   private startWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   private stopHook: (() => Promise<unknown>) | null = null;
+  private watcher: ((state: WorkerState) => void) | null = null;
   private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0 };
 
   private constructor(private readonly options: ResolvedWorkerOptions) {
@@ -162,6 +163,11 @@ export class PythonWorker implements Worker {
   /** Make `stop()` close an owning scope instead of stopping directly. */
   setStopHook(hook: () => Promise<unknown>): void {
     this.stopHook = hook;
+  }
+
+  /** Be told of every lifecycle state change (one watcher: the owning pool). */
+  watch(watcher: (state: WorkerState) => void): void {
+    this.watcher = watcher;
   }
 
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T> {
@@ -213,6 +219,17 @@ export class PythonWorker implements Worker {
       this.checkDrained();
     }
     return this.exited;
+  }
+
+  /** Fail every call in flight with `error(call)` at once; the process keeps running. */
+  failPending(error: (command: string, requestId: number) => unknown): number {
+    const calls = this.pending.takeAll();
+    for (const call of calls) {
+      this.counts.aborted++;
+      call.reject(error(call.command, call.id));
+    }
+    this.checkDrained();
+    return calls.length;
   }
 
   /** One heartbeat ping; resolves with whether the worker is still live. */
@@ -302,7 +319,9 @@ export class PythonWorker implements Worker {
   private dispatch(event: WorkerEvent): void {
     this.actor.send(event);
     const snapshot = this.actor.getSnapshot();
+    const previous = this.state;
     this.state = flatten(snapshot.value);
+    if (this.state !== previous) this.watcher?.(this.state);
     this.accepting = this.state === "ready" || this.state === "degraded";
     this.syncTick(snapshot.context.deadline);
     if (this.startWaiter !== null) {

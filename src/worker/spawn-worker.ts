@@ -26,6 +26,13 @@ import { PythonWorker, type Worker } from "./python-worker.ts";
 export function acquireWorker(
   options: WorkerOptions,
 ): Effect.Effect<Worker, WorkerStartError | ConfigError, Scope.Scope> {
+  return acquirePythonWorker(options);
+}
+
+/** acquireWorker, typed as the implementation, for the pool. */
+export function acquirePythonWorker(
+  options: WorkerOptions,
+): Effect.Effect<PythonWorker, WorkerStartError | ConfigError, Scope.Scope> {
   return Effect.gen(function* () {
     const config = yield* Effect.try({ try: () => resolveWorkerOptions(options), catch: (e) => e as ConfigError });
     const worker = yield* Effect.acquireRelease(
@@ -63,7 +70,7 @@ export async function spawnWorker(options: WorkerOptions): Promise<Worker> {
   const scope = Effect.runSync(Scope.make());
   let worker: PythonWorker;
   try {
-    worker = (await Effect.runPromise(Scope.provide(acquireWorker(options), scope))) as PythonWorker;
+    worker = await Effect.runPromise(Scope.provide(acquirePythonWorker(options), scope));
   } catch (e) {
     await Effect.runPromise(Scope.close(scope, Exit.void));
     throw e;

@@ -1,0 +1,87 @@
+/**
+ * A pool's circuit breaker as a pure statechart. cockatiel decides when the
+ * breaker opens and closes; src/resilience feeds each of its state changes
+ * here, so the breaker is visible, inspectable and persisted like every
+ * other actor.
+ *
+ * @module
+ */
+import { assign, setup } from "xstate";
+
+/** Machine context. */
+export interface BreakerContext {
+  readonly breakerId: string;
+  /** When the breaker last opened, or null if it never did. */
+  readonly openedAt: number | null;
+  /** How many times it opened. */
+  readonly opens: number;
+  readonly changedAt: number | null;
+}
+
+/** Every event the breaker machine accepts; all carry the time they happened. */
+export type BreakerEvent =
+  | { readonly type: "breaker.opened"; readonly now: number }
+  | { readonly type: "breaker.halfOpened"; readonly now: number }
+  | { readonly type: "breaker.closed"; readonly now: number }
+  | { readonly type: "breaker.isolated"; readonly now: number }
+  | { readonly type: "breaker.released"; readonly now: number };
+
+/**
+ * closed → open → halfOpen → closed (or back to open); any state → isolated
+ * by an operator, isolated → closed when released.
+ *
+ * @example
+ * ```ts
+ * import { createActor } from "xstate";
+ * import { breakerMachine } from "molt/machines";
+ * const actor = createActor(breakerMachine, { input: { breakerId: "v2" } }).start();
+ * actor.send({ type: "breaker.opened", now: 1000 });
+ * actor.send({ type: "breaker.halfOpened", now: 6000 });
+ * console.log(actor.getSnapshot().value, actor.getSnapshot().context.opens); // halfOpen 1
+ * ```
+ */
+export const breakerMachine = setup({
+  types: {
+    context: {} as BreakerContext,
+    events: {} as BreakerEvent,
+    input: {} as { readonly breakerId: string },
+  },
+  actions: {
+    recordOpen: assign({
+      openedAt: ({ event }) => event.now,
+      opens: ({ context }) => context.opens + 1,
+      changedAt: ({ event }) => event.now,
+    }),
+    recordChange: assign({ changedAt: ({ event }) => event.now }),
+  },
+}).createMachine({
+  id: "breaker",
+  initial: "closed",
+  context: ({ input }) => ({ breakerId: input.breakerId, openedAt: null, opens: 0, changedAt: null }),
+  on: {
+    "breaker.isolated": { target: ".isolated", actions: "recordChange" },
+  },
+  states: {
+    closed: {
+      on: { "breaker.opened": { target: "open", actions: "recordOpen" } },
+    },
+    open: {
+      on: { "breaker.halfOpened": { target: "halfOpen", actions: "recordChange" } },
+    },
+    halfOpen: {
+      on: {
+        "breaker.closed": { target: "closed", actions: "recordChange" },
+        "breaker.opened": { target: "open", actions: "recordOpen" },
+      },
+    },
+    isolated: {
+      on: { "breaker.released": { target: "closed", actions: "recordChange" } },
+    },
+  },
+});
+
+/** The breaker machine's version, stored beside persisted snapshots. */
+export const BREAKER_MACHINE_VERSION = 1;
+
+/** The breaker's states. */
+export type BreakerState = "closed" | "open" | "halfOpen" | "isolated";

@@ -1,0 +1,597 @@
+/**
+ * createPool: a pool of Python workers with one of two strategies.
+ *
+ * "basic" (V1): one call per worker, a FIFO queue, workers started one after
+ * another, no breaker, no retry. "enhanced" (V2): concurrent start,
+ * least-loaded dispatch with pipelining up to `capacity`, session affinity, a
+ * bounded queue, supervision, recycling, overflow and an optimizer, retry of
+ * safe calls and a circuit breaker. Both never hang a caller: every call
+ * settles by its deadline.
+ *
+ * @module
+ */
+import { ExponentialBackoff, type IBackoff } from "cockatiel";
+import { Effect, Schedule } from "effect";
+import { type Actor, createActor } from "xstate";
+import { poolMachine, type PoolState } from "../../machines/pool.ts";
+import {
+  CallAbortedError,
+  ConfigError,
+  PoolDrainingError,
+  PoolSaturatedError,
+  QueueTimeoutError,
+  SessionWorkerLostError,
+} from "../errors.ts";
+import { PoolBreaker } from "../resilience/breaker.ts";
+import { classifyError } from "../resilience/classify.ts";
+import { type CallOutcome, EventBus, type MoltEvent } from "../telemetry/events.ts";
+import { MetricsWindow } from "../telemetry/metrics-window.ts";
+import { resolveWorkerOptions } from "../worker/options.ts";
+import { type Deadlined, PendingTable } from "../worker/pending.ts";
+import { type Affinity, type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions, type Strategy } from "./options.ts";
+import { decideScale } from "./scaling.ts";
+import { type RemovalCause, type Slot, Supervisor } from "./supervisor.ts";
+import type { DrainReport, ExecuteOptions, Pool, PoolHealth, PoolMetrics, PoolStats, WorkerHealthReport } from "./types.ts";
+
+/** A call waiting for a worker. */
+interface Waiter extends Deadlined {
+  readonly command: string;
+  readonly session: string | undefined;
+  /** Strict affinity: the only slot that may take it. */
+  readonly slotId: string | null;
+  readonly enqueuedAt: number;
+  readonly limitMs: number;
+  readonly run: (slot: Slot) => void;
+  readonly fail: (error: unknown) => void;
+}
+
+const SESSION_LIMIT = 100_000;
+
+/**
+ * Start a pool and resolve once it serves (`minReady` workers ready; all of
+ * them for "basic"). Rejects with a ConfigError for a bad option and with the
+ * WorkerStartError of the first worker that cannot start.
+ *
+ * @example
+ * ```ts
+ * import { createPool } from "molt";
+ * const pool = await createPool({ name: "v2", handler: "./test/fixtures/echo_handler.py", size: 2, heartbeatMs: 0 });
+ * const answers = await Promise.all([1, 2, 3].map((n) => pool.execute("echo", n)));
+ * console.log(answers, pool.metrics().calls); // [1, 2, 3] 3
+ * await pool.stop();
+ * ```
+ */
+export async function createPool(options: PoolOptions): Promise<Pool> {
+  const config = resolvePoolOptions(options);
+  const worker = resolveWorkerOptions({ ...config.worker, id: `${config.name}-0` });
+  const pool = new PoolImpl(config, worker.callTimeoutMs, worker.drainTimeoutMs);
+  await pool.start();
+  return pool;
+}
+
+class PoolImpl implements Pool {
+  readonly name: string;
+  readonly strategy: Strategy;
+  readonly affinity: Affinity;
+  readonly events: EventBus;
+  state: PoolState = "starting";
+  private readonly actor: Actor<typeof poolMachine>;
+  private readonly supervisor: Supervisor;
+  private readonly breaker: PoolBreaker | null;
+  private readonly window: MetricsWindow;
+  private readonly queue: PendingTable<Waiter>;
+  private readonly sessions = new Map<string, string>();
+  private readonly crashed = new WeakSet<Slot>();
+  private readonly sleeps = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
+  private readonly backoff: ExponentialBackoff<unknown> | null;
+  private readonly counts = { calls: 0, ok: 0, pythonErrors: 0, failed: 0, rejected: 0, retries: 0, crashes: 0, restarts: 0, recycled: 0 };
+  private accepting = false;
+  private stopped = false;
+  private inFlight = 0;
+  private nextWaiter = 1;
+  private busyArea = 0;
+  private busyAt = performance.now();
+  private judgedAt = performance.now();
+  private queuedSince: number | null = null;
+  private scaledAt: number | null = null;
+  private readyWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+  private drainWaiter: (() => void) | null = null;
+  private draining: Promise<DrainReport> | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly o: ResolvedPoolOptions, private readonly callTimeoutMs: number, private readonly drainTimeoutMs: number) {
+    this.name = o.name;
+    this.strategy = o.strategy;
+    this.affinity = o.affinity;
+    this.events = o.events ?? new EventBus();
+    this.window = new MetricsWindow({ windowMs: o.windowMs, slices: o.windowSlices });
+    this.queue = new PendingTable<Waiter>(() => performance.now(), (w) => this.queueExpired(w));
+    this.actor = createActor(poolMachine, { input: { poolName: o.name, minReady: o.minReady, target: o.size } }).start();
+    this.breaker = o.breaker === null
+      ? null
+      : new PoolBreaker(o.name, o.breaker, (from, to) => this.emit({ type: "breaker.changed", pool: o.name, at: Date.now(), from, to }));
+    this.backoff = o.retry === null ? null : new ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
+    this.supervisor = new Supervisor(o, {
+      adopted: (slot) => this.adopted(slot),
+      removed: (slot, cause) => this.removed(slot, cause),
+      startFailed: (workerId, error, attempt) =>
+        this.emit({ type: "worker.start.failed", pool: o.name, at: Date.now(), workerId, detail: String((error as Error).message ?? error), attempt }),
+      mayRetry: () => this.state !== "starting",
+      gaveUp: (error) => this.readyWaiter?.reject(error),
+      exited: (slot, exitCode, signal) =>
+        this.emit({ type: "worker.exited", pool: o.name, at: Date.now(), workerId: slot.id, pid: slot.worker.pid, exitCode, signal, expected: !this.crashed.has(slot) }),
+      sampled: (slot) => {
+        this.emit({ type: "worker.sampled", pool: o.name, at: Date.now(), workerId: slot.id, pid: slot.worker.pid, rssBytes: slot.rssBytes ?? 0 });
+        if (o.maxRssBytes > 0 && (slot.rssBytes ?? 0) > o.maxRssBytes) this.supervisor.retire(slot, "max_rss");
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    const t0 = performance.now();
+    const ready = new Promise<void>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
+    this.supervisor.ensure();
+    try {
+      await ready;
+    } catch (e) {
+      this.readyWaiter = null;
+      await this.stop();
+      throw e;
+    }
+    this.readyWaiter = null;
+    this.accepting = true;
+    this.startHousekeeping();
+    this.emit({ type: "pool.started", pool: this.name, at: Date.now(), ready: this.supervisor.slots.length, startMs: performance.now() - t0 });
+  }
+
+  execute<T = unknown>(command: string, args?: unknown, options: ExecuteOptions = {}): Promise<T> {
+    const t0 = performance.now();
+    const invalid = this.invalid(command, options);
+    if (invalid !== null) return Promise.reject(invalid);
+    if (!this.accepting) {
+      const error = new PoolDrainingError({ pool: this.name, command, state: this.state });
+      this.finish(command, error, t0, 0);
+      return Promise.reject(error);
+    }
+    return this.run(command, args ?? null, options, t0, t0 + (options.timeoutMs ?? this.callTimeoutMs)) as Promise<T>;
+  }
+
+  stats(): PoolStats {
+    return { name: this.name, strategy: this.strategy, state: this.state, ...this.counts, inFlight: this.inFlight, queued: this.queue.size };
+  }
+
+  metrics(): PoolMetrics {
+    const slots = this.supervisor.slots;
+    const ready = slots.filter((s) => s.worker.state === "ready").length;
+    return {
+      ...this.window.totals(),
+      pool: this.name,
+      strategy: this.strategy,
+      state: this.state,
+      windowMs: this.o.windowMs,
+      size: this.supervisor.target,
+      ready,
+      starting: this.supervisor.pending,
+      inFlight: this.inFlight,
+      queueDepth: this.queue.size,
+      utilisation: ready === 0 ? (this.inFlight > 0 ? 1 : 0) : Math.min(1, this.inFlight / (ready * this.o.capacity)),
+      breaker: this.breaker?.state ?? null,
+      workers: slots.map((s) => ({
+        id: s.id,
+        pid: s.worker.pid,
+        state: s.worker.state,
+        inFlight: s.inFlight,
+        served: s.served,
+        overflow: s.overflow,
+        rssBytes: s.rssBytes,
+      })),
+    };
+  }
+
+  async health(): Promise<PoolHealth> {
+    const workers = await Promise.all(this.supervisor.slots.map(async (s): Promise<WorkerHealthReport> => {
+      const base = { id: s.id, pid: s.worker.pid, state: s.worker.state };
+      try {
+        const h = await s.worker.call<{ rss_bytes: number; uptime_s: number }>("health", null, { timeoutMs: 2000 });
+        return { ...base, ok: true, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, error: null };
+      } catch (e) {
+        return { ...base, ok: false, rssBytes: null, uptimeS: null, error: (e as Error).message };
+      }
+    }));
+    const breaker = this.breaker?.state ?? null;
+    const serving = this.state === "serving" || this.state === "degraded";
+    const healthy = serving && breaker !== "open" && breaker !== "isolated" && workers.length > 0 && workers.every((w) => w.ok);
+    return { pool: this.name, state: this.state, healthy, breaker, workers };
+  }
+
+  drain(options: { readonly deadlineMs?: number } = {}): Promise<DrainReport> {
+    const deadlineMs = options.deadlineMs ?? this.drainTimeoutMs;
+    if (!(typeof deadlineMs === "number" && deadlineMs >= 0 && deadlineMs < Infinity)) {
+      return Promise.reject(new ConfigError({ owner: `pool "${this.name}" drain`, option: "deadlineMs", received: deadlineMs, allowed: "a non-negative, finite number of milliseconds" }));
+    }
+    this.draining ??= this.drainFor(deadlineMs);
+    return this.draining;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.drain({ deadlineMs: this.drainTimeoutMs });
+      this.stopped = true;
+      for (const sleep of this.sleeps) sleep.wake();
+      await this.supervisor.close();
+      this.breaker?.stop();
+      this.send({ type: "workers.stopped", now: Date.now() });
+      this.actor.stop();
+      this.emit({ type: "pool.stopped", pool: this.name, at: Date.now() });
+    })();
+    return this.stopping;
+  }
+
+  breakerState(): unknown {
+    return this.breaker?.toJSON() ?? null;
+  }
+
+  private async run(command: string, args: unknown, o: ExecuteOptions, t0: number, deadline: number): Promise<unknown> {
+    let backoff: IBackoff<unknown> | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await (this.breaker === null
+          ? this.attempt(command, args, o, deadline)
+          : this.breaker.execute(command, () => this.attempt(command, args, o, deadline)));
+        this.finish(command, null, t0, attempt);
+        return result;
+      } catch (error) {
+        const k = classifyError(error);
+        const safe = (k.category === "connection" && !k.mayHaveRun) || (o.idempotent === true && k.infrastructure);
+        if (this.backoff !== null && this.o.retry !== null && safe && attempt <= this.o.retry.attempts && !this.stopped) {
+          backoff = (backoff ?? this.backoff).next(undefined);
+          if (performance.now() + backoff.duration < deadline) {
+            this.counts.retries++;
+            this.emit({ type: "call.retried", pool: this.name, at: Date.now(), command, attempt, category: k.category, delayMs: backoff.duration });
+            await this.sleep(backoff.duration);
+            continue;
+          }
+        }
+        this.finish(command, error, t0, attempt);
+        throw error;
+      }
+    }
+  }
+
+  private attempt(command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new PoolDrainingError({ pool: this.name, command, state: "stopped" }));
+    const session = this.affinity === "none" ? undefined : o.sessionId;
+    let target: string | null = null;
+    if (session !== undefined) {
+      const bound = this.sessions.get(session);
+      if (bound !== undefined) {
+        const slot = this.supervisor.slots.find((s) => s.id === bound);
+        if (slot === undefined) {
+          if (this.affinity === "strict") {
+            return Promise.reject(new SessionWorkerLostError({ pool: this.name, command, sessionId: session, workerId: bound }));
+          }
+          this.sessions.delete(session);
+        } else if (this.eligible(slot)) {
+          return this.callOn(slot, command, args, o, deadline);
+        } else if (this.affinity === "strict") {
+          target = bound;
+        }
+      }
+    }
+    if (target === null) {
+      const slot = this.leastLoaded();
+      if (slot !== undefined) return this.callOn(slot, command, args, o, deadline);
+    }
+    return this.enqueue(command, args, o, deadline, target);
+  }
+
+  private eligible(slot: Slot): boolean {
+    return slot.inFlight < this.o.capacity && slot.worker.state === "ready";
+  }
+
+  private leastLoaded(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.supervisor.slots) {
+      if (this.eligible(slot) && (best === undefined || slot.inFlight < best.inFlight)) best = slot;
+    }
+    return best;
+  }
+
+  private callOn(slot: Slot, command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {
+    const now = performance.now();
+    this.track(now, 1);
+    slot.inFlight++;
+    slot.served++;
+    const session = o.sessionId;
+    if (session !== undefined && this.affinity !== "none") this.bind(session, slot.id);
+    const call = slot.worker.call(command, args, { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session });
+    if (this.o.maxRequestsPerWorker > 0 && slot.served >= this.o.maxRequestsPerWorker) this.supervisor.retire(slot, "max_requests");
+    return call.then(
+      (result) => {
+        this.settled(slot, null);
+        return result;
+      },
+      (error) => {
+        this.settled(slot, error);
+        throw error;
+      },
+    );
+  }
+
+  private settled(slot: Slot, error: unknown): void {
+    const now = performance.now();
+    this.track(now, -1);
+    slot.inFlight--;
+    slot.idleSince = now;
+    if (error === null) {
+      slot.failures = 0;
+    } else if (this.strategy === "enhanced") {
+      const k = classifyError(error);
+      if (!k.infrastructure) slot.failures = 0;
+      else if (++slot.failures >= this.o.maxConsecutiveFailures) this.supervisor.retire(slot, "consecutive_failures");
+    }
+    this.pump(slot);
+    if (this.drainWaiter !== null && this.inFlight === 0 && this.queue.size === 0) this.drainWaiter();
+  }
+
+  private bind(session: string, slotId: string): void {
+    if (this.sessions.get(session) === slotId) return;
+    this.sessions.delete(session);
+    this.sessions.set(session, slotId);
+    if (this.sessions.size > SESSION_LIMIT) this.sessions.delete(this.sessions.keys().next().value!);
+  }
+
+  private enqueue(command: string, args: unknown, o: ExecuteOptions, deadline: number, slotId: string | null): Promise<unknown> {
+    if (this.queue.size >= this.o.maxQueue) {
+      return Promise.reject(new PoolSaturatedError({ pool: this.name, command, queued: this.queue.size, maxQueue: this.o.maxQueue }));
+    }
+    const now = performance.now();
+    const limitMs = Math.min(this.o.queueTimeoutMs, deadline - now);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        id: this.nextWaiter++,
+        deadline: now + limitMs,
+        command,
+        session: o.sessionId,
+        slotId,
+        enqueuedAt: now,
+        limitMs,
+        release: undefined,
+        run: (slot) => this.callOn(slot, command, args, o, deadline).then(resolve, reject),
+        fail: reject,
+      };
+      const signal = o.signal;
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (this.queue.take(waiter.id) === undefined) return;
+          reject(new CallAbortedError({ workerId: `${this.name}:queue`, requestId: 0, command, written: false }));
+          this.queueChanged();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        waiter.release = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.queue.add(waiter);
+      this.queuedSince ??= now;
+    });
+  }
+
+  private pump(slot: Slot): void {
+    while (this.queue.size > 0 && !slot.gone && this.eligible(slot)) {
+      const waiter = this.queue.takeFirst((w) => w.slotId === null || w.slotId === slot.id);
+      if (waiter === undefined) break;
+      waiter.run(slot);
+    }
+    this.queueChanged();
+  }
+
+  private queueChanged(): void {
+    if (this.queue.size === 0) {
+      this.queuedSince = null;
+      if (this.drainWaiter !== null && this.inFlight === 0) this.drainWaiter();
+    }
+  }
+
+  private queueExpired(w: Waiter): void {
+    w.fail(new QueueTimeoutError({ pool: this.name, command: w.command, waitedMs: Math.round(performance.now() - w.enqueuedAt), limitMs: Math.round(w.limitMs) }));
+    this.queueChanged();
+  }
+
+  private finish(command: string, error: unknown, t0: number, attempts: number): void {
+    const latencyMs = performance.now() - t0;
+    let outcome: CallOutcome = "ok";
+    let category = null;
+    let severity = null;
+    if (error !== null) {
+      const k = classifyError(error);
+      category = k.category;
+      severity = k.severity;
+      const tag = (error as { _tag?: string })._tag;
+      outcome = tag === "PythonError" ? "python_error" : !k.mayHaveRun && !k.infrastructure ? "rejected" : "failed";
+    }
+    this.counts.calls++;
+    if (outcome === "ok") this.counts.ok++;
+    else if (outcome === "python_error") this.counts.pythonErrors++;
+    else if (outcome === "rejected") this.counts.rejected++;
+    else this.counts.failed++;
+    this.window.record(outcome, category, latencyMs);
+    if (this.events.active) {
+      const tag = error === null ? null : (error as { _tag?: string })._tag ?? "Error";
+      this.emit({ type: "call.completed", pool: this.name, at: Date.now(), command, outcome, category, severity, error: tag, latencyMs, attempts });
+    }
+  }
+
+  private invalid(command: string, o: ExecuteOptions): ConfigError | null {
+    const owner = `pool "${this.name}" execute`;
+    if (typeof command !== "string" || command.length === 0) {
+      return new ConfigError({ owner, option: "command", received: command, allowed: "a non-empty string" });
+    }
+    if (typeof o !== "object" || o === null) return new ConfigError({ owner, option: "options", received: o, allowed: "an object" });
+    const t = o.timeoutMs;
+    if (t !== undefined && !(typeof t === "number" && t > 0 && t < Infinity)) {
+      return new ConfigError({ owner, option: "timeoutMs", received: t, allowed: "a positive, finite number of milliseconds" });
+    }
+    if (o.sessionId !== undefined && typeof o.sessionId !== "string") {
+      return new ConfigError({ owner, option: "sessionId", received: o.sessionId, allowed: "a string" });
+    }
+    if (o.idempotent !== undefined && typeof o.idempotent !== "boolean") {
+      return new ConfigError({ owner, option: "idempotent", received: o.idempotent, allowed: "a boolean" });
+    }
+    return null;
+  }
+
+  private adopted(slot: Slot): void {
+    if (slot.replacing) {
+      this.counts.restarts++;
+      this.window.restarted();
+    }
+    this.emit({ type: "worker.started", pool: this.name, at: Date.now(), workerId: slot.id, pid: slot.worker.pid, startMs: slot.startMs, replacing: slot.replacing });
+    this.syncMachine();
+    if (this.state !== "starting") this.readyWaiter?.resolve();
+    this.pump(slot);
+  }
+
+  private removed(slot: Slot, cause: RemovalCause): void {
+    if (cause === "crashed") {
+      this.crashed.add(slot);
+      this.counts.crashes++;
+      this.window.crashed();
+    } else {
+      this.counts.recycled++;
+      this.emit({ type: "worker.recycled", pool: this.name, at: Date.now(), workerId: slot.id, pid: slot.worker.pid, reason: cause });
+    }
+    for (;;) {
+      const w = this.queue.takeFirst((w) => w.slotId === slot.id);
+      if (w === undefined) break;
+      w.fail(new SessionWorkerLostError({ pool: this.name, command: w.command, sessionId: w.session ?? "", workerId: slot.id }));
+    }
+    this.queueChanged();
+    this.syncMachine();
+  }
+
+  private syncMachine(): void {
+    const ready = this.supervisor.slots.length;
+    this.send({ type: "workers.changed", ready, target: this.supervisor.target + this.supervisor.overflowWanted, now: Date.now() });
+  }
+
+  private send(event: Parameters<Actor<typeof poolMachine>["send"]>[0]): void {
+    const from = this.state;
+    this.actor.send(event);
+    this.state = this.actor.getSnapshot().value as PoolState;
+    if (this.state !== from) this.emit({ type: "pool.changed", pool: this.name, at: Date.now(), from, to: this.state });
+  }
+
+  private emit(event: MoltEvent): void {
+    if (this.events.active) this.events.emit(event);
+  }
+
+  private track(now: number, delta: number): void {
+    this.busyArea += this.inFlight * (now - this.busyAt);
+    this.busyAt = now;
+    this.inFlight += delta;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => entry.wake(), ms),
+        wake: () => {
+          clearTimeout(entry.timer);
+          this.sleeps.delete(entry);
+          resolve();
+        },
+      };
+      this.sleeps.add(entry);
+    });
+  }
+
+  private async drainFor(deadlineMs: number): Promise<DrainReport> {
+    const t0 = performance.now();
+    this.accepting = false;
+    this.send({ type: "drain.requested", now: Date.now() });
+    const before = this.counts.calls;
+    const rejectedBefore = this.counts.rejected;
+    let failed = 0;
+    if (this.inFlight > 0 || this.queue.size > 0) {
+      const done = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), deadlineMs);
+        this.drainWaiter = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      this.drainWaiter = null;
+      if (!done) {
+        const fail = (command: string): PoolDrainingError => new PoolDrainingError({ pool: this.name, command, state: "draining" });
+        for (const w of this.queue.takeAll()) {
+          failed++;
+          w.fail(fail(w.command));
+        }
+        for (const slot of this.supervisor.slots) failed += slot.worker.failPending(fail);
+        this.queueChanged();
+        // Let the failed calls reach finish() before counting.
+        await Promise.resolve();
+      }
+    }
+    const rejected = this.counts.rejected - rejectedBefore;
+    const report = { completed: Math.max(0, this.counts.calls - before - rejected - failed), failed, rejected, durationMs: performance.now() - t0 };
+    this.emit({ type: "pool.drained", pool: this.name, at: Date.now(), completed: report.completed, failed, rejected });
+    return report;
+  }
+
+  private startHousekeeping(): void {
+    const opt = this.o.optimizer;
+    const overflowTick = this.o.maxOverflow > 0 ? Math.max(10, Math.min(this.o.overflowAfterMs, this.o.overflowIdleMs) / 4) : Infinity;
+    const period = Math.min(opt.enabled ? opt.intervalMs : Infinity, overflowTick);
+    if (this.strategy === "basic" || period === Infinity) return;
+    this.supervisor.fork(Effect.repeat(Effect.sync(() => this.housekeep()), Schedule.spaced(period)));
+  }
+
+  private housekeep(): void {
+    if (!this.accepting) return;
+    const now = performance.now();
+    this.track(now, 0);
+    const slots = this.supervisor.slots;
+    const capacity = Math.max(1, slots.length * this.o.capacity) * (now - this.judgedAt);
+    const utilisation = capacity > 0 ? this.busyArea / capacity : 0;
+    this.busyArea = 0;
+    this.judgedAt = now;
+    const idle = slots.filter((s) => s.overflow && s.inFlight === 0 && now - s.idleSince >= this.o.overflowIdleMs);
+    const decision = decideScale(
+      {
+        now,
+        utilisation,
+        queueDepth: this.queue.size,
+        queuedSince: this.queuedSince,
+        size: this.supervisor.target,
+        overflow: this.supervisor.overflowWanted,
+        idleOverflow: idle.length,
+        lastChangeAt: this.scaledAt,
+      },
+      { optimizer: this.o.optimizer.enabled, minSize: this.o.minSize, maxSize: this.o.maxSize, ...this.o.optimizer, maxOverflow: this.o.maxOverflow, overflowAfterMs: this.o.overflowAfterMs },
+    );
+    if (decision.action === "hold") return;
+    const from = this.supervisor.target + this.supervisor.overflowWanted;
+    const at = Date.now();
+    if (decision.action === "overflow") {
+      this.supervisor.overflowWanted++;
+      this.queuedSince = now;
+      this.supervisor.ensure();
+      this.emit({ type: "pool.scaled", pool: this.name, at, from, to: from + 1, reason: "overflow" });
+    } else if (decision.action === "retireOverflow") {
+      this.supervisor.retire(idle[0]!, "overflow_idle");
+      this.emit({ type: "pool.scaled", pool: this.name, at, from, to: from - 1, reason: "overflow_idle" });
+    } else if (decision.action === "grow" || decision.action === "shrink") {
+      this.scaledAt = now;
+      this.supervisor.target = decision.to;
+      if (decision.action === "grow") {
+        this.supervisor.ensure();
+      } else {
+        const victim = slots.filter((s) => !s.overflow).sort((a, b) => a.inFlight - b.inFlight)[0];
+        if (victim !== undefined) this.supervisor.retire(victim, "scaled_down");
+      }
+      const reason = decision.action === "grow" ? "utilisation_high" : "utilisation_low";
+      this.emit({ type: "pool.scaled", pool: this.name, at, from, to: decision.to + this.supervisor.overflowWanted, reason });
+    }
+    this.syncMachine();
+  }
+}

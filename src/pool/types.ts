@@ -1,0 +1,130 @@
+/**
+ * The public shape of a pool: what `createPool` returns and what its
+ * reports contain.
+ *
+ * @module
+ */
+import type { BreakerState } from "../../machines/breaker.ts";
+import type { PoolState } from "../../machines/pool.ts";
+import type { WorkerState } from "../../machines/worker.ts";
+import type { EventBus } from "../telemetry/events.ts";
+import type { WindowTotals } from "../telemetry/metrics-window.ts";
+import type { Affinity, Strategy } from "./options.ts";
+
+/** Per-call options of `pool.execute`. */
+export interface ExecuteOptions {
+  /** Session id: passed to the handler as `ctx.session`, and the key of affinity. */
+  readonly sessionId?: string;
+  /** Deadline of the whole call, queueing and retries included. Default: the pool's `callTimeoutMs` (30000 ms). */
+  readonly timeoutMs?: number;
+  /** Abort waiting (in the queue, or for the answer). */
+  readonly signal?: AbortSignal;
+  /** The call may run twice without harm, so it may be retried after it reached Python. Default false. */
+  readonly idempotent?: boolean;
+}
+
+/** Counters since the pool started. */
+export interface PoolStats {
+  readonly name: string;
+  readonly strategy: Strategy;
+  readonly state: PoolState;
+  readonly calls: number;
+  readonly ok: number;
+  readonly pythonErrors: number;
+  readonly failed: number;
+  readonly rejected: number;
+  readonly retries: number;
+  readonly crashes: number;
+  readonly restarts: number;
+  readonly recycled: number;
+  readonly inFlight: number;
+  readonly queued: number;
+}
+
+/** One worker in a metrics report. */
+export interface WorkerMetrics {
+  readonly id: string;
+  readonly pid: number;
+  readonly state: WorkerState;
+  readonly inFlight: number;
+  readonly served: number;
+  readonly overflow: boolean;
+  /** Last sampled RSS, or null before the first sample. */
+  readonly rssBytes: number | null;
+}
+
+/** The pool's rolling window plus its gauges: what the monitor judges. */
+export interface PoolMetrics extends WindowTotals {
+  readonly pool: string;
+  readonly strategy: Strategy;
+  readonly state: PoolState;
+  readonly windowMs: number;
+  /** Target size (not counting overflow). */
+  readonly size: number;
+  readonly ready: number;
+  readonly starting: number;
+  readonly inFlight: number;
+  readonly queueDepth: number;
+  /** Calls in flight over capacity (ready workers × capacity), 0–1. */
+  readonly utilisation: number;
+  readonly breaker: BreakerState | null;
+  readonly workers: readonly WorkerMetrics[];
+}
+
+/** One worker's answer to `health`. */
+export interface WorkerHealthReport {
+  readonly id: string;
+  readonly pid: number;
+  readonly state: WorkerState;
+  readonly ok: boolean;
+  readonly rssBytes: number | null;
+  readonly uptimeS: number | null;
+  /** Why the check failed, when it did. */
+  readonly error: string | null;
+}
+
+/** The result of `pool.health()`. */
+export interface PoolHealth {
+  readonly pool: string;
+  readonly state: PoolState;
+  /** Serving, breaker not open, and every checked worker answered. */
+  readonly healthy: boolean;
+  readonly breaker: BreakerState | null;
+  readonly workers: readonly WorkerHealthReport[];
+}
+
+/** What `drain` did. */
+export interface DrainReport {
+  /** Calls in flight or queued when the drain began that finished on their own. */
+  readonly completed: number;
+  /** Calls failed at the deadline with PoolDrainingError. */
+  readonly failed: number;
+  /** New calls refused during the drain. */
+  readonly rejected: number;
+  readonly durationMs: number;
+}
+
+/**
+ * A pool of Python workers. See {@link createPool}.
+ */
+export interface Pool {
+  readonly name: string;
+  readonly strategy: Strategy;
+  readonly affinity: Affinity;
+  /** Lifecycle and call events. */
+  readonly events: EventBus;
+  /** The pool's lifecycle state (see machines/pool.ts). */
+  readonly state: PoolState;
+  /** Run `command` on a worker; resolves with its result or rejects with a tagged error. */
+  execute<T = unknown>(command: string, args?: unknown, options?: ExecuteOptions): Promise<T>;
+  stats(): PoolStats;
+  metrics(): PoolMetrics;
+  /** Ask every worker for its health (pid, RSS, uptime). */
+  health(): Promise<PoolHealth>;
+  /** Refuse new calls, let calls finish until the deadline, fail the rest. */
+  drain(options?: { readonly deadlineMs?: number }): Promise<DrainReport>;
+  /** Drain (with the workers' `drainTimeoutMs`), then stop every worker and loop. */
+  stop(): Promise<void>;
+  /** The breaker's cockatiel state, for `breaker.initialState` after a restart; null without a breaker. */
+  breakerState(): unknown;
+}

@@ -1,0 +1,116 @@
+/**
+ * The bridge between a pool and its cockatiel circuit breaker: which errors
+ * count, how a refusal surfaces (BreakerOpenError), and the feed of every
+ * state change into machines/breaker.ts.
+ *
+ * @module
+ */
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  handleWhen,
+  IsolatedCircuitError,
+} from "cockatiel";
+import { type Actor, createActor } from "xstate";
+import { breakerMachine, type BreakerState } from "../../machines/breaker.ts";
+import { BreakerOpenError } from "../errors.ts";
+import { classifyError } from "./classify.ts";
+
+/** Which failures open the breaker. */
+export type BreakOn = "infrastructure" | "any-error";
+
+/** The breaker's settings, resolved. */
+export interface BreakerSettings {
+  readonly consecutiveFailures: number;
+  readonly halfOpenAfterMs: number;
+  readonly breakOn: BreakOn;
+  /** A state saved from `toJSON()`, to start from. */
+  readonly initialState: unknown;
+}
+
+const NAMES: Readonly<Record<CircuitState, BreakerState>> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "halfOpen",
+  [CircuitState.Isolated]: "isolated",
+};
+
+/**
+ * A pool's circuit breaker. Infrastructure failures (crash, timeout, broken
+ * stream) always count; Python errors count with `breakOn: "any-error"`.
+ * A half-open probe closes the breaker only if it succeeds: any error
+ * answer re-opens it, since an error must never pass for a success.
+ */
+export class PoolBreaker {
+  private readonly policy: CircuitBreakerPolicy;
+  private readonly actor: Actor<typeof breakerMachine>;
+
+  constructor(
+    private readonly pool: string,
+    settings: BreakerSettings,
+    onChange: (from: BreakerState, to: BreakerState) => void,
+  ) {
+    const counts = (error: unknown): boolean => {
+      const k = classifyError(error);
+      if (k.infrastructure) return true;
+      if (k.category !== "python" && k.category !== "resource") return false;
+      return settings.breakOn === "any-error" || this.policy.state === CircuitState.HalfOpen;
+    };
+    this.policy = circuitBreaker(handleWhen(counts), {
+      halfOpenAfter: settings.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(settings.consecutiveFailures),
+      initialState: settings.initialState ?? undefined,
+    });
+    this.actor = createActor(breakerMachine, { input: { breakerId: pool } }).start();
+    const restored = NAMES[this.policy.state];
+    if (restored !== "closed") this.feed(restored);
+    this.policy.onStateChange((state) => {
+      const from = this.state;
+      this.feed(NAMES[state]);
+      onChange(from, this.state);
+    });
+  }
+
+  /** The breaker machine's state. */
+  get state(): BreakerState {
+    return this.actor.getSnapshot().value as BreakerState;
+  }
+
+  /** Run `fn` under the breaker; refused at once with BreakerOpenError while open. */
+  async execute<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.policy.execute(fn);
+    } catch (e) {
+      if (e instanceof BrokenCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "open" });
+      if (e instanceof IsolatedCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "isolated" });
+      throw e;
+    }
+  }
+
+  /** Hold the breaker open until the returned handle is disposed. */
+  isolate(): { dispose(): void } {
+    return this.policy.isolate();
+  }
+
+  /** The cockatiel state, to hand back as `initialState` after a restart. */
+  toJSON(): unknown {
+    return this.policy.toJSON();
+  }
+
+  /** Stop the breaker machine. */
+  stop(): void {
+    this.actor.stop();
+  }
+
+  private feed(to: BreakerState): void {
+    const now = Date.now();
+    const from = this.state;
+    if (to === "open") this.actor.send({ type: "breaker.opened", now });
+    else if (to === "halfOpen") this.actor.send({ type: "breaker.halfOpened", now });
+    else if (to === "isolated") this.actor.send({ type: "breaker.isolated", now });
+    else this.actor.send({ type: from === "isolated" ? "breaker.released" : "breaker.closed", now });
+  }
+}

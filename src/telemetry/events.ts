@@ -1,0 +1,118 @@
+/**
+ * The typed events molt emits, one union for every lifecycle and call event.
+ * docs/telemetry.md lists them with their fields.
+ *
+ * @module
+ */
+import type { ErrorCategory, Severity } from "../resilience/classify.ts";
+
+/** How one `pool.execute` ended. `rejected`: refused before any worker saw it. */
+export type CallOutcome = "ok" | "python_error" | "failed" | "rejected";
+
+/** Why a worker was replaced while still running. */
+export type RecycleReason =
+  | "max_requests"
+  | "max_rss"
+  | "deadline_overrun"
+  | "consecutive_failures"
+  | "heartbeat"
+  | "scaled_down"
+  | "overflow_idle";
+
+/** Why the pool changed its size. */
+export type ScaleReason = "utilisation_high" | "utilisation_low" | "overflow" | "overflow_idle";
+
+interface Base {
+  /** The pool's name. */
+  readonly pool: string;
+  /** Wall-clock time of the event (ms since the epoch). */
+  readonly at: number;
+}
+
+/** Every event on a pool's bus; match on `type`. */
+export type MoltEvent =
+  | Base & { readonly type: "pool.started"; readonly ready: number; readonly startMs: number }
+  | Base & { readonly type: "pool.changed"; readonly from: string; readonly to: string }
+  | Base & { readonly type: "pool.scaled"; readonly from: number; readonly to: number; readonly reason: ScaleReason }
+  | Base & { readonly type: "pool.drained"; readonly completed: number; readonly failed: number; readonly rejected: number }
+  | Base & { readonly type: "pool.stopped" }
+  | Base & { readonly type: "worker.started"; readonly workerId: string; readonly pid: number; readonly startMs: number; readonly replacing: boolean }
+  | Base & {
+    readonly type: "worker.start.failed";
+    readonly workerId: string;
+    readonly detail: string;
+    readonly attempt: number;
+  }
+  | Base & {
+    readonly type: "worker.exited";
+    readonly workerId: string;
+    readonly pid: number;
+    readonly exitCode: number | null;
+    readonly signal: string | null;
+    /** False when the process died on its own (a crash), true when the pool stopped it. */
+    readonly expected: boolean;
+  }
+  | Base & { readonly type: "worker.degraded"; readonly workerId: string; readonly pid: number; readonly reason: string }
+  | Base & { readonly type: "worker.recycled"; readonly workerId: string; readonly pid: number; readonly reason: RecycleReason }
+  | Base & { readonly type: "worker.sampled"; readonly workerId: string; readonly pid: number; readonly rssBytes: number }
+  | Base & {
+    readonly type: "call.completed";
+    readonly command: string;
+    readonly outcome: CallOutcome;
+    /** The error's category, null on success. */
+    readonly category: ErrorCategory | null;
+    readonly severity: Severity | null;
+    /** The error's `_tag`, null on success. */
+    readonly error: string | null;
+    readonly latencyMs: number;
+    readonly attempts: number;
+  }
+  | Base & { readonly type: "call.retried"; readonly command: string; readonly attempt: number; readonly category: ErrorCategory; readonly delayMs: number }
+  | Base & { readonly type: "breaker.changed"; readonly from: string; readonly to: string };
+
+/** The `type` of every event. */
+export type MoltEventType = MoltEvent["type"];
+
+/** A function that receives events. */
+export type EventListener = (event: MoltEvent) => void;
+
+/**
+ * A synchronous, typed event bus. A listener that throws is reported on
+ * `console.error` and does not stop the others or the pool.
+ *
+ * @example
+ * ```ts
+ * import { EventBus } from "molt";
+ * const bus = new EventBus();
+ * const off = bus.subscribe((e) => console.log(e.type)); // pool.stopped
+ * bus.emit({ type: "pool.stopped", pool: "v1", at: Date.now() });
+ * off();
+ * ```
+ */
+export class EventBus {
+  private listeners: readonly EventListener[] = [];
+
+  /** Whether anyone listens; emitters skip building events when not. */
+  get active(): boolean {
+    return this.listeners.length > 0;
+  }
+
+  /** Add a listener; returns the function that removes it. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Deliver `event` to every listener, in subscription order. */
+  emit(event: MoltEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        console.error(`[molt] an event listener threw on ${event.type}:`, e);
+      }
+    }
+  }
+}

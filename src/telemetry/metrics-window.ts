@@ -1,0 +1,145 @@
+/**
+ * Rolling metric windows: the numbers a pool reports and the monitor judges.
+ * The window is cut into slices; recording touches only the newest slice
+ * (counters and an HDR histogram), reading merges the slices still inside
+ * the window, so old data leaves the window slice by slice.
+ *
+ * @module
+ */
+import * as hdr from "hdr-histogram-js";
+import type { ErrorCategory } from "../resilience/classify.ts";
+import type { CallOutcome } from "./events.ts";
+
+/** Latency quantiles in milliseconds (microsecond resolution, 1% relative error). */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** Counts and latencies of the calls inside the window. */
+export interface WindowTotals {
+  /** Start of the oldest slice still counted (ms since the epoch). */
+  readonly from: number;
+  readonly to: number;
+  readonly calls: number;
+  readonly outcomes: Readonly<Record<CallOutcome, number>>;
+  readonly categories: Readonly<Partial<Record<ErrorCategory, number>>>;
+  readonly latencyMs: LatencySummary;
+  /** Completed calls per second over the time the window covers. */
+  readonly throughputPerS: number;
+  readonly crashes: number;
+  readonly restarts: number;
+}
+
+interface Slice {
+  start: number;
+  readonly histogram: hdr.Histogram;
+  readonly outcomes: Record<CallOutcome, number>;
+  readonly categories: Partial<Record<ErrorCategory, number>>;
+  crashes: number;
+  restarts: number;
+}
+
+const HOUR_US = 3_600_000_000;
+const newHistogram = (): hdr.Histogram =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HOUR_US, numberOfSignificantValueDigits: 2, bitBucketSize: 32 });
+
+const emptyOutcomes = (): Record<CallOutcome, number> => ({ ok: 0, python_error: 0, failed: 0, rejected: 0 });
+
+/**
+ * A rolling window of call outcomes and latencies, cut into `slices`.
+ *
+ * @example
+ * ```ts
+ * import { MetricsWindow } from "molt";
+ * let now = 0;
+ * const w = new MetricsWindow({ windowMs: 60_000, slices: 6, now: () => now });
+ * w.record("ok", null, 12.5);
+ * w.record("python_error", "python", 3);
+ * now = 1000;
+ * console.log(w.totals().calls, w.totals().outcomes.python_error); // 2 1
+ * ```
+ */
+export class MetricsWindow {
+  private readonly sliceMs: number;
+  private readonly slices: Slice[] = [];
+  private readonly now: () => number;
+  private readonly windowMs: number;
+  private current: Slice;
+
+  constructor(options: { readonly windowMs: number; readonly slices: number; readonly now?: () => number }) {
+    this.windowMs = options.windowMs;
+    this.sliceMs = options.windowMs / options.slices;
+    this.now = options.now ?? Date.now;
+    this.current = this.openSlice(this.now());
+  }
+
+  /** Record one finished call; latency in milliseconds. */
+  record(outcome: CallOutcome, category: ErrorCategory | null, latencyMs: number): void {
+    const slice = this.slice();
+    slice.outcomes[outcome]++;
+    if (category !== null) slice.categories[category] = (slice.categories[category] ?? 0) + 1;
+    if (outcome !== "rejected") slice.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+  }
+
+  /** Count a worker that died on its own. */
+  crashed(): void {
+    this.slice().crashes++;
+  }
+
+  /** Count a worker started to replace another. */
+  restarted(): void {
+    this.slice().restarts++;
+  }
+
+  /** Merge the slices inside the window. */
+  totals(): WindowTotals {
+    const now = this.now();
+    this.slice();
+    const merged = newHistogram();
+    const outcomes = emptyOutcomes();
+    const categories: Partial<Record<ErrorCategory, number>> = {};
+    let crashes = 0;
+    let restarts = 0;
+    const from = this.slices[0]!.start;
+    for (const s of this.slices) {
+      merged.add(s.histogram);
+      for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
+      for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
+      crashes += s.crashes;
+      restarts += s.restarts;
+    }
+    const calls = outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected;
+    const coveredS = Math.max(now - from, 1) / 1000;
+    const ms = (us: number): number => us / 1000;
+    const latencyMs = merged.totalCount === 0
+      ? { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
+      : {
+        p50: ms(merged.getValueAtPercentile(50)),
+        p90: ms(merged.getValueAtPercentile(90)),
+        p99: ms(merged.getValueAtPercentile(99)),
+        max: ms(merged.maxValue),
+        mean: ms(merged.mean),
+      };
+    merged.destroy();
+    return { from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts };
+  }
+
+  private slice(): Slice {
+    const now = this.now();
+    if (now - this.current.start < this.sliceMs) return this.current;
+    const start = this.current.start + Math.floor((now - this.current.start) / this.sliceMs) * this.sliceMs;
+    while (this.slices.length > 0 && this.slices[0]!.start <= start - this.windowMs) this.slices.shift()!.histogram.destroy();
+    this.current = this.openSlice(start);
+    return this.current;
+  }
+
+  private openSlice(start: number): Slice {
+    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, crashes: 0, restarts: 0 };
+    this.slices.push(slice);
+    return slice;
+  }
+}
