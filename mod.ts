@@ -81,3 +81,4 @@ export {
   type ScaleReason,
 } from "./src/telemetry/events.ts";
 export { type LatencySummary, MetricsWindow, type WindowTotals } from "./src/telemetry/metrics-window.ts";
+export { attachStatsd, type StatsdOptions, type StatsdSink } from "./src/telemetry/statsd-sink.ts";

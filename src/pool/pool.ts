@@ -457,6 +457,9 @@ class PoolImpl implements Pool {
       this.window.crashed();
     } else {
       this.counts.recycled++;
+      if (cause === "heartbeat" || cause === "deadline_overrun") {
+        this.emit({ type: "worker.degraded", pool: this.name, at: Date.now(), workerId: slot.id, pid: slot.worker.pid, reason: cause });
+      }
       this.emit({ type: "worker.recycled", pool: this.name, at: Date.now(), workerId: slot.id, pid: slot.worker.pid, reason: cause });
     }
     for (;;) {

@@ -178,10 +178,10 @@ export class Supervisor {
   }
 
   private onState(slot: Slot, state: WorkerState): void {
-    if (slot.gone) return;
+    if (slot.gone || this.closing) return;
     if (state === "degraded") {
       this.retire(slot, slot.worker.stats().recycle === "deadline_overrun" ? "deadline_overrun" : "heartbeat");
-    } else if (state === "crashed" || state === "exited") {
+    } else if (state === "crashed") {
       this.detach(slot, true);
       if (slot.overflow) this.overflowWanted = Math.max(0, this.overflowWanted - 1);
       this.hooks.removed(slot, "crashed");

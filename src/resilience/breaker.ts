@@ -84,8 +84,9 @@ export class PoolBreaker {
     try {
       return await this.policy.execute(fn);
     } catch (e) {
-      if (e instanceof BrokenCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "open" });
+      // IsolatedCircuitError extends BrokenCircuitError: test it first.
       if (e instanceof IsolatedCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "isolated" });
+      if (e instanceof BrokenCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "open" });
       throw e;
     }
   }

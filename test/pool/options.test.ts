@@ -1,0 +1,36 @@
+import { describe, expect, test } from "bun:test";
+import { createPool } from "../../mod.ts";
+import { fixture, pidAlive, rejection } from "../helpers.ts";
+
+const handler = fixture("echo_handler.py");
+
+describe("createPool options", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ handler }, "pool: name must be a non-empty string, received undefined"],
+    [{ name: "v2" }, 'pool "v2": handler must be a .py file path or a module name, received undefined'],
+    [{ name: "v2", handler, size: -1 }, 'pool "v2": size must be a positive integer, received -1'],
+    [{ name: "v2", handler, strategy: "fast" }, 'pool "v2": strategy must be one of "basic", "enhanced", received "fast"'],
+    [{ name: "v2", handler, size: 2, minReady: 3 }, 'pool "v2": minReady must be at most size (2), received 3'],
+    [{ name: "v1", handler, strategy: "basic", capacity: 4 }, 'pool "v1": capacity must be left out with strategy "basic" (the V1 baseline has none), received 4'],
+    [{ name: "v1", handler, strategy: "basic", breaker: {} }, 'pool "v1": breaker must be left out with strategy "basic" (the V1 baseline has none), received {}'],
+    [{ name: "v2", handler, retry: { attempts: -1 } }, 'pool "v2": retry.attempts must be a non-negative integer, received -1'],
+    [{ name: "v2", handler, breaker: { breakOn: "all" } }, 'pool "v2": breaker.breakOn must be one of "infrastructure", "any-error", received "all"'],
+    [{ name: "v2", handler, optimizer: { growAbove: 1.5 } }, 'pool "v2": optimizer.growAbove must be a number between 0 and 1 (exclusive), received 1.5'],
+    [{ name: "v2", handler, threads: 0 }, 'worker "v2-0": threads must be a positive integer, received 0'],
+    [{ name: "v2", handler, sise: 2 }, 'pool "v2": sise must be one of the known options'],
+  ];
+  for (const [options, message] of cases) {
+    test(message, async () => {
+      const e = await rejection(createPool(options as never));
+      expect(e._tag).toBe("ConfigError");
+      expect(e.message.startsWith(message)).toBe(true);
+    });
+  }
+
+  test("a handler that cannot import fails createPool with its WorkerStartError and leaves no process", async () => {
+    const e = await rejection(createPool({ name: "v2", handler: fixture("import_error_handler.py"), size: 2, heartbeatMs: 0, onStderr: () => {} }));
+    expect(e._tag).toBe("WorkerStartError");
+    expect(e.exitCode).toBe(4);
+    expect(pidAlive(e.pid as number)).toBe(false);
+  });
+});

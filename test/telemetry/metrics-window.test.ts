@@ -1,0 +1,43 @@
+import { describe, expect, test } from "bun:test";
+import { MetricsWindow } from "../../mod.ts";
+
+describe("MetricsWindow (simulated clock)", () => {
+  test("counts outcomes and categories, and gives quantiles within 1%", () => {
+    let now = 0;
+    const w = new MetricsWindow({ windowMs: 60_000, slices: 6, now: () => now });
+    for (let i = 1; i <= 1000; i++) w.record("ok", null, i / 10);
+    w.record("python_error", "python", 5);
+    w.record("failed", "timeout", 200);
+    w.record("rejected", "resource", 0);
+    now = 10_000;
+    const t = w.totals();
+    expect(t.calls).toBe(1003);
+    expect(t.outcomes).toEqual({ ok: 1000, python_error: 1, failed: 1, rejected: 1 });
+    expect(t.categories).toEqual({ python: 1, timeout: 1, resource: 1 });
+    expect(Math.abs(t.latencyMs.p50 - 50) / 50).toBeLessThan(0.01);
+    expect(Math.abs(t.latencyMs.p99 - 99) / 99).toBeLessThan(0.02);
+    expect(Math.abs(t.latencyMs.max - 200) / 200).toBeLessThan(0.01);
+    expect(t.throughputPerS).toBeCloseTo(1002 / 10, 5);
+  });
+
+  test("old slices leave the window, one slice at a time", () => {
+    let now = 0;
+    const w = new MetricsWindow({ windowMs: 60_000, slices: 6, now: () => now });
+    w.record("ok", null, 1);
+    w.crashed();
+    now = 30_000;
+    w.record("failed", "connection", 1);
+    w.restarted();
+    now = 59_999;
+    expect(w.totals().calls).toBe(2);
+    now = 60_000;
+    const t = w.totals();
+    expect(t.calls).toBe(1);
+    expect(t.outcomes.failed).toBe(1);
+    expect(t.crashes).toBe(0);
+    expect(t.restarts).toBe(1);
+    now = 200_000;
+    expect(w.totals().calls).toBe(0);
+    expect(w.totals().latencyMs.p99).toBe(0);
+  });
+});
