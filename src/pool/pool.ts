@@ -511,7 +511,7 @@ class PoolImpl implements Pool {
     const t0 = performance.now();
     this.accepting = false;
     this.send({ type: "drain.requested", now: Date.now() });
-    const before = this.counts.calls;
+    const pending = this.inFlight + this.queue.size + this.sleeps.size;
     const rejectedBefore = this.counts.rejected;
     let failed = 0;
     if (this.inFlight > 0 || this.queue.size > 0) {
@@ -531,12 +531,10 @@ class PoolImpl implements Pool {
         }
         for (const slot of this.supervisor.slots) failed += slot.worker.failPending(fail);
         this.queueChanged();
-        // Let the failed calls reach finish() before counting.
-        await Promise.resolve();
       }
     }
     const rejected = this.counts.rejected - rejectedBefore;
-    const report = { completed: Math.max(0, this.counts.calls - before - rejected - failed), failed, rejected, durationMs: performance.now() - t0 };
+    const report = { completed: Math.max(0, pending - failed), failed, rejected, durationMs: performance.now() - t0 };
     this.emit({ type: "pool.drained", pool: this.name, at: Date.now(), completed: report.completed, failed, rejected });
     return report;
   }

@@ -321,7 +321,6 @@ export class PythonWorker implements Worker {
     const snapshot = this.actor.getSnapshot();
     const previous = this.state;
     this.state = flatten(snapshot.value);
-    if (this.state !== previous) this.watcher?.(this.state);
     this.accepting = this.state === "ready" || this.state === "degraded";
     this.syncTick(snapshot.context.deadline);
     if (this.startWaiter !== null) {
@@ -334,6 +333,8 @@ export class PythonWorker implements Worker {
         void this.exited.then(() => waiter.reject(this.startError()));
       }
     }
+    // Last: the watcher may stop this worker, dispatching again from inside this call.
+    if (this.state !== previous) this.watcher?.(this.state);
   }
 
   private startError(): WorkerStartError {
