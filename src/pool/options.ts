@@ -17,7 +17,17 @@ export type Affinity = "none" | "hint" | "strict";
 
 /** Circuit breaker settings of an enhanced pool. */
 export interface BreakerOptions {
-  /** Consecutive counted failures that open the breaker. Default 5. */
+  /**
+   * Failure rate (0–1) of counted failures over `samplingMs` that opens the
+   * breaker. Default 0.5. A rate, not a count: one crash fails every call
+   * pipelined into that worker at once, and should not open it alone.
+   */
+  readonly threshold?: number;
+  /** Window the rate is judged over. Default 10000 ms. */
+  readonly samplingMs?: number;
+  /** Calls per second below which the rate is not judged. Default 5. */
+  readonly minimumRps?: number;
+  /** Open after this many counted failures in a row instead of judging a rate. Default: unset. */
   readonly consecutiveFailures?: number;
   /** Time open before one probe call is let through. Default 10000 ms. */
   readonly halfOpenAfterMs?: number;
@@ -157,6 +167,7 @@ const oneOf = <T extends string>(values: readonly T[]): Rule<T> => ({
   allowed: `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`,
 });
 const fraction: Rule<number> = { is: (v): v is number => typeof v === "number" && v > 0 && v < 1, allowed: "a number between 0 and 1 (exclusive)" };
+const positiveNumber: Rule<number> = { is: (v): v is number => typeof v === "number" && v > 0 && v < Infinity, allowed: "a positive number" };
 const plainObject: Rule<Record<string, unknown>> = {
   is: (v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v),
   allowed: "an object",
@@ -211,9 +222,12 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const breakerGiven: Record<string, unknown> | false = get("breaker", objectOrFalse, basic ? false : {});
   let breaker: BreakerSettings | null = null;
   if (breakerGiven !== false) {
-    const b = section(owner, "breaker", breakerGiven, ["consecutiveFailures", "halfOpenAfterMs", "breakOn", "initialState"]);
+    const b = section(owner, "breaker", breakerGiven, ["threshold", "samplingMs", "minimumRps", "consecutiveFailures", "halfOpenAfterMs", "breakOn", "initialState"]);
     breaker = {
-      consecutiveFailures: b("consecutiveFailures", positiveInt, 5),
+      threshold: b("threshold", fraction, 0.5),
+      samplingMs: b("samplingMs", positiveInt, 10_000),
+      minimumRps: b("minimumRps", positiveNumber, 5),
+      consecutiveFailures: b("consecutiveFailures", positiveInt, null),
       halfOpenAfterMs: b("halfOpenAfterMs", positiveInt, 10_000),
       breakOn: b("breakOn", oneOf<BreakOn>(["infrastructure", "any-error"]), "infrastructure"),
       initialState: breakerGiven.initialState,

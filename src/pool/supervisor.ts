@@ -66,6 +66,8 @@ export class Supervisor {
   private counter = 0;
   private readonly root = Scope.makeUnsafe("parallel");
   private readonly scopes = new Map<Slot, Scope.Closeable>();
+  /** Stops of retired workers still under way; close() waits for them. */
+  private readonly stopping = new Set<Promise<void>>();
   private readonly backoff: Schedule.Schedule<unknown, unknown>;
 
   constructor(private readonly options: ResolvedPoolOptions, private readonly hooks: SupervisorHooks) {
@@ -114,6 +116,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.closing = true;
     await Effect.runPromise(Scope.close(this.root, Exit.void));
+    await Promise.all(this.stopping);
   }
 
   private start(overflow: boolean): void {
@@ -197,7 +200,11 @@ export class Supervisor {
     this.slots.splice(this.slots.indexOf(slot), 1);
     const scope = this.scopes.get(slot);
     this.scopes.delete(slot);
-    if (scope !== undefined) void Effect.runPromise(Scope.close(scope, Exit.void));
+    if (scope !== undefined) {
+      const stop = Effect.runPromise(Scope.close(scope, Exit.void));
+      this.stopping.add(stop);
+      void stop.finally(() => this.stopping.delete(stop));
+    }
     return true;
   }
 }

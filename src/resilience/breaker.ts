@@ -12,6 +12,7 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   handleWhen,
+  SamplingBreaker,
   IsolatedCircuitError,
 } from "cockatiel";
 import { type Actor, createActor } from "xstate";
@@ -24,7 +25,13 @@ export type BreakOn = "infrastructure" | "any-error";
 
 /** The breaker's settings, resolved. */
 export interface BreakerSettings {
-  readonly consecutiveFailures: number;
+  /** Open after this many counted failures in a row; null: judge the failure rate instead. */
+  readonly consecutiveFailures: number | null;
+  /** Failure rate (0–1) over `samplingMs` that opens the breaker. */
+  readonly threshold: number;
+  readonly samplingMs: number;
+  /** Calls per second below which the rate is not judged. */
+  readonly minimumRps: number;
   readonly halfOpenAfterMs: number;
   readonly breakOn: BreakOn;
   /** A state saved from `toJSON()`, to start from. */
@@ -61,7 +68,9 @@ export class PoolBreaker {
     };
     this.policy = circuitBreaker(handleWhen(counts), {
       halfOpenAfter: settings.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(settings.consecutiveFailures),
+      breaker: settings.consecutiveFailures === null
+        ? new SamplingBreaker({ threshold: settings.threshold, duration: settings.samplingMs, minimumRps: settings.minimumRps })
+        : new ConsecutiveBreaker(settings.consecutiveFailures),
       initialState: settings.initialState ?? undefined,
     });
     this.actor = createActor(breakerMachine, { input: { breakerId: pool } }).start();

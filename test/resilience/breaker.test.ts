@@ -11,7 +11,7 @@ const ok = () => Promise.resolve("ok");
 
 function breaker(breakOn: "infrastructure" | "any-error", initialState: unknown = undefined) {
   const changes: string[] = [];
-  const b = new PoolBreaker("v2", { consecutiveFailures: 3, halfOpenAfterMs: 1000, breakOn, initialState }, (from, to) => changes.push(`${from}>${to}`));
+  const b = new PoolBreaker("v2", { consecutiveFailures: 3, threshold: 0.5, samplingMs: 10_000, minimumRps: 5, halfOpenAfterMs: 1000, breakOn, initialState }, (from, to) => changes.push(`${from}>${to}`));
   return { b, changes };
 }
 
@@ -80,4 +80,13 @@ describe("PoolBreaker (simulated clock)", () => {
     expect(again.state).toBe("open");
     expect((await rejection(again.execute("x", ok)))._tag).toBe("BreakerOpenError");
   });
+});
+
+test("by default the breaker judges the failure rate: a burst of failures below the rate does not open it", async () => {
+  const b = new PoolBreaker("v2", { consecutiveFailures: null, threshold: 0.5, samplingMs: 1000, minimumRps: 5, halfOpenAfterMs: 1000, breakOn: "infrastructure", initialState: undefined }, () => {});
+  for (let i = 0; i < 60; i++) await b.execute("x", ok);
+  for (let i = 0; i < 20; i++) await rejection(b.execute("x", crash));
+  expect(b.state).toBe("closed");
+  for (let i = 0; i < 60; i++) await rejection(b.execute("x", crash));
+  expect(b.state).toBe("open");
 });

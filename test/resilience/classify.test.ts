@@ -39,7 +39,7 @@ describe("classifyError", () => {
       [new CallAbortedError({ workerId: "w", requestId: 1, command: "x", written: true }), "system", false, true],
     ];
     for (const [error, category, infrastructure, mayHaveRun] of cases) {
-      const k = classifyError(error);
+      const k: { category: string; infrastructure: boolean; mayHaveRun: boolean } = classifyError(error);
       expect({ tag: (error as { _tag: string })._tag, category: k.category, infrastructure: k.infrastructure, mayHaveRun: k.mayHaveRun })
         .toEqual({ tag: (error as { _tag: string })._tag, category, infrastructure, mayHaveRun });
     }
