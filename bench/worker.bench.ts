@@ -6,7 +6,7 @@
 //   npx bun run bench/worker.bench.ts [--rounds 5]
 import { fileURLToPath } from "node:url";
 import { spawnWorker } from "../mod.ts";
-import { PYTHON_PACKAGE_DIR, resolvePython } from "../src/process/python.ts";
+import { bareProcess, type Driver, median, pipelined, sequential } from "./bare-driver.ts";
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] || 5);
 const SEQUENTIAL = 3000;
@@ -15,106 +15,18 @@ const IN_FLIGHT = 64;
 const handler = fileURLToPath(new URL("../test/fixtures/echo_handler.py", import.meta.url));
 const payload = { text: "x".repeat(88) }; // 100 bytes of JSON args
 
-interface Driver {
-  call(args: unknown): Promise<unknown>;
-  stop(): Promise<unknown>;
-}
-
-/** The floor: Bun.spawn, a length-prefixed write per call, a minimal deframer, a Map of resolvers. */
-async function bareDriver(): Promise<Driver> {
-  const python = await resolvePython("python3");
-  const proc = Bun.spawn([python, "-m", "molt.worker", "--handler", handler], {
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "inherit",
-    env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR },
-  });
-  const waiting = new Map<number, (v: unknown) => void>();
-  let hello!: () => void;
-  const ready = new Promise<void>((r) => (hello = r));
-  void (async () => {
-    let buf = new Uint8Array(0);
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stdout) {
-      const joined = new Uint8Array(buf.length + chunk.length);
-      joined.set(buf);
-      joined.set(chunk, buf.length);
-      let off = 0;
-      while (joined.length - off >= 4) {
-        const n = new DataView(joined.buffer, off).getUint32(0);
-        if (joined.length - off - 4 < n) break;
-        const msg = JSON.parse(decoder.decode(joined.subarray(off + 4, off + 4 + n)));
-        off += 4 + n;
-        if (msg.id === 0) hello();
-        else {
-          waiting.get(msg.id)!(msg.result);
-          waiting.delete(msg.id);
-        }
-      }
-      buf = joined.slice(off);
-    }
-  })();
-  await ready;
-  const encoder = new TextEncoder();
-  let next = 1;
-  return {
-    call(args) {
-      const id = next++;
-      const body = encoder.encode(JSON.stringify({ id, command: "echo", args }));
-      const frame = new Uint8Array(4 + body.length);
-      new DataView(frame.buffer).setUint32(0, body.length);
-      frame.set(body, 4);
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        proc.stdin.write(frame);
-        proc.stdin.flush();
-      });
-    },
-    async stop() {
-      proc.stdin.end();
-      await proc.exited;
-    },
-  };
-}
-
 async function moltDriver(): Promise<Driver> {
   const worker = await spawnWorker({ handler, heartbeatMs: 0 });
   return { call: (args) => worker.call("echo", args), stop: () => worker.stop() };
 }
 
-async function sequential(d: Driver): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < 300; i++) await d.call(payload);
-  const samples = new Float64Array(SEQUENTIAL);
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const t = performance.now();
-    await d.call(payload);
-    samples[i] = (performance.now() - t) * 1000;
-  }
-  samples.sort();
-  return { p50: samples[Math.floor(SEQUENTIAL * 0.5)]!, p99: samples[Math.floor(SEQUENTIAL * 0.99)]! };
-}
-
-async function pipelined(d: Driver): Promise<number> {
-  let sent = 0;
-  const t = performance.now();
-  const lane = async (): Promise<void> => {
-    while (sent < PIPELINED) {
-      sent++;
-      await d.call(payload);
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-  return PIPELINED / ((performance.now() - t) / 1000);
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const results = { bare: { p50: [] as number[], p99: [] as number[], rate: [] as number[] }, molt: { p50: [] as number[], p99: [] as number[], rate: [] as number[] } };
 
 for (let r = 0; r < rounds; r++) {
-  for (const [name, make] of [["bare", bareDriver], ["molt", moltDriver]] as const) {
+  for (const [name, make] of [["bare", () => bareProcess(handler)], ["molt", moltDriver]] as const) {
     const d = await make();
-    const seq = await sequential(d);
-    const rate = await pipelined(d);
+    const seq = await sequential(d, payload, SEQUENTIAL);
+    const rate = await pipelined(d, payload, PIPELINED, IN_FLIGHT);
     await d.stop();
     results[name].p50.push(seq.p50);
     results[name].p99.push(seq.p99);

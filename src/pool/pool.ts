@@ -231,31 +231,60 @@ class PoolImpl implements Pool {
     return this.breaker?.toJSON() ?? null;
   }
 
-  private async run(command: string, args: unknown, o: ExecuteOptions, t0: number, deadline: number): Promise<unknown> {
-    let backoff: IBackoff<unknown> | undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await (this.breaker === null
-          ? this.attempt(command, args, o, deadline)
-          : this.breaker.execute(command, () => this.attempt(command, args, o, deadline)));
-        this.finish(command, null, t0, attempt);
-        return result;
-      } catch (error) {
-        const k = classifyError(error);
-        const safe = (k.category === "connection" && !k.mayHaveRun) || (o.idempotent === true && k.infrastructure);
-        if (this.backoff !== null && this.o.retry !== null && safe && attempt <= this.o.retry.attempts && !this.stopped) {
-          backoff = (backoff ?? this.backoff).next(undefined);
-          if (performance.now() + backoff.duration < deadline) {
-            this.counts.retries++;
-            this.emit({ type: "call.retried", pool: this.name, at: Date.now(), command, attempt, category: k.category, delayMs: backoff.duration });
-            await this.sleep(backoff.duration);
-            continue;
-          }
-        }
-        this.finish(command, error, t0, attempt);
-        throw error;
-      }
+  private run(command: string, args: unknown, o: ExecuteOptions, t0: number, deadline: number): Promise<unknown> {
+    const breaker = this.breaker;
+    if (breaker !== null && !breaker.closed) {
+      return this.guarded(command, args, o, deadline).then(
+        (result) => this.succeeded(result, command, t0, 1),
+        (error) => this.retry(error, command, args, o, t0, deadline),
+      );
     }
+    // The hot path: closed (or no) breaker, one derived promise, the outcome reported directly.
+    return this.attempt(command, args, o, deadline).then(
+      (result) => {
+        breaker?.succeeded();
+        return this.succeeded(result, command, t0, 1);
+      },
+      (error) =>
+        breaker === null
+          ? this.retry(error, command, args, o, t0, deadline)
+          : breaker.failed(error, command).catch((e) => this.retry(e, command, args, o, t0, deadline)),
+    );
+  }
+
+  private succeeded(result: unknown, command: string, t0: number, attempts: number): unknown {
+    this.finish(command, null, t0, attempts);
+    return result;
+  }
+
+  private guarded(command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {
+    return this.breaker === null
+      ? this.attempt(command, args, o, deadline)
+      : this.breaker.execute(command, () => this.attempt(command, args, o, deadline));
+  }
+
+  /** The slow path: retry a failed first attempt while it is safe and time remains. */
+  private async retry(error: unknown, command: string, args: unknown, o: ExecuteOptions, t0: number, deadline: number): Promise<unknown> {
+    let backoff: IBackoff<unknown> | undefined;
+    let attempt = 1;
+    for (;;) {
+      const k = classifyError(error);
+      const safe = (k.category === "connection" && !k.mayHaveRun) || (o.idempotent === true && k.infrastructure);
+      if (this.backoff === null || this.o.retry === null || !safe || attempt > this.o.retry.attempts || this.stopped) break;
+      backoff = (backoff ?? this.backoff).next(undefined);
+      if (performance.now() + backoff.duration >= deadline) break;
+      this.counts.retries++;
+      this.emit({ type: "call.retried", pool: this.name, at: Date.now(), command, attempt, category: k.category, delayMs: backoff.duration });
+      await this.sleep(backoff.duration);
+      try {
+        return this.succeeded(await this.guarded(command, args, o, deadline), command, t0, attempt + 1);
+      } catch (e) {
+        error = e;
+      }
+      attempt++;
+    }
+    this.finish(command, error, t0, attempt);
+    throw error;
   }
 
   private attempt(command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {

@@ -53,6 +53,8 @@ const NAMES: Readonly<Record<CircuitState, BreakerState>> = {
  */
 export class PoolBreaker {
   private readonly policy: CircuitBreakerPolicy;
+  private readonly counter: ConsecutiveBreaker | SamplingBreaker;
+  private readonly counts: (error: unknown) => boolean;
   private readonly actor: Actor<typeof breakerMachine>;
 
   constructor(
@@ -60,17 +62,18 @@ export class PoolBreaker {
     settings: BreakerSettings,
     onChange: (from: BreakerState, to: BreakerState) => void,
   ) {
-    const counts = (error: unknown): boolean => {
+    this.counts = (error: unknown): boolean => {
       const k = classifyError(error);
       if (k.infrastructure) return true;
       if (k.category !== "python" && k.category !== "resource") return false;
       return settings.breakOn === "any-error" || this.policy.state === CircuitState.HalfOpen;
     };
-    this.policy = circuitBreaker(handleWhen(counts), {
+    this.counter = settings.consecutiveFailures === null
+      ? new SamplingBreaker({ threshold: settings.threshold, duration: settings.samplingMs, minimumRps: settings.minimumRps })
+      : new ConsecutiveBreaker(settings.consecutiveFailures);
+    this.policy = circuitBreaker(handleWhen(this.counts), {
       halfOpenAfter: settings.halfOpenAfterMs,
-      breaker: settings.consecutiveFailures === null
-        ? new SamplingBreaker({ threshold: settings.threshold, duration: settings.samplingMs, minimumRps: settings.minimumRps })
-        : new ConsecutiveBreaker(settings.consecutiveFailures),
+      breaker: this.counter,
       initialState: settings.initialState ?? undefined,
     });
     this.actor = createActor(breakerMachine, { input: { breakerId: pool } }).start();
@@ -88,16 +91,33 @@ export class PoolBreaker {
     return this.actor.getSnapshot().value as BreakerState;
   }
 
+  /** True while closed: the caller may run a call itself and report with `succeeded` / `failed`. */
+  get closed(): boolean {
+    return this.policy.state === CircuitState.Closed;
+  }
+
+  /** Report a success of a call run while closed (what cockatiel's own closed path records). */
+  succeeded(): void {
+    this.counter.success(CircuitState.Closed);
+  }
+
+  /** Report a failure of a call run while closed; rejects with the error to give the caller. */
+  failed(error: unknown, command: string): Promise<never> {
+    if (!this.counts(error)) return Promise.reject(error);
+    // cockatiel records the failure and opens the circuit when its breaker says so.
+    return this.policy.execute(() => Promise.reject(error)).catch((e) => this.refusal(e === error ? e : error, command));
+  }
+
   /** Run `fn` under the breaker; refused at once with BreakerOpenError while open. */
-  async execute<T>(command: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await this.policy.execute(fn);
-    } catch (e) {
-      // IsolatedCircuitError extends BrokenCircuitError: test it first.
-      if (e instanceof IsolatedCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "isolated" });
-      if (e instanceof BrokenCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "open" });
-      throw e;
-    }
+  execute<T>(command: string, fn: () => Promise<T>): Promise<T> {
+    return this.policy.execute(fn).catch((e) => this.refusal(e, command));
+  }
+
+  private refusal(e: unknown, command: string): never {
+    // IsolatedCircuitError extends BrokenCircuitError: test it first.
+    if (e instanceof IsolatedCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "isolated" });
+    if (e instanceof BrokenCircuitError) throw new BreakerOpenError({ pool: this.pool, command, state: "open" });
+    throw e;
   }
 
   /** Hold the breaker open until the returned handle is disposed. */
