@@ -7,7 +7,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { AnyStateMachine } from "xstate";
 import { toDirectedGraph } from "xstate/graph";
-import { WORKER_MACHINE_VERSION, workerMachine } from "../machines/mod.ts";
+import {
+  BREAKER_MACHINE_VERSION,
+  breakerMachine,
+  POOL_MACHINE_VERSION,
+  poolMachine,
+  WORKER_MACHINE_VERSION,
+  workerMachine,
+} from "../machines/mod.ts";
 
 interface Node {
   id: string;
@@ -71,8 +78,33 @@ is pure and can be replayed. \`sendShutdown\`, \`terminateProcess\` and
 | exited | the process ended after a stop was requested |
 | crashed | the process ended, failed to start, or broke the protocol, without being asked to stop |`;
 
+const POOL_INTRO = `One pool. \`src/pool/pool.ts\` sends \`workers.changed\` (ready and target
+counts, with \`now\`) whenever a worker joins or leaves, \`drain.requested\` from
+\`drain()\` or \`stop()\`, and \`workers.stopped\` once every process is gone.
+
+| state | meaning |
+| --- | --- |
+| starting | fewer than \`minReady\` workers are ready; \`createPool\` has not resolved |
+| serving | calls are accepted |
+| degraded | still serving, after the loss of a worker, until the pool is back at its target size |
+| draining | no new calls (\`PoolDrainingError\`); calls in flight finish or fail at the deadline |
+| stopped | every worker and background loop is gone |`;
+
+const BREAKER_INTRO = `A pool's circuit breaker. cockatiel decides; \`src/resilience/breaker.ts\`
+feeds each of its state changes here (with \`now\`), so the breaker can be
+inspected and persisted like every other actor.
+
+| state | meaning |
+| --- | --- |
+| closed | calls run; counted failures are judged (failure rate, or consecutive failures) |
+| open | calls are refused at once with \`BreakerOpenError\` until \`halfOpenAfterMs\` passed |
+| halfOpen | one probe call runs; success closes the breaker, any error re-opens it |
+| isolated | held open by an operator until released |`;
+
 export const diagrams: Record<string, string> = {
   "worker.md": render("worker", workerMachine, WORKER_MACHINE_VERSION, WORKER_INTRO),
+  "pool.md": render("pool", poolMachine, POOL_MACHINE_VERSION, POOL_INTRO),
+  "breaker.md": render("breaker", breakerMachine, BREAKER_MACHINE_VERSION, BREAKER_INTRO),
 };
 
 if (import.meta.main) {
