@@ -248,7 +248,7 @@ class PoolImpl implements Pool {
       (error) =>
         breaker === null
           ? this.retry(error, command, args, o, t0, deadline)
-          : breaker.failed(error, command).catch((e) => this.retry(e, command, args, o, t0, deadline)),
+          : breaker.failed(error).catch((e) => this.retry(e, command, args, o, t0, deadline)),
     );
   }
 

@@ -102,10 +102,14 @@ export class PoolBreaker {
   }
 
   /** Report a failure of a call run while closed; rejects with the error to give the caller. */
-  failed(error: unknown, command: string): Promise<never> {
+  failed(error: unknown): Promise<never> {
     if (!this.counts(error)) return Promise.reject(error);
-    // cockatiel records the failure and opens the circuit when its breaker says so.
-    return this.policy.execute(() => Promise.reject(error)).catch((e) => this.refusal(e === error ? e : error, command));
+    // cockatiel records the failure and opens the circuit when its breaker says so;
+    // the caller gets the call's own error either way.
+    return this.policy.execute(() => Promise.reject(error)).then(
+      () => Promise.reject(error),
+      () => Promise.reject(error),
+    );
   }
 
   /** Run `fn` under the breaker; refused at once with BreakerOpenError while open. */
