@@ -192,8 +192,8 @@ class PoolImpl implements Pool {
     const workers = await Promise.all(this.supervisor.slots.map(async (s): Promise<WorkerHealthReport> => {
       const base = { id: s.id, pid: s.worker.pid, state: s.worker.state };
       try {
-        const h = await s.worker.call<{ rss_bytes: number; uptime_s: number }>("health", null, { timeoutMs: 2000 });
-        return { ...base, ok: true, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, error: null };
+        const h = await s.worker.health({ timeoutMs: 2000 });
+        return { ...base, ok: true, rssBytes: h.rssBytes, uptimeS: h.uptimeS, error: null };
       } catch (e) {
         return { ...base, ok: false, rssBytes: null, uptimeS: null, error: (e as Error).message };
       }
@@ -359,8 +359,8 @@ class PoolImpl implements Pool {
       if (!k.infrastructure) slot.failures = 0;
       else if (++slot.failures >= this.o.maxConsecutiveFailures) this.supervisor.retire(slot, "consecutive_failures");
     }
+    // pump() ends in queueChanged(), which also wakes a drain once nothing is left.
     this.pump(slot);
-    if (this.drainWaiter !== null && this.inFlight === 0 && this.queue.size === 0) this.drainWaiter();
   }
 
   private bind(session: string, slotId: string): void {

@@ -89,7 +89,7 @@ export interface Worker {
   /** Send a call; resolves with the result or rejects with a tagged error. */
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T>;
   /** Ask the Python side for its pid, RSS, uptime and counts. */
-  health(): Promise<WorkerHealth>;
+  health(options?: { readonly timeoutMs?: number }): Promise<WorkerHealth>;
   stats(): WorkerStats;
   /** Drain, then `shutdown`, then SIGTERM, then SIGKILL; resolves once the process is gone. */
   stop(): Promise<ExitInfo>;
@@ -180,13 +180,15 @@ export class PythonWorker implements Worker {
     return this.send(command, args, timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId) as Promise<T>;
   }
 
-  async health(): Promise<WorkerHealth> {
+  async health(options?: { readonly timeoutMs?: number }): Promise<WorkerHealth> {
     const h = await this.call<{ pid: number; rss_bytes: number; uptime_s: number; served: number; failed: number }>(
       "health",
       null,
+      options,
     );
     return { pid: h.pid, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, served: h.served, failed: h.failed };
   }
+
 
   stats(): WorkerStats {
     const ctx = this.actor.getSnapshot().context;

@@ -3,23 +3,36 @@ import { pidAlive, rejection, waitFor } from "../helpers.ts";
 import { echoPool, ofType, pids } from "./helpers.ts";
 
 describe("supervision of an enhanced pool", () => {
-  test("a crashed worker is replaced; an idempotent call in flight succeeds by retry, a plain one fails", async () => {
+  test("a crashed worker is replaced; an idempotent call in flight on it succeeds by retry on another worker", async () => {
     const { pool, events } = await echoPool({ name: "v2", size: 2, minReady: 2, capacity: 1 });
-    const [a] = pids(pool);
-    const idempotent = pool.execute("pid", { sleep: 0.5 }, { idempotent: true });
-    const plain = pool.execute("pid", { sleep: 0.5 });
+    const [a, b] = pids(pool);
+    // Both workers idle: least-loaded dispatch takes the first for the first call.
+    const idempotent = pool.execute<number>("pid", { sleep: 0.5 }, { idempotent: true });
+    const plain = pool.execute<number>("pid", { sleep: 0.5 });
     await waitFor(() => pool.stats().inFlight === 2, 1000);
-    const onA = pool.metrics().workers.find((w) => w.pid === a)!;
-    expect(onA.inFlight).toBe(1);
+    expect(pool.metrics().workers.map((w) => [w.pid, w.inFlight])).toEqual([[a!, 1], [b!, 1]]);
     process.kill(a!, "SIGKILL");
-    const [r1, r2] = await Promise.allSettled([idempotent, plain]);
-    // Whichever of the two ran on the killed worker: the idempotent one was retried, the plain one was not.
-    expect(r1.status).toBe("fulfilled");
-    if (r2.status === "rejected") expect((r2.reason as { _tag: string })._tag).toBe("WorkerExitedError");
+    expect(await plain).toBe(b!);
+    const served = await idempotent;
+    expect(served).not.toBe(a);
+    expect(pool.stats().retries).toBeGreaterThanOrEqual(1);
     expect(await waitFor(() => pool.metrics().ready === 2, 5000)).toBe(true);
     expect(pool.stats()).toMatchObject({ crashes: 1, restarts: 1 });
     expect(ofType(events, "worker.exited").filter((e) => !e.expected).map((e) => e.pid)).toEqual([a!]);
     expect(ofType(events, "worker.started").filter((e) => e.replacing).length).toBe(1);
+    await pool.stop();
+  });
+
+  test("without idempotent, a call in flight on a crashed worker fails with WorkerExitedError and is not retried", async () => {
+    const { pool } = await echoPool({ name: "v2", size: 1 });
+    const [a] = pids(pool);
+    const plain = pool.execute("pid", { sleep: 5 });
+    await waitFor(() => pool.stats().inFlight === 1, 1000);
+    process.kill(a!, "SIGKILL");
+    const e = await rejection(plain);
+    expect(e._tag).toBe("WorkerExitedError");
+    expect(e.written).toBe(true);
+    expect(pool.stats().retries).toBe(0);
     await pool.stop();
   });
 
