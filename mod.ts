@@ -18,6 +18,7 @@ export {
   ConfigError,
   type ExitInfo,
   isMoltError,
+  MachineVersionError,
   type MoltError,
   PoolDrainingError,
   PoolSaturatedError,
@@ -26,6 +27,10 @@ export {
   PythonError,
   QueueTimeoutError,
   SessionWorkerLostError,
+  type StoreBackend,
+  StoreError,
+  type StoreFailure,
+  StoreRowError,
   WorkerExitedError,
   WorkerStartError,
   WorkerTimeoutError,
@@ -82,3 +87,16 @@ export {
 } from "./src/telemetry/events.ts";
 export { type LatencySummary, MetricsWindow, type WindowTotals } from "./src/telemetry/metrics-window.ts";
 export { attachStatsd, type StatsdOptions, type StatsdSink } from "./src/telemetry/statsd-sink.ts";
+export { openStore, type Store, type StoreOptions } from "./src/store/store.ts";
+export { DEFAULT_STORE_PATH } from "./src/store/url.ts";
+export type { AppliedMigration } from "./src/store/migrations.ts";
+export { type PersistedActor, persistActor, type PersistOptions, type RestoreInfo } from "./src/store/persist-actor.ts";
+export { type ActorIdentity, type Rebuilt, replay, type ReplayOptions, type SnapshotMigration } from "./src/store/replay.ts";
+export type { Backup, BackupDocument, BackupInfo, Backups, BackupWriteOptions } from "./src/store/tables/backups.ts";
+export type { FlagRecord, Flags } from "./src/store/tables/flags.ts";
+export type { Journal, JournalEntry, JournalEvent, JournalRange } from "./src/store/tables/journal.ts";
+export type { MigrationPhase, MigrationStatus, PhaseStatus } from "./src/store/tables/migration-status.ts";
+export type { PoolConfiguration, PoolConfigurations } from "./src/store/tables/pool-configurations.ts";
+export type { MetricsRange, PoolMetrics as PoolMetricsTable, PoolMetricsEntry } from "./src/store/tables/pool-metrics.ts";
+export type { ProgramRecord, Programs } from "./src/store/tables/programs.ts";
+export type { SnapshotRecord, Snapshots } from "./src/store/tables/snapshots.ts";

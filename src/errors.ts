@@ -332,6 +332,79 @@ export class SessionWorkerLostError extends Data.TaggedError("SessionWorkerLostE
   }
 }
 
+/** Which store backend raised a StoreError. */
+export type StoreBackend = "sqlite" | "postgres";
+
+/** What went wrong with a store. */
+export type StoreFailure = "bad_url" | "unreachable" | "query" | "conflict" | "closed";
+
+/**
+ * A store could not be opened or a statement failed. `url` never carries a
+ * password; `reason` is the driver's own message.
+ *
+ * @example
+ * ```ts
+ * import { StoreError } from "molt";
+ * const e = new StoreError({ backend: "postgres", operation: "open", failure: "unreachable", url: "postgres://db:5432/molt", reason: "connection refused" });
+ * console.log(e.message); // store postgres://db:5432/molt: open failed (unreachable): connection refused
+ * ```
+ */
+export class StoreError extends Data.TaggedError("StoreError")<{
+  readonly backend: StoreBackend | null;
+  readonly operation: string;
+  readonly failure: StoreFailure;
+  readonly url: string;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `store ${this.url}: ${this.operation} failed (${this.failure}): ${this.reason}`;
+  }
+}
+
+/**
+ * A row did not match its table's schema: on the way in (nothing was
+ * written) or on the way out (the row is named so it can be inspected).
+ *
+ * @example
+ * ```ts
+ * import { StoreRowError } from "molt";
+ * const e = new StoreRowError({ table: "flags", row: "key=pool_v2_enabled", direction: "read", issue: "Expected boolean, got \"yes\"" });
+ * console.log(e.message); // store table flags, row key=pool_v2_enabled: cannot read: Expected boolean, got "yes"
+ * ```
+ */
+export class StoreRowError extends Data.TaggedError("StoreRowError")<{
+  readonly table: string;
+  readonly row: string;
+  readonly direction: "read" | "write";
+  readonly issue: string;
+}> {
+  override get message(): string {
+    return `store table ${this.table}, row ${this.row}: cannot ${this.direction}: ${this.issue}`;
+  }
+}
+
+/**
+ * A persisted snapshot was written by another version of the machine, and
+ * no migration for that pair of versions was given.
+ *
+ * @example
+ * ```ts
+ * import { MachineVersionError } from "molt";
+ * const e = new MachineVersionError({ actorId: "breaker:v2", machine: "breaker", stored: "1", expected: "2" });
+ * console.log(e.message); // actor breaker:v2: snapshot of machine "breaker" version 1 cannot be restored into version 2 (no migration from 1 to 2)
+ * ```
+ */
+export class MachineVersionError extends Data.TaggedError("MachineVersionError")<{
+  readonly actorId: string;
+  readonly machine: string;
+  readonly stored: string;
+  readonly expected: string;
+}> {
+  override get message(): string {
+    return `actor ${this.actorId}: snapshot of machine "${this.machine}" version ${this.stored} cannot be restored into version ${this.expected} (no migration from ${this.stored} to ${this.expected})`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -346,7 +419,10 @@ export type MoltError =
   | QueueTimeoutError
   | PoolDrainingError
   | BreakerOpenError
-  | SessionWorkerLostError;
+  | SessionWorkerLostError
+  | StoreError
+  | StoreRowError
+  | MachineVersionError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -362,6 +438,9 @@ const TAGS: ReadonlySet<string> = new Set([
   "PoolDrainingError",
   "BreakerOpenError",
   "SessionWorkerLostError",
+  "StoreError",
+  "StoreRowError",
+  "MachineVersionError",
 ]);
 
 /**

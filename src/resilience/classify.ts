@@ -54,6 +54,9 @@ const BY_TAG: Readonly<Record<string, Classification>> = {
   PoolDrainingError: c("system", "low", false, false),
   CallAbortedError: c("system", "low", false, true),
   ConfigError: c("system", "high", false, false),
+  StoreError: c("system", "high", false, false),
+  StoreRowError: c("system", "high", false, false),
+  MachineVersionError: c("system", "high", false, false),
 };
 
 const UNKNOWN = c("system", "critical", false, true);

@@ -1,0 +1,85 @@
+/**
+ * The store's schema as numbered migrations, applied on open, each recorded
+ * in `schema_migrations`. Migrations are applied under a store-wide lock
+ * (SQLite's write lock, a PostgreSQL advisory lock), so processes opening the
+ * same store together apply each one exactly once.
+ *
+ * Append new migrations; never edit one that has shipped.
+ *
+ * @module
+ */
+import type { Driver, Queryable } from "./driver.ts";
+
+/** One step of the schema. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: (types: Driver["types"]) => readonly string[];
+}
+
+/** A migration as recorded in `schema_migrations`. */
+export interface AppliedMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly appliedAt: number;
+}
+
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial tables",
+    statements: ({ json, bool, serial }) => [
+      `CREATE TABLE pool_configurations (
+        name TEXT NOT NULL, version INTEGER NOT NULL, config ${json} NOT NULL, active ${bool} NOT NULL,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (name, version))`,
+      `CREATE TABLE pool_metrics (
+        id ${serial}, pool_name TEXT NOT NULL, node_id TEXT NOT NULL, timestamp BIGINT NOT NULL, metrics ${json} NOT NULL)`,
+      "CREATE INDEX pool_metrics_pool_time ON pool_metrics (pool_name, timestamp)",
+      `CREATE TABLE migration_status (
+        migration_id TEXT NOT NULL, phase TEXT NOT NULL, status TEXT NOT NULL, started_at BIGINT NOT NULL,
+        completed_at BIGINT, metadata ${json} NOT NULL, PRIMARY KEY (migration_id, phase))`,
+      `CREATE TABLE flags (
+        key TEXT PRIMARY KEY, value ${json} NOT NULL, updated_at BIGINT NOT NULL, updated_by TEXT, reason TEXT)`,
+      `CREATE TABLE programs (
+        id TEXT PRIMARY KEY, definition ${json} NOT NULL, content_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE machine_snapshots (
+        actor_id TEXT NOT NULL, seq BIGINT NOT NULL, machine TEXT NOT NULL, machine_version TEXT NOT NULL,
+        snapshot ${json} NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (actor_id, seq))`,
+      `CREATE TABLE journal (
+        actor_id TEXT NOT NULL, seq BIGINT NOT NULL, event ${json} NOT NULL, at BIGINT NOT NULL, PRIMARY KEY (actor_id, seq))`,
+      `CREATE TABLE backups (
+        id TEXT PRIMARY KEY, created_at BIGINT NOT NULL, reason TEXT NOT NULL, file TEXT, document ${json} NOT NULL)`,
+    ],
+  },
+];
+
+const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`;
+
+/**
+ * Apply the migrations `driver` has not recorded yet; resolves with the ones
+ * this call applied (none when another process got there first).
+ */
+export function migrate(driver: Driver, migrations: readonly Migration[] = MIGRATIONS, now: () => number = Date.now): Promise<AppliedMigration[]> {
+  return driver.exclusive(async (q) => {
+    await q.run(LEDGER);
+    const done = new Set((await q.all("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
+    const applied: AppliedMigration[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      for (const statement of m.statements(driver.types)) await q.run(statement);
+      const record = { version: m.version, name: m.name, appliedAt: now() };
+      await q.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [record.version, record.name, record.appliedAt]);
+      applied.push(record);
+    }
+    return applied;
+  });
+}
+
+/** The migrations recorded in a store, oldest first. */
+export async function appliedMigrations(q: Queryable): Promise<AppliedMigration[]> {
+  const rows = await q.all("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
+  return rows.map((r) => ({ version: Number(r.version), name: String(r.name), appliedAt: Number(r.applied_at) }));
+}

@@ -1,0 +1,123 @@
+/**
+ * The backend for several nodes: PostgreSQL through postgres.js. JSON
+ * columns are jsonb but cross the wire as text, and bigint columns come back
+ * as numbers, so rows look the same as SQLite's to the tables above.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { StoreError } from "../errors.ts";
+import { type Driver, firstWord, type Queryable, type SqlRow, type SqlValue } from "./driver.ts";
+
+const JSONB = 3802;
+const INT8 = 20;
+const UNIQUE_VIOLATION = "23505";
+/** An arbitrary constant key for the advisory lock that serialises migrations. */
+const MIGRATION_LOCK = 0x6d6f6c74;
+
+/** Options of the PostgreSQL backend. */
+export interface PostgresDriverOptions {
+  readonly url: string;
+  readonly schema: string | null;
+  readonly display: string;
+  readonly connectTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
+/** Connect lazily: the first statement (the migrations of openStore) reveals an unreachable server. */
+export function openPostgres(o: PostgresDriverOptions): Driver {
+  const sql = postgres(o.url, {
+    max: o.maxConnections,
+    connect_timeout: Math.max(1, Math.ceil(o.connectTimeoutMs / 1000)),
+    onnotice: () => {},
+    connection: o.schema === null ? {} : { search_path: o.schema },
+    types: {
+      jsonText: { to: JSONB, from: [JSONB], serialize: (v: unknown) => v, parse: (v: string) => v },
+      int8Number: { to: INT8, from: [INT8], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
+    },
+  });
+  return new PostgresDriver(sql, o);
+}
+
+// The type parameter is the map of custom types above; nothing here reads it.
+// deno-lint-ignore no-explicit-any
+type Sql = postgres.Sql<any>;
+// deno-lint-ignore no-explicit-any
+type TransactionSql = postgres.TransactionSql<any>;
+
+class PostgresDriver implements Driver {
+  readonly backend = "postgres" as const;
+  readonly types = { json: "JSONB", bool: "BOOLEAN", serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" };
+  readonly display: string;
+  private closed = false;
+
+  constructor(private readonly sql: Sql, private readonly o: PostgresDriverOptions) {
+    this.display = o.display;
+  }
+
+  all(text: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return this.query(this.sql, text, params).then((rows) => rows as unknown as SqlRow[]);
+  }
+
+  run(text: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.query(this.sql, text, params).then((rows) => rows.count ?? 0);
+  }
+
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.begin(fn, false);
+  }
+
+  exclusive<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.begin(fn, true);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sql.end({ timeout: 5 });
+  }
+
+  private async begin<T>(fn: (q: Queryable) => Promise<T>, exclusive: boolean): Promise<T> {
+    this.ensureOpen("begin");
+    try {
+      return await this.sql.begin(async (tx) => {
+        if (exclusive) {
+          await this.query(tx, "SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK]);
+          if (this.o.schema !== null) await this.query(tx, `CREATE SCHEMA IF NOT EXISTS ${this.o.schema}`, []);
+        }
+        return await fn(this.within(tx));
+      }) as T;
+    } catch (e) {
+      throw e instanceof StoreError ? e : this.failure(e, "transaction");
+    }
+  }
+
+  private within(tx: TransactionSql): Queryable {
+    return {
+      all: (text, params = []) => this.query(tx, text, params).then((rows) => rows as unknown as SqlRow[]),
+      run: (text, params = []) => this.query(tx, text, params).then((rows) => rows.count ?? 0),
+    };
+  }
+
+  private async query(sql: Sql | TransactionSql, text: string, params: readonly SqlValue[]): Promise<postgres.RowList<postgres.Row[]>> {
+    this.ensureOpen(firstWord(text));
+    let n = 0;
+    const numbered = text.replace(/\?/g, () => `$${++n}`);
+    try {
+      return await sql.unsafe(numbered, params as SqlValue[]);
+    } catch (e) {
+      throw this.failure(e, firstWord(text));
+    }
+  }
+
+  private ensureOpen(operation: string): void {
+    if (this.closed) throw new StoreError({ backend: "postgres", operation, failure: "closed", url: this.display, reason: "the store is closed" });
+  }
+
+  private failure(e: unknown, operation: string): StoreError {
+    const code = String((e as { code?: unknown }).code ?? "");
+    const reachable = /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("08") && !code.startsWith("28") && code !== "3D000";
+    const failure = code === UNIQUE_VIOLATION ? "conflict" : reachable ? "query" : "unreachable";
+    return new StoreError({ backend: "postgres", operation, failure, url: this.display, reason: (e as Error).message ?? String(e) });
+  }
+}

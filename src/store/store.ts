@@ -1,0 +1,121 @@
+/**
+ * openStore: the store every part of molt writes to — SQLite by default,
+ * PostgreSQL for several nodes — with its schema migrated on open.
+ *
+ * @module
+ */
+import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
+import type { StoreBackend } from "../errors.ts";
+import type { Driver } from "./driver.ts";
+import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.ts";
+import { openPostgres } from "./postgres-driver.ts";
+import { openSqlite } from "./sqlite-driver.ts";
+import { Backups } from "./tables/backups.ts";
+import { Flags } from "./tables/flags.ts";
+import { Journal } from "./tables/journal.ts";
+import { MigrationStatus } from "./tables/migration-status.ts";
+import { PoolConfigurations } from "./tables/pool-configurations.ts";
+import { PoolMetrics } from "./tables/pool-metrics.ts";
+import { Programs } from "./tables/programs.ts";
+import { Snapshots } from "./tables/snapshots.ts";
+import { DEFAULT_STORE_PATH, parseStoreUrl } from "./url.ts";
+
+/** Options of openStore. */
+export interface StoreOptions {
+  /** The clock stamped on rows (epoch ms). Default: `Date.now`. */
+  readonly now?: () => number;
+  /** PostgreSQL: give up connecting after this long. Default: 5000. */
+  readonly connectTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool. Default: 10. */
+  readonly maxConnections?: number;
+}
+
+/** The store: one accessor per table, the same on every backend. */
+export interface Store {
+  readonly backend: StoreBackend;
+  /** Where it is: a file path, ":memory:", or the URL without its password. */
+  readonly location: string;
+  /** The migrations this open applied (empty when the schema was up to date). */
+  readonly applied: readonly AppliedMigration[];
+  readonly poolConfigurations: PoolConfigurations;
+  readonly poolMetrics: PoolMetrics;
+  readonly migrationStatus: MigrationStatus;
+  readonly flags: Flags;
+  readonly programs: Programs;
+  readonly snapshots: Snapshots;
+  readonly journal: Journal;
+  readonly backups: Backups;
+  /** Every migration recorded in `schema_migrations`, oldest first. */
+  migrations(): Promise<AppliedMigration[]>;
+  /** Close the connection; later calls reject with a StoreError "closed". */
+  close(): Promise<void>;
+}
+
+const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "function", allowed: "a function returning epoch milliseconds" };
+
+/**
+ * Open a store and apply its pending migrations. `url` is `":memory:"`,
+ * `"sqlite:<path>"` or `"postgres://user@host:port/db"` (add
+ * `?schema=<name>` to keep molt's tables in their own schema); default
+ * `sqlite:./.molt/molt.db`. A malformed URL is a StoreError "bad_url", a
+ * server that cannot be reached a StoreError "unreachable".
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1 ]
+ * await store.close();
+ * ```
+ */
+export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, options: StoreOptions = {}): Promise<Store> {
+  refuseUnknown("store", options, ["now", "connectTimeoutMs", "maxConnections"]);
+  const now = option("store", "now", options.now, fn, Date.now);
+  const connectTimeoutMs = option("store", "connectTimeoutMs", options.connectTimeoutMs, positiveInt, 5000);
+  const maxConnections = option("store", "maxConnections", options.maxConnections, positiveInt, 10);
+  const where = parseStoreUrl(url);
+  const driver = where.backend === "sqlite"
+    ? openSqlite(where.path, where.display)
+    : openPostgres({ url: where.url, schema: where.schema, display: where.display, connectTimeoutMs, maxConnections });
+  try {
+    const applied = await migrate(driver, undefined, now);
+    return new StoreImpl(driver, now, applied);
+  } catch (e) {
+    await driver.close().catch(() => {});
+    throw e;
+  }
+}
+
+class StoreImpl implements Store {
+  readonly backend: StoreBackend;
+  readonly location: string;
+  readonly poolConfigurations: PoolConfigurations;
+  readonly poolMetrics: PoolMetrics;
+  readonly migrationStatus: MigrationStatus;
+  readonly flags: Flags;
+  readonly programs: Programs;
+  readonly snapshots: Snapshots;
+  readonly journal: Journal;
+  readonly backups: Backups;
+
+  constructor(private readonly driver: Driver, now: () => number, readonly applied: readonly AppliedMigration[]) {
+    this.backend = driver.backend;
+    this.location = driver.display;
+    this.poolConfigurations = new PoolConfigurations(driver, now);
+    this.poolMetrics = new PoolMetrics(driver);
+    this.migrationStatus = new MigrationStatus(driver);
+    this.flags = new Flags(driver, now);
+    this.programs = new Programs(driver, now);
+    this.snapshots = new Snapshots(driver);
+    this.journal = new Journal(driver);
+    this.backups = new Backups(driver, now, this);
+  }
+
+  migrations(): Promise<AppliedMigration[]> {
+    return appliedMigrations(this.driver);
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `machine_snapshots`: persisted XState snapshots of an actor, each tagged
+ * with the machine and machine version that wrote it and the journal
+ * sequence number it includes.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+import { jsonColumn, Millis, rowCodec } from "../codec.ts";
+import type { Driver, SqlRow, SqlValue } from "../driver.ts";
+
+/** A stored snapshot. */
+export const SnapshotRecord = Schema.Struct({
+  actorId: Schema.NonEmptyString,
+  /** The last journal entry applied to it; 0 for the initial snapshot. */
+  seq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  machine: Schema.NonEmptyString,
+  machineVersion: Schema.NonEmptyString,
+  snapshot: Schema.Json,
+  at: Millis,
+});
+/** A stored snapshot. */
+export type SnapshotRecord = typeof SnapshotRecord.Type;
+
+const codec = rowCodec(
+  "machine_snapshots",
+  SnapshotRecord,
+  (r) => `actor_id=${r.actor_id},seq=${r.seq}`,
+  (r: SqlRow) => ({
+    actorId: r.actor_id,
+    seq: r.seq,
+    machine: r.machine,
+    machineVersion: r.machine_version,
+    snapshot: jsonColumn(r, "snapshot"),
+    at: r.at,
+  }),
+);
+
+const SELECT = "SELECT actor_id, seq, machine, machine_version, snapshot, at FROM machine_snapshots";
+
+/**
+ * Persisted snapshots of actors.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * await store.snapshots.save({ actorId: "a", seq: 0, machine: "m", machineVersion: "1", snapshot: { value: "idle" }, at: 1 });
+ * console.log((await store.snapshots.latest("a"))?.snapshot); // { value: "idle" }
+ * await store.close();
+ * ```
+ */
+export class Snapshots {
+  /** @internal */
+  constructor(private readonly driver: Driver) {}
+
+  /** Store a snapshot (replacing one at the same sequence number). */
+  async save(record: SnapshotRecord): Promise<void> {
+    const v = codec.write(record, `actor_id=${record.actorId},seq=${record.seq}`);
+    await this.driver.run(
+      `INSERT INTO machine_snapshots (actor_id, seq, machine, machine_version, snapshot, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (actor_id, seq) DO UPDATE SET machine = excluded.machine, machine_version = excluded.machine_version,
+       snapshot = excluded.snapshot, at = excluded.at`,
+      [v.actorId, v.seq, v.machine, v.machineVersion, JSON.stringify(v.snapshot), v.at],
+    );
+  }
+
+  /** The newest snapshot, or the newest at or before `atOrBeforeSeq`; undefined if none. */
+  async latest(actorId: string, atOrBeforeSeq?: number): Promise<SnapshotRecord | undefined> {
+    const params: SqlValue[] = [actorId];
+    let sql = `${SELECT} WHERE actor_id = ?`;
+    if (atOrBeforeSeq !== undefined) (sql += " AND seq <= ?", params.push(atOrBeforeSeq));
+    const rows = await this.driver.all(`${sql} ORDER BY seq DESC LIMIT 1`, params);
+    return rows.length === 0 ? undefined : codec.read(rows[0]!);
+  }
+
+  /** Every snapshot of an actor, oldest first. */
+  async list(actorId: string): Promise<SnapshotRecord[]> {
+    return (await this.driver.all(`${SELECT} WHERE actor_id = ? ORDER BY seq`, [actorId])).map((r) => codec.read(r));
+  }
+
+  /** Delete an actor's snapshots older than `beforeSeq`; resolves with how many. */
+  prune(actorId: string, beforeSeq: number): Promise<number> {
+    return this.driver.run("DELETE FROM machine_snapshots WHERE actor_id = ? AND seq < ?", [actorId, beforeSeq]);
+  }
+}
