@@ -7,8 +7,9 @@
  */
 import type { Actor, AnyStateMachine, EventFromLogic, SnapshotFrom } from "xstate";
 import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, StoreError } from "../errors.ts";
 import { type ActorIdentity, asJson, rebuild, startActor } from "./replay.ts";
+import type { JournalEvent } from "./tables/journal.ts";
 
 /** Options of persistActor. */
 export interface PersistOptions extends ActorIdentity {
@@ -91,20 +92,21 @@ export async function persistActor<TMachine extends AnyStateMachine>(machine: TM
   const rebuilt = await rebuild(machine, options, base, undefined);
   const fresh = base === undefined && rebuilt.replayed === 0;
   const actor = startActor(machine, fresh ? undefined : rebuilt.persisted, options.input);
-  const persisted = new Persisted(machine, actor, options, String(v), snapshotEvery, now, rebuilt.seq, {
+  // The initial snapshot makes "replay from the start" possible without the input;
+  // one after a replay or a migration spares the next restore from repeating it.
+  const current = base !== undefined && rebuilt.replayed === 0 && base.machineVersion === String(v);
+  const persisted = new Persisted(machine, actor, options, String(v), snapshotEvery, now, rebuilt.seq, current ? rebuilt.seq : -1, {
     kind: fresh ? "created" : "restored",
     snapshotSeq: base?.seq ?? null,
     replayed: rebuilt.replayed,
   });
-  // The initial snapshot makes "replay from the start" possible without the input.
-  if (base === undefined || rebuilt.replayed > 0) await persisted.snapshot();
+  if (!current) await persisted.snapshot();
   return persisted;
 }
 
 class Persisted<TMachine extends AnyStateMachine> implements PersistedActor<TMachine> {
   readonly actorId: string;
   private tail: Promise<unknown> = Promise.resolve();
-  private snapshotSeq: number;
   private stopped: Promise<void> | null = null;
 
   constructor(
@@ -115,10 +117,10 @@ class Persisted<TMachine extends AnyStateMachine> implements PersistedActor<TMac
     private readonly snapshotEvery: number,
     private readonly now: () => number,
     public seq: number,
+    private snapshotSeq: number,
     readonly restore: RestoreInfo,
   ) {
     this.actorId = o.actorId;
-    this.snapshotSeq = restore.kind === "restored" && restore.replayed === 0 ? seq : -1;
   }
 
   getSnapshot(): SnapshotFrom<TMachine> {
@@ -128,14 +130,14 @@ class Persisted<TMachine extends AnyStateMachine> implements PersistedActor<TMac
   send(event: EventFromLogic<TMachine>): Promise<SnapshotFrom<TMachine>> {
     return this.serial(async () => {
       if (this.stopped !== null) {
-        throw new ConfigError({ owner: `persisted actor "${this.actorId}"`, option: "send", received: (event as { type: string }).type, allowed: "an event sent before stop()" });
+        const { backend, location } = this.o.store;
+        throw new StoreError({ backend, operation: "send", failure: "closed", url: location, reason: `actor ${this.actorId} is stopped; ${(event as { type: string }).type} was not applied` });
       }
-      // What is applied is exactly what was journaled, so a replay sees the same event.
-      const stored = asJson(event) as { type: string };
+      // The journal accepts only JSON events, so what a replay reads back is what was applied.
       const seq = this.seq + 1;
-      await this.o.store.journal.append({ actorId: this.actorId, seq, event: stored, at: this.now() });
+      await this.o.store.journal.append({ actorId: this.actorId, seq, event: event as JournalEvent, at: this.now() });
       this.seq = seq;
-      this.actor.send(stored as EventFromLogic<TMachine>);
+      this.actor.send(event);
       if (seq - this.snapshotSeq >= this.snapshotEvery) await this.write();
       return this.getSnapshot();
     });

@@ -1,0 +1,60 @@
+/**
+ * Migrations: several processes opening one store at the same moment apply
+ * each migration exactly once (under SQLite's write lock or a PostgreSQL
+ * advisory lock), and a later migration is applied on the next open.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { openStore } from "../../mod.ts";
+import { type Migration, migrate, MIGRATIONS } from "../../src/store/migrations.ts";
+import { openSqlite } from "../../src/store/sqlite-driver.ts";
+import { fixture } from "../helpers.ts";
+import { BACKENDS } from "./backends.ts";
+
+const PROCESSES = 4;
+
+for (const backend of BACKENDS) {
+  describe.skipIf(backend.skip !== null)(`migrations (${backend.name})`, () => {
+    afterAll(() => backend.cleanup());
+
+    test(`${PROCESSES} processes opening one fresh store together apply each migration once`, async () => {
+      for (let round = 0; round < 3; round++) {
+        const url = backend.fresh();
+        const startAt = Date.now() + 600;
+        const children = Array.from({ length: PROCESSES }, () =>
+          Bun.spawn([process.execPath, fixture("open-store.ts"), url, String(startAt)], { stdout: "pipe", stderr: "pipe" }));
+        const results = await Promise.all(children.map(async (child) => {
+          const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+          expect({ code, err }).toEqual({ code: 0, err: expect.any(String) });
+          return JSON.parse(out) as number[];
+        }));
+        const appliedBy = results.filter((versions) => versions.length > 0);
+        expect(appliedBy).toEqual([MIGRATIONS.map((m) => m.version)]);
+        const store = await openStore(url);
+        expect((await store.migrations()).map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version));
+        await store.close();
+      }
+    }, 30_000);
+  });
+}
+
+describe("migrations", () => {
+  test("a new migration is applied on the next open, the old ones are not repeated", async () => {
+    const driver = openSqlite(":memory:", ":memory:");
+    expect((await migrate(driver)).map((m) => m.version)).toEqual([1]);
+    const next: Migration = { version: 2, name: "flag changes", statements: () => ["CREATE TABLE flag_changes (key TEXT)"] };
+    expect((await migrate(driver, [...MIGRATIONS, next], () => 7)).map((m) => [m.version, m.appliedAt])).toEqual([[2, 7]]);
+    expect(await migrate(driver, [...MIGRATIONS, next])).toEqual([]);
+    await driver.close();
+  });
+
+  test("a migration that fails leaves nothing of itself behind", async () => {
+    const driver = openSqlite(":memory:", ":memory:");
+    await migrate(driver);
+    const broken: Migration = { version: 2, name: "broken", statements: () => ["CREATE TABLE half (a TEXT)", "CREATE TABLE oops ("] };
+    const e = await migrate(driver, [...MIGRATIONS, broken]).then(() => null, (e: unknown) => e as { _tag: string });
+    expect(e?._tag).toBe("StoreError");
+    expect((await driver.all("SELECT name FROM sqlite_master WHERE name = 'half'")).length).toBe(0);
+    expect((await driver.all("SELECT version FROM schema_migrations")).map((r) => r.version)).toEqual([1]);
+    await driver.close();
+  });
+});
