@@ -16,15 +16,23 @@ export interface BreakerContext {
   /** How many times it opened. */
   readonly opens: number;
   readonly changedAt: number | null;
+  /** cockatiel's own state (`toJSON()`) at the last change: what a restarted pool's breaker starts from. */
+  readonly saved: unknown;
 }
 
-/** Every event the breaker machine accepts; all carry the time they happened. */
+/** What every breaker event carries: when it happened and, optionally, cockatiel's state after it. */
+interface Change {
+  readonly now: number;
+  readonly saved?: unknown;
+}
+
+/** Every event the breaker machine accepts. */
 export type BreakerEvent =
-  | { readonly type: "breaker.opened"; readonly now: number }
-  | { readonly type: "breaker.halfOpened"; readonly now: number }
-  | { readonly type: "breaker.closed"; readonly now: number }
-  | { readonly type: "breaker.isolated"; readonly now: number }
-  | { readonly type: "breaker.released"; readonly now: number };
+  | Change & { readonly type: "breaker.opened" }
+  | Change & { readonly type: "breaker.halfOpened" }
+  | Change & { readonly type: "breaker.closed" }
+  | Change & { readonly type: "breaker.isolated" }
+  | Change & { readonly type: "breaker.released" };
 
 /**
  * closed → open → halfOpen → closed (or back to open); any state → isolated
@@ -51,13 +59,14 @@ export const breakerMachine = setup({
       openedAt: ({ event }) => event.now,
       opens: ({ context }) => context.opens + 1,
       changedAt: ({ event }) => event.now,
+      saved: ({ event }) => event.saved ?? null,
     }),
-    recordChange: assign({ changedAt: ({ event }) => event.now }),
+    recordChange: assign({ changedAt: ({ event }) => event.now, saved: ({ event }) => event.saved ?? null }),
   },
 }).createMachine({
   id: "breaker",
   initial: "closed",
-  context: ({ input }) => ({ breakerId: input.breakerId, openedAt: null, opens: 0, changedAt: null }),
+  context: ({ input }) => ({ breakerId: input.breakerId, openedAt: null, opens: 0, changedAt: null, saved: null }),
   on: {
     "breaker.isolated": { target: ".isolated", actions: "recordChange" },
   },
@@ -80,8 +89,8 @@ export const breakerMachine = setup({
   },
 });
 
-/** The breaker machine's version, stored beside persisted snapshots. */
-export const BREAKER_MACHINE_VERSION = 1;
+/** The breaker machine's version, stored beside persisted snapshots. 2: context holds cockatiel's `saved` state. */
+export const BREAKER_MACHINE_VERSION = 2;
 
 /** The breaker's states. */
 export type BreakerState = "closed" | "open" | "halfOpen" | "isolated";

@@ -6,6 +6,7 @@
 import { ConfigError } from "../errors.ts";
 import { boolean, nonEmptyString, nonNegativeInt, option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { BreakOn, BreakerSettings } from "../resilience/breaker.ts";
+import type { Store } from "../store/store.ts";
 import type { EventBus } from "../telemetry/events.ts";
 import type { WorkerOptions } from "../worker/options.ts";
 
@@ -117,6 +118,12 @@ export interface PoolOptions extends Omit<WorkerOptions, "id"> {
   readonly windowSlices?: number;
   /** The bus events go to. Default: a new bus, `pool.events`. */
   readonly events?: EventBus;
+  /**
+   * Enhanced: the store the breaker machine is persisted in (actor
+   * `breaker:<name>`), so a restarted pool's breaker starts from where it
+   * was. An explicit `breaker.initialState` wins. Default: none (in memory).
+   */
+  readonly store?: Store;
 }
 
 /** Options after defaults. */
@@ -146,6 +153,7 @@ export interface ResolvedPoolOptions {
   readonly windowMs: number;
   readonly windowSlices: number;
   readonly events: EventBus | undefined;
+  readonly store: Store | undefined;
   /** What each worker is started with (the pool adds `id`). */
   readonly worker: Omit<WorkerOptions, "id">;
 }
@@ -154,7 +162,7 @@ const POOL_KEYS = [
   "name", "strategy", "size", "minReady", "capacity", "affinity", "maxQueue", "queueTimeoutMs", "minSize", "maxSize",
   "maxOverflow", "overflowAfterMs", "overflowIdleMs", "maxRequestsPerWorker", "maxRssBytes", "sampleEveryMs",
   "maxConsecutiveFailures", "restartInitialMs", "restartMaxMs", "breaker", "retry", "optimizer", "windowMs",
-  "windowSlices", "events",
+  "windowSlices", "events", "store",
 ] as const;
 const WORKER_KEYS = [
   "handler", "python", "threads", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs", "heartbeatTimeoutMs",
@@ -175,6 +183,10 @@ const plainObject: Rule<Record<string, unknown>> = {
 const objectOrFalse: Rule<Record<string, unknown> | false> = {
   is: (v): v is Record<string, unknown> | false => v === false || plainObject.is(v),
   allowed: "an object or false",
+};
+const store: Rule<Store> = {
+  is: (v): v is Store => typeof (v as Store | null)?.journal?.append === "function" && typeof (v as Store).snapshots?.latest === "function",
+  allowed: "a Store from openStore()",
 };
 const bus: Rule<EventBus> = {
   is: (v): v is EventBus => typeof (v as EventBus | null)?.emit === "function" && typeof (v as EventBus).subscribe === "function",
@@ -205,7 +217,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       throw new ConfigError({ owner, option: key, received: given[key], allowed: `left out with strategy "basic" (the V1 baseline has none)` });
     }
   };
-  for (const key of ["minReady", "minSize", "maxSize", "maxOverflow", "maxRequestsPerWorker", "maxRssBytes", "optimizer"] as const) onlyEnhanced(key, undefined);
+  for (const key of ["minReady", "minSize", "maxSize", "maxOverflow", "maxRequestsPerWorker", "maxRssBytes", "optimizer", "store"] as const) onlyEnhanced(key, undefined);
   onlyEnhanced("capacity", 1);
   onlyEnhanced("affinity", "none");
   onlyEnhanced("breaker", false);
@@ -281,6 +293,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     windowMs: get("windowMs", positiveInt, 60_000),
     windowSlices: get("windowSlices", positiveInt, 6),
     events: get("events", bus, undefined),
+    store: get("store", store, undefined),
     worker: worker as unknown as Omit<WorkerOptions, "id">,
   };
 }

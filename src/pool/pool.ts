@@ -23,6 +23,7 @@ import {
   SessionWorkerLostError,
 } from "../errors.ts";
 import { PoolBreaker } from "../resilience/breaker.ts";
+import { type PersistedBreaker, persistedBreaker } from "../resilience/persisted-breaker.ts";
 import { classifyError } from "../resilience/classify.ts";
 import { type CallOutcome, EventBus, type MoltEvent } from "../telemetry/events.ts";
 import { MetricsWindow } from "../telemetry/metrics-window.ts";
@@ -64,7 +65,8 @@ const SESSION_LIMIT = 100_000;
 export async function createPool(options: PoolOptions): Promise<Pool> {
   const config = resolvePoolOptions(options);
   const worker = resolveWorkerOptions({ ...config.worker, id: `${config.name}-0` });
-  const pool = new PoolImpl(config, worker.callTimeoutMs, worker.drainTimeoutMs);
+  const breaker = config.breaker === null || config.store === undefined ? undefined : await persistedBreaker(config.name, config.store);
+  const pool = new PoolImpl(config, worker.callTimeoutMs, worker.drainTimeoutMs, breaker);
   await pool.start();
   return pool;
 }
@@ -99,7 +101,12 @@ class PoolImpl implements Pool {
   private draining: Promise<DrainReport> | null = null;
   private stopping: Promise<void> | null = null;
 
-  constructor(private readonly o: ResolvedPoolOptions, private readonly callTimeoutMs: number, private readonly drainTimeoutMs: number) {
+  constructor(
+    private readonly o: ResolvedPoolOptions,
+    private readonly callTimeoutMs: number,
+    private readonly drainTimeoutMs: number,
+    persisted: PersistedBreaker | undefined,
+  ) {
     this.name = o.name;
     this.strategy = o.strategy;
     this.affinity = o.affinity;
@@ -107,9 +114,12 @@ class PoolImpl implements Pool {
     this.window = new MetricsWindow({ windowMs: o.windowMs, slices: o.windowSlices });
     this.queue = new PendingTable<Waiter>(() => performance.now(), (w) => this.queueExpired(w));
     this.actor = createActor(poolMachine, { input: { poolName: o.name, minReady: o.minReady, target: o.size } }).start();
-    this.breaker = o.breaker === null
-      ? null
-      : new PoolBreaker(o.name, o.breaker, (from, to) => this.emit({ type: "breaker.changed", pool: o.name, at: Date.now(), from, to }));
+    this.breaker = o.breaker === null ? null : new PoolBreaker(
+      o.name,
+      { ...o.breaker, initialState: o.breaker.initialState ?? persisted?.initialState },
+      (from, to) => this.emit({ type: "breaker.changed", pool: o.name, at: Date.now(), from, to }),
+      persisted?.record((error) => this.emit({ type: "store.failed", pool: o.name, at: Date.now(), operation: "breaker.record", detail: String((error as Error).message ?? error) })),
+    );
     this.backoff = o.retry === null ? null : new ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
     this.supervisor = new Supervisor(o, {
       adopted: (slot) => this.adopted(slot),
@@ -219,7 +229,7 @@ class PoolImpl implements Pool {
       this.stopped = true;
       for (const sleep of this.sleeps) sleep.wake();
       await this.supervisor.close();
-      this.breaker?.stop();
+      await this.breaker?.stop();
       this.send({ type: "workers.stopped", now: Date.now() });
       this.actor.stop();
       this.emit({ type: "pool.stopped", pool: this.name, at: Date.now() });

@@ -15,8 +15,8 @@ import {
   SamplingBreaker,
   IsolatedCircuitError,
 } from "cockatiel";
-import { type Actor, createActor } from "xstate";
-import { breakerMachine, type BreakerState } from "../../machines/breaker.ts";
+import { createActor } from "xstate";
+import { type BreakerEvent, breakerMachine, type BreakerState } from "../../machines/breaker.ts";
 import { BreakerOpenError } from "../errors.ts";
 import { classifyError } from "./classify.ts";
 
@@ -38,6 +38,35 @@ export interface BreakerSettings {
   readonly initialState: unknown;
 }
 
+/** Where the breaker's state changes go: the breaker machine, in memory or persisted. */
+export interface BreakerRecord {
+  /** The machine's state when the breaker starts (a persisted one may already be open). */
+  readonly state: BreakerState;
+  record(event: BreakerEvent): void;
+  stop(): Promise<void>;
+}
+
+/** A breaker machine held in memory only. */
+export function memoryRecord(breakerId: string): BreakerRecord {
+  const actor = createActor(breakerMachine, { input: { breakerId } }).start();
+  return {
+    state: "closed",
+    record: (event) => actor.send(event),
+    stop: () => Promise.resolve(actor.stop()).then(() => {}),
+  };
+}
+
+/**
+ * The cockatiel state stored in a breaker machine's context, if a breaker
+ * can start from it. An isolation is an operator's hold and is not carried
+ * across a restart.
+ */
+export function restorableState(saved: unknown): unknown {
+  const own = (saved as { ownState?: { value?: unknown } } | null)?.ownState;
+  if (own === undefined || own.value === CircuitState.Isolated) return undefined;
+  return saved;
+}
+
 const NAMES: Readonly<Record<CircuitState, BreakerState>> = {
   [CircuitState.Closed]: "closed",
   [CircuitState.Open]: "open",
@@ -55,12 +84,14 @@ export class PoolBreaker {
   private readonly policy: CircuitBreakerPolicy;
   private readonly counter: ConsecutiveBreaker | SamplingBreaker;
   private readonly counts: (error: unknown) => boolean;
-  private readonly actor: Actor<typeof breakerMachine>;
+  /** The state last fed to the record. */
+  private last: BreakerState;
 
   constructor(
     private readonly pool: string,
     settings: BreakerSettings,
     onChange: (from: BreakerState, to: BreakerState) => void,
+    private readonly machine: BreakerRecord = memoryRecord(pool),
   ) {
     this.counts = (error: unknown): boolean => {
       const k = classifyError(error);
@@ -76,19 +107,18 @@ export class PoolBreaker {
       breaker: this.counter,
       initialState: settings.initialState ?? undefined,
     });
-    this.actor = createActor(breakerMachine, { input: { breakerId: pool } }).start();
-    const restored = NAMES[this.policy.state];
-    if (restored !== "closed") this.feed(restored);
+    this.last = machine.state;
+    if (this.state !== this.last) this.feed(this.state);
     this.policy.onStateChange((state) => {
-      const from = this.state;
+      const from = this.last;
       this.feed(NAMES[state]);
-      onChange(from, this.state);
+      onChange(from, NAMES[state]);
     });
   }
 
-  /** The breaker machine's state. */
+  /** The breaker's state. */
   get state(): BreakerState {
-    return this.actor.getSnapshot().value as BreakerState;
+    return NAMES[this.policy.state];
   }
 
   /** True while closed: the caller may run a call itself and report with `succeeded` / `failed`. */
@@ -134,17 +164,18 @@ export class PoolBreaker {
     return this.policy.toJSON();
   }
 
-  /** Stop the breaker machine. */
-  stop(): void {
-    this.actor.stop();
+  /** Stop the breaker machine (writing its final snapshot when persisted). */
+  stop(): Promise<void> {
+    return this.machine.stop();
   }
 
   private feed(to: BreakerState): void {
-    const now = Date.now();
-    const from = this.state;
-    if (to === "open") this.actor.send({ type: "breaker.opened", now });
-    else if (to === "halfOpen") this.actor.send({ type: "breaker.halfOpened", now });
-    else if (to === "isolated") this.actor.send({ type: "breaker.isolated", now });
-    else this.actor.send({ type: from === "isolated" ? "breaker.released" : "breaker.closed", now });
+    const change = { now: Date.now(), saved: this.policy.toJSON() };
+    const from = this.last;
+    this.last = to;
+    if (to === "open") this.machine.record({ type: "breaker.opened", ...change });
+    else if (to === "halfOpen") this.machine.record({ type: "breaker.halfOpened", ...change });
+    else if (to === "isolated") this.machine.record({ type: "breaker.isolated", ...change });
+    else this.machine.record({ type: from === "isolated" ? "breaker.released" : "breaker.closed", ...change });
   }
 }

@@ -63,9 +63,9 @@ const clock: Rule<() => number> = { is: (v): v is () => number => typeof v === "
  * @example
  * ```ts
  * import { openStore, persistActor } from "molt";
- * import { breakerMachine } from "molt/machines";
+ * import { BREAKER_MACHINE_VERSION, breakerMachine } from "molt/machines";
  * const store = await openStore(":memory:");
- * const options = { actorId: "breaker:v2", machineVersion: 1, store, input: { breakerId: "v2" } };
+ * const options = { actorId: "breaker:v2", machineVersion: BREAKER_MACHINE_VERSION, store, input: { breakerId: "v2" } };
  * const first = await persistActor(breakerMachine, options);
  * await first.send({ type: "breaker.opened", now: 1000 });
  * await first.stop();

@@ -123,9 +123,9 @@ export async function rebuild<TMachine extends AnyStateMachine>(
  * @example
  * ```ts
  * import { openStore, persistActor, replay } from "molt";
- * import { breakerMachine } from "molt/machines";
+ * import { BREAKER_MACHINE_VERSION, breakerMachine } from "molt/machines";
  * const store = await openStore(":memory:");
- * const o = { actorId: "breaker:v2", machineVersion: 1, store, input: { breakerId: "v2" } };
+ * const o = { actorId: "breaker:v2", machineVersion: BREAKER_MACHINE_VERSION, store, input: { breakerId: "v2" } };
  * const breaker = await persistActor(breakerMachine, o);
  * await breaker.send({ type: "breaker.opened", now: 1000 });
  * await breaker.send({ type: "breaker.halfOpened", now: 6000 });

@@ -25,21 +25,30 @@ function bind(params: readonly SqlValue[]): (string | number | null)[] {
 }
 
 /** Open (creating the file and its directory) a SQLite store. */
-export function openSqlite(path: string, display: string): Driver {
-  let db: DatabaseSync;
-  try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = new DatabaseSync(path);
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    // NORMAL is durable against a crash of the process (what kill -9 does);
-    // only an OS crash or power loss can drop the last commits, never tear one.
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA foreign_keys = ON");
-  } catch (e) {
-    throw new StoreError({ backend: "sqlite", operation: "open", failure: "unreachable", url: display, reason: (e as Error).message });
+export async function openSqlite(path: string, display: string): Promise<Driver> {
+  let db: DatabaseSync | null = null;
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      db ??= new DatabaseSync(path);
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec("PRAGMA journal_mode = WAL");
+      // NORMAL is durable against a crash of the process (what kill -9 does);
+      // only an OS crash or power loss can drop the last commits, never tear one.
+      db.exec("PRAGMA synchronous = NORMAL");
+      return new SqliteDriver(db, display);
+    } catch (e) {
+      // Switching a new file to WAL can report "locked" at once, without the busy
+      // handler, while another process switches it: wait and try again.
+      const busy = (((e as { errcode?: number }).errcode ?? 0) & 0xff) === SQLITE_BUSY;
+      if (!busy || Date.now() > deadline) {
+        db?.close();
+        throw new StoreError({ backend: "sqlite", operation: "open", failure: "unreachable", url: display, reason: (e as Error).message });
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
-  return new SqliteDriver(db, display);
 }
 
 class SqliteDriver implements Driver {

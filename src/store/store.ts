@@ -75,7 +75,7 @@ export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, op
   const maxConnections = option("store", "maxConnections", options.maxConnections, positiveInt, 10);
   const where = parseStoreUrl(url);
   const driver = where.backend === "sqlite"
-    ? openSqlite(where.path, where.display)
+    ? await openSqlite(where.path, where.display)
     : openPostgres({ url: where.url, schema: where.schema, display: where.display, connectTimeoutMs, maxConnections });
   try {
     const applied = await migrate(driver, undefined, now);

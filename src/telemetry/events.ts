@@ -68,7 +68,8 @@ export type MoltEvent =
     readonly attempts: number;
   }
   | Base & { readonly type: "call.retried"; readonly command: string; readonly attempt: number; readonly category: ErrorCategory; readonly delayMs: number }
-  | Base & { readonly type: "breaker.changed"; readonly from: string; readonly to: string };
+  | Base & { readonly type: "breaker.changed"; readonly from: string; readonly to: string }
+  | Base & { readonly type: "store.failed"; readonly operation: string; readonly detail: string };
 
 /** The `type` of every event. */
 export type MoltEventType = MoltEvent["type"];

@@ -121,5 +121,7 @@ function send(client: InstanceType<typeof StatsD>, e: MoltEvent): void {
       return client.increment("pool.drained", 1, { pool });
     case "pool.stopped":
       return client.increment("pool.stopped", 1, { pool });
+    case "store.failed":
+      return client.increment("store.failed", 1, { pool, operation: e.operation });
   }
 }
