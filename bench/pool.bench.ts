@@ -9,12 +9,13 @@
 // Prints a table and one JSON line.
 //
 //   npx bun run bench/pool.bench.ts [--rounds 5]
+import { numberFlag } from "./args.ts";
 import { fileURLToPath } from "node:url";
 import { createPool, type Strategy } from "../mod.ts";
 import { resolvePython } from "../src/process/python.ts";
 import { bareProcesses, type Driver, median, pipelined, sequential } from "./bare-driver.ts";
 
-const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] || 5);
+const rounds = numberFlag("--rounds", 5);
 const SEQUENTIAL = 2000;
 const PIPELINED = 40_000;
 const IN_FLIGHT = 64;

@@ -4,11 +4,12 @@
 // throughput with 64 calls in flight. Prints a table and one JSON line.
 //
 //   npx bun run bench/worker.bench.ts [--rounds 5]
+import { numberFlag } from "./args.ts";
 import { fileURLToPath } from "node:url";
 import { spawnWorker } from "../mod.ts";
 import { bareProcess, type Driver, median, pipelined, sequential } from "./bare-driver.ts";
 
-const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] || 5);
+const rounds = numberFlag("--rounds", 5);
 const SEQUENTIAL = 3000;
 const PIPELINED = 40_000;
 const IN_FLIGHT = 64;

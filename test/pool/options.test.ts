@@ -13,6 +13,8 @@ describe("createPool options", () => {
     [{ name: "v2", handler, size: 2, minReady: 3 }, 'pool "v2": minReady must be at most size (2), received 3'],
     [{ name: "v1", handler, strategy: "basic", capacity: 4 }, 'pool "v1": capacity must be left out with strategy "basic" (the V1 baseline has none), received 4'],
     [{ name: "v1", handler, strategy: "basic", breaker: {} }, 'pool "v1": breaker must be left out with strategy "basic" (the V1 baseline has none), received {}'],
+    [{ name: "v1", handler, strategy: "basic", store: {} }, 'pool "v1": store must be left out with strategy "basic" (the V1 baseline has none), received {}'],
+    [{ name: "v2", handler, store: "sqlite:x.db" }, 'pool "v2": store must be a Store from openStore(), received "sqlite:x.db"'],
     [{ name: "v2", handler, retry: { attempts: -1 } }, 'pool "v2": retry.attempts must be a non-negative integer, received -1'],
     [{ name: "v2", handler, breaker: { breakOn: "all" } }, 'pool "v2": breaker.breakOn must be one of "infrastructure", "any-error", received "all"'],
     [{ name: "v2", handler, optimizer: { growAbove: 1.5 } }, 'pool "v2": optimizer.growAbove must be a number between 0 and 1 (exclusive), received 1.5'],
