@@ -36,7 +36,7 @@ const done = [await exercise(`sqlite:${join(dir, "molt.db")}`)];
 rmSync(dir, { recursive: true, force: true });
 
 const admin = postgres(pgUrl, { max: 1, connect_timeout: 2, onnotice: () => {} });
-const schema = `molt_deno_${Deno.pid}`;
+const schema = `molt_deno_${process.pid}`;
 const down = await admin`select 1`.then(() => null, (e: Error) => e.message);
 try {
   if (down === null) done.push(await exercise(`${pgUrl}?schema=${schema}`));

@@ -118,7 +118,7 @@ class PoolImpl implements Pool {
       o.name,
       { ...o.breaker, initialState: o.breaker.initialState ?? persisted?.initialState },
       (from, to) => this.emit({ type: "breaker.changed", pool: o.name, at: Date.now(), from, to }),
-      persisted?.record((error) => this.emit({ type: "store.failed", pool: o.name, at: Date.now(), operation: "breaker.record", detail: String((error as Error).message ?? error) })),
+      persisted?.record((operation, error) => this.emit({ type: "store.failed", pool: o.name, at: Date.now(), operation, detail: String((error as Error).message ?? error) })),
     );
     this.backoff = o.retry === null ? null : new ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
     this.supervisor = new Supervisor(o, {

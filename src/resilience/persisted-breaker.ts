@@ -14,8 +14,8 @@ import { type BreakerRecord, restorableState } from "./breaker.ts";
 export interface PersistedBreaker {
   /** cockatiel's stored state, or undefined to start closed. */
   readonly initialState: unknown;
-  /** The record a PoolBreaker feeds; `failed` hears of journal writes that did not land. */
-  record(failed: (error: unknown) => void): BreakerRecord;
+  /** The record a PoolBreaker feeds; `failed` hears of store writes that did not land, so a pool never fails for its store. */
+  record(failed: (operation: "breaker.record" | "breaker.snapshot", error: unknown) => void): BreakerRecord;
 }
 
 /** The actor id of a pool's breaker machine. */
@@ -35,8 +35,8 @@ export async function persistedBreaker(pool: string, store: Store): Promise<Pers
     record: (failed) => ({
       // Where cockatiel starts elsewhere (an isolation is not restored), the breaker feeds the difference.
       state: actor.getSnapshot().value as BreakerState,
-      record: (event) => void actor.send(event).catch(failed),
-      stop: () => actor.stop(),
+      record: (event) => void actor.send(event).catch((e) => failed("breaker.record", e)),
+      stop: () => actor.stop().catch((e) => failed("breaker.snapshot", e)),
     }),
   };
 }

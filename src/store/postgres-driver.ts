@@ -6,7 +6,7 @@
  * @module
  */
 import postgres from "postgres";
-import { StoreError } from "../errors.ts";
+import { isMoltError, StoreError } from "../errors.ts";
 import { type Driver, firstWord, type Queryable, type SqlRow, type SqlValue } from "./driver.ts";
 
 const JSONB = 3802;
@@ -88,7 +88,8 @@ class PostgresDriver implements Driver {
         return await fn(this.within(tx));
       }) as T;
     } catch (e) {
-      throw e instanceof StoreError ? e : this.failure(e, "transaction");
+      // Errors of molt's own (a row refused inside the transaction) pass through as they are.
+      throw isMoltError(e) ? e : this.failure(e, "transaction");
     }
   }
 

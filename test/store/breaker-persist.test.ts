@@ -82,6 +82,16 @@ describe("persisted breaker", () => {
     await run.pool.stop();
   }, 20_000);
 
+  test("a final snapshot that cannot be written does not fail pool.stop()", async () => {
+    const run = await openBreaker(sqlite.fresh(), 60_000);
+    await crashTwice(run.pool);
+    expect(await waitFor(() => run.pool.metrics().breaker === "open", 2000)).toBe(true);
+    await Bun.sleep(50);
+    await run.store.close();
+    await run.pool.stop();
+    expect(ofType(run.events, "store.failed").map((e) => e.operation)).toEqual(["breaker.snapshot"]);
+  }, 20_000);
+
   test("an isolation is not carried across a restart", () => {
     expect(restorableState({ ownState: { value: CircuitState.Isolated }, breakerState: {} })).toBeUndefined();
     expect(restorableState(null)).toBeUndefined();
