@@ -6,7 +6,7 @@
 import { ConfigError } from "../errors.ts";
 import { boolean, nonEmptyString, nonNegativeInt, option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { BreakOn, BreakerSettings } from "../resilience/breaker.ts";
-import type { Store } from "../store/store.ts";
+import { type Store, storeRule } from "../store/store.ts";
 import type { EventBus } from "../telemetry/events.ts";
 import type { WorkerOptions } from "../worker/options.ts";
 
@@ -184,10 +184,6 @@ const objectOrFalse: Rule<Record<string, unknown> | false> = {
   is: (v): v is Record<string, unknown> | false => v === false || plainObject.is(v),
   allowed: "an object or false",
 };
-const store: Rule<Store> = {
-  is: (v): v is Store => typeof (v as Store | null)?.journal?.append === "function" && typeof (v as Store).snapshots?.latest === "function",
-  allowed: "a Store from openStore()",
-};
 const bus: Rule<EventBus> = {
   is: (v): v is EventBus => typeof (v as EventBus | null)?.emit === "function" && typeof (v as EventBus).subscribe === "function",
   allowed: "an EventBus",
@@ -293,7 +289,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     windowMs: get("windowMs", positiveInt, 60_000),
     windowSlices: get("windowSlices", positiveInt, 6),
     events: get("events", bus, undefined),
-    store: get("store", store, undefined),
+    store: get("store", storeRule, undefined),
     worker: worker as unknown as Omit<WorkerOptions, "id">,
   };
 }

@@ -9,6 +9,7 @@ import type { Actor, AnyStateMachine, EventFromLogic, SnapshotFrom } from "xstat
 import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { type ActorIdentity, asJson, rebuild, startActor } from "./replay.ts";
+import { storeRule } from "./store.ts";
 import type { JournalEvent } from "./tables/journal.ts";
 
 /** Options of persistActor. */
@@ -85,6 +86,7 @@ export async function persistActor<TMachine extends AnyStateMachine>(machine: TM
     throw new ConfigError({ owner: `persistActor "${options.actorId}"`, option: "machineVersion", received: v, allowed: "a non-empty string or a non-negative integer" });
   }
   const owner = `persistActor "${options.actorId}"`;
+  if (!storeRule.is(options.store)) throw new ConfigError({ owner, option: "store", received: options.store, allowed: storeRule.allowed });
   const snapshotEvery = option(owner, "snapshotEvery", options.snapshotEvery, positiveInt, 100);
   const now = option(owner, "now", options.now, clock, Date.now);
 

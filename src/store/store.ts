@@ -51,6 +51,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** The option rule for a Store (pool `store`, persistActor `store`). */
+export const storeRule: Rule<Store> = {
+  is: (v): v is Store => typeof (v as Store | null)?.journal?.append === "function" && typeof (v as Store).snapshots?.latest === "function",
+  allowed: "a Store from openStore()",
+};
+
 const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "function", allowed: "a function returning epoch milliseconds" };
 
 /**

@@ -115,6 +115,7 @@ describe("persistActor", () => {
     expect((await rejection(persist(store, { machineVersion: "" }))).option).toBe("machineVersion");
     expect((await rejection(persist(store, { actorId: "" }))).option).toBe("actorId");
     expect((await rejection(persist(store, { every: 3 }))).option).toBe("every");
+    expect((await rejection(persist(store, { store: undefined }))).message).toBe('persistActor "ledger-1": store must be a Store from openStore(), received undefined');
     await store.close();
   });
 });
