@@ -17,11 +17,13 @@ export {
   CallAbortedError,
   ConfigError,
   type ExitInfo,
+  FlagError,
   isMoltError,
   MachineVersionError,
   type MoltError,
   PoolDrainingError,
   PoolSaturatedError,
+  ProgramError,
   ProtocolError,
   type ProtocolViolation,
   PythonError,
@@ -93,7 +95,8 @@ export type { AppliedMigration } from "./src/store/migrations.ts";
 export { type PersistedActor, persistActor, type PersistOptions, type RestoreInfo } from "./src/store/persist-actor.ts";
 export { type ActorIdentity, type Rebuilt, replay, type ReplayOptions, type SnapshotMigration } from "./src/store/replay.ts";
 export type { Backup, BackupDocument, BackupInfo, Backups, BackupWriteOptions } from "./src/store/tables/backups.ts";
-export type { FlagRecord, Flags } from "./src/store/tables/flags.ts";
+export type { ChangeMeta, FlagChange, FlagRecord, Flags as FlagsTable, FlagWatch } from "./src/store/tables/flags.ts";
+export type { ShadowMismatch, ShadowMismatches } from "./src/store/tables/shadow-mismatches.ts";
 export type { Journal, JournalEntry, JournalEvent, JournalRange } from "./src/store/tables/journal.ts";
 export type { MigrationPhase, MigrationStatus, PhaseStatus } from "./src/store/tables/migration-status.ts";
 export type { PoolConfiguration, PoolConfigurations } from "./src/store/tables/pool-configurations.ts";

@@ -405,6 +405,46 @@ export class MachineVersionError extends Data.TaggedError("MachineVersionError")
   }
 }
 
+/**
+ * A flag was given a value it cannot hold, or does not exist. Nothing was
+ * changed.
+ *
+ * @example
+ * ```ts
+ * import { FlagError } from "molt";
+ * const e = new FlagError({ flag: "pool_v2_share", received: 12000, allowed: "an integer from 0 to 10000 (basis points)" });
+ * console.log(e.message); // flag pool_v2_share must be an integer from 0 to 10000 (basis points), received 12000
+ * ```
+ */
+export class FlagError extends Data.TaggedError("FlagError")<{
+  readonly flag: string;
+  readonly received: unknown;
+  readonly allowed: string;
+}> {
+  override get message(): string {
+    return `flag ${this.flag} must be ${this.allowed}, received ${formatValue(this.received)}`;
+  }
+}
+
+/**
+ * A program does not exist, or its definition is not one molt can run.
+ *
+ * @example
+ * ```ts
+ * import { ProgramError } from "molt";
+ * const e = new ProgramError({ programId: "qa", reason: "not found" });
+ * console.log(e.message); // program "qa": not found
+ * ```
+ */
+export class ProgramError extends Data.TaggedError("ProgramError")<{
+  readonly programId: string;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `program "${this.programId}": ${this.reason}`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -422,7 +462,9 @@ export type MoltError =
   | SessionWorkerLostError
   | StoreError
   | StoreRowError
-  | MachineVersionError;
+  | MachineVersionError
+  | FlagError
+  | ProgramError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -441,6 +483,8 @@ const TAGS: ReadonlySet<string> = new Set([
   "StoreError",
   "StoreRowError",
   "MachineVersionError",
+  "FlagError",
+  "ProgramError",
 ]);
 
 /**

@@ -57,6 +57,8 @@ const BY_TAG: Readonly<Record<string, Classification>> = {
   StoreError: c("system", "high", false, false),
   StoreRowError: c("system", "high", false, false),
   MachineVersionError: c("system", "high", false, false),
+  FlagError: c("system", "medium", false, false),
+  ProgramError: c("system", "medium", false, false),
 };
 
 const UNKNOWN = c("system", "critical", false, true);

@@ -30,6 +30,13 @@ export interface Driver extends Queryable {
   readonly types: { readonly json: string; readonly bool: string; readonly serial: string };
   /** Run `fn` in one transaction: all of it commits, or none of it. */
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Subscribe to a notification channel; null where the backend has none
+   * (SQLite: watchers poll instead). Resolves with the unsubscribe function.
+   */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<(() => Promise<void>) | null>;
+  /** Send a notification from inside a transaction (delivered when it commits); nothing where there are none. */
+  notify(q: Queryable, channel: string, payload: string): Promise<void>;
   /** Run `fn` holding the store-wide lock that serialises schema migrations between processes. */
   exclusive<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -53,6 +53,20 @@ export const MIGRATIONS: readonly Migration[] = [
         id TEXT PRIMARY KEY, created_at BIGINT NOT NULL, reason TEXT NOT NULL, file TEXT, document ${json} NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    name: "flag changes and shadow mismatches",
+    statements: ({ json, serial }) => [
+      `CREATE TABLE flag_changes (
+        id ${serial}, key TEXT NOT NULL, old_value ${json}, new_value ${json} NOT NULL,
+        changed_by TEXT, reason TEXT, at BIGINT NOT NULL)`,
+      "CREATE INDEX flag_changes_key ON flag_changes (key, id)",
+      `CREATE TABLE shadow_mismatches (
+        id ${serial}, command TEXT NOT NULL, serving_arm TEXT NOT NULL, shadow_arm TEXT NOT NULL,
+        serving ${json} NOT NULL, shadow ${json} NOT NULL, at BIGINT NOT NULL)`,
+      "CREATE INDEX shadow_mismatches_command ON shadow_mismatches (command, at)",
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

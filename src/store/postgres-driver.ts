@@ -63,6 +63,21 @@ class PostgresDriver implements Driver {
     return this.query(this.sql, text, params).then((rows) => rows.count ?? 0);
   }
 
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    this.ensureOpen("listen");
+    // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after a reconnect.
+    const { unlisten } = await this.sql.listen(channel, onMessage).catch((e: unknown) => {
+      throw this.failure(e, "listen");
+    });
+    return async () => {
+      if (!this.closed) await unlisten();
+    };
+  }
+
+  async notify(q: Queryable, channel: string, payload: string): Promise<void> {
+    await q.run("SELECT pg_notify(?, ?)", [channel, payload]);
+  }
+
   transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     return this.begin(fn, false);
   }

@@ -75,6 +75,14 @@ class SqliteDriver implements Driver {
     return this.exec(sql, params, "run") as number;
   }
 
+  listen(): Promise<null> {
+    return Promise.resolve(null);
+  }
+
+  notify(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     return await this.begin("BEGIN", fn);
   }

@@ -17,6 +17,7 @@ import { MigrationStatus } from "./tables/migration-status.ts";
 import { PoolConfigurations } from "./tables/pool-configurations.ts";
 import { PoolMetrics } from "./tables/pool-metrics.ts";
 import { Programs } from "./tables/programs.ts";
+import { ShadowMismatches } from "./tables/shadow-mismatches.ts";
 import { Snapshots } from "./tables/snapshots.ts";
 import { DEFAULT_STORE_PATH, parseStoreUrl } from "./url.ts";
 
@@ -45,6 +46,7 @@ export interface Store {
   readonly snapshots: Snapshots;
   readonly journal: Journal;
   readonly backups: Backups;
+  readonly shadowMismatches: ShadowMismatches;
   /** Every migration recorded in `schema_migrations`, oldest first. */
   migrations(): Promise<AppliedMigration[]>;
   /** Close the connection; later calls reject with a StoreError "closed". */
@@ -70,7 +72,7 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1 ]
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2 ]
  * await store.close();
  * ```
  */
@@ -103,6 +105,7 @@ class StoreImpl implements Store {
   readonly snapshots: Snapshots;
   readonly journal: Journal;
   readonly backups: Backups;
+  readonly shadowMismatches: ShadowMismatches;
 
   constructor(private readonly driver: Driver, now: () => number, readonly applied: readonly AppliedMigration[]) {
     this.backend = driver.backend;
@@ -115,6 +118,7 @@ class StoreImpl implements Store {
     this.snapshots = new Snapshots(driver);
     this.journal = new Journal(driver);
     this.backups = new Backups(driver, now, this);
+    this.shadowMismatches = new ShadowMismatches(driver);
   }
 
   migrations(): Promise<AppliedMigration[]> {

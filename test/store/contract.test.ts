@@ -22,11 +22,11 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const first = await open(url);
       expect(first.backend).toBe(backend.name);
-      expect(first.applied.map((m) => m.version)).toEqual([1]);
+      expect(first.applied.map((m) => m.version)).toEqual([1, 2]);
       await first.close();
       const second = await open(url);
       expect(second.applied).toEqual([]);
-      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000]]);
+      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000]]);
       await second.close();
     });
 
@@ -78,6 +78,7 @@ for (const backend of BACKENDS) {
 
     test("flags: any JSON value, replaced in place with who and why", async () => {
       const store = await open();
+      clock = 2_500;
       await store.flags.set("pool_v2_share_bp", 500);
       clock = 3_000;
       await store.flags.set("pool_v2_share_bp", 1000, { by: "ops", reason: "stage 2" });
@@ -88,6 +89,35 @@ for (const backend of BACKENDS) {
       expect([bad._tag, bad.row, bad.direction]).toEqual(["StoreRowError", "key=pool_v2_share_bp", "write"]);
       expect((await store.flags.get("pool_v2_share_bp"))?.value).toBe(1000);
       expect(await store.flags.get("missing")).toBeUndefined();
+      const changes = await store.flags.changes({ key: "pool_v2_share_bp" });
+      expect(changes.map((c) => [c.oldValue, c.newValue, c.changedBy, c.reason, c.at])).toEqual([[null, 500, null, null, 2_500], [500, 1000, "ops", "stage 2", 3_000]]);
+      expect(await store.flags.lastChangeId()).toBe(changes[1]!.id + 1);
+      await store.close();
+    });
+
+    test("a flag change reaches a watcher on another connection of the same store", async () => {
+      const url = backend.fresh();
+      const writer = await open(url);
+      const reader = await open(url);
+      let heard = 0;
+      const watch = await reader.flags.watch(() => heard++, { pollMs: 20, onError: (e) => { throw e; } });
+      await writer.flags.set("pool_v2_enabled", true);
+      const until = Date.now() + 3000;
+      while (heard === 0 && Date.now() < until) await Bun.sleep(10);
+      expect(heard).toBeGreaterThan(0);
+      expect((await reader.flags.get("pool_v2_enabled"))?.value).toBe(true);
+      await watch.close();
+      await writer.close();
+      await reader.close();
+    });
+
+    test("shadow mismatches: recorded with both values, newest first", async () => {
+      const store = await open();
+      await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: { a: 1 }, shadow: { a: 2 }, at: 5 });
+      await store.shadowMismatches.record({ command: "echo", servingArm: "v2", shadowArm: "v1", serving: "x", shadow: { error: "PythonError" }, at: 9 });
+      await store.shadowMismatches.record({ command: "other", servingArm: "v1", shadowArm: "v1", serving: 1, shadow: 2, at: 7 });
+      expect((await store.shadowMismatches.list({ command: "echo" })).map((m) => m.at)).toEqual([9, 5]);
+      expect((await store.shadowMismatches.list({ limit: 1 }))[0]?.shadow).toEqual({ error: "PythonError" });
       await store.close();
     });
 

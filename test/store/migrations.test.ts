@@ -40,9 +40,9 @@ for (const backend of BACKENDS) {
 describe("migrations", () => {
   test("a new migration is applied on the next open, the old ones are not repeated", async () => {
     const driver = await openSqlite(":memory:", ":memory:");
-    expect((await migrate(driver)).map((m) => m.version)).toEqual([1]);
-    const next: Migration = { version: 2, name: "flag changes", statements: () => ["CREATE TABLE flag_changes (key TEXT)"] };
-    expect((await migrate(driver, [...MIGRATIONS, next], () => 7)).map((m) => [m.version, m.appliedAt])).toEqual([[2, 7]]);
+    expect((await migrate(driver)).map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    const next: Migration = { version: 99, name: "sessions", statements: () => ["CREATE TABLE sessions (id TEXT)"] };
+    expect((await migrate(driver, [...MIGRATIONS, next], () => 7)).map((m) => [m.version, m.appliedAt])).toEqual([[99, 7]]);
     expect(await migrate(driver, [...MIGRATIONS, next])).toEqual([]);
     await driver.close();
   });
@@ -50,11 +50,11 @@ describe("migrations", () => {
   test("a migration that fails leaves nothing of itself behind", async () => {
     const driver = await openSqlite(":memory:", ":memory:");
     await migrate(driver);
-    const broken: Migration = { version: 2, name: "broken", statements: () => ["CREATE TABLE half (a TEXT)", "CREATE TABLE oops ("] };
+    const broken: Migration = { version: 99, name: "broken", statements: () => ["CREATE TABLE half (a TEXT)", "CREATE TABLE oops ("] };
     const e = await migrate(driver, [...MIGRATIONS, broken]).then(() => null, (e: unknown) => e as { _tag: string });
     expect(e?._tag).toBe("StoreError");
     expect((await driver.all("SELECT name FROM sqlite_master WHERE name = 'half'")).length).toBe(0);
-    expect((await driver.all("SELECT version FROM schema_migrations")).map((r) => r.version)).toEqual([1]);
+    expect((await driver.all("SELECT version FROM schema_migrations")).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
     await driver.close();
   });
 });

@@ -1,12 +1,14 @@
 /**
- * `flags`: the stored value of each feature flag and who set it last. The
- * typed flag set with its defaults and change feed builds on this table.
+ * `flags` and `flag_changes`: the stored value of each feature flag, every
+ * change with who made it and why, and a watch that tells every holder of
+ * the store when a flag changed (PostgreSQL: LISTEN/NOTIFY; SQLite: polling).
+ * The typed flag set with its defaults builds on this table.
  *
  * @module
  */
 import { Schema } from "effect";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
-import type { Driver, SqlRow } from "../driver.ts";
+import type { Driver, SqlRow, SqlValue } from "../driver.ts";
 
 /** A flag's stored value. */
 export const FlagRecord = Schema.Struct({
@@ -19,6 +21,20 @@ export const FlagRecord = Schema.Struct({
 /** A flag's stored value. */
 export type FlagRecord = typeof FlagRecord.Type;
 
+/** One change of a flag. */
+export const FlagChange = Schema.Struct({
+  id: Schema.Int,
+  key: Schema.NonEmptyString,
+  /** The value before, or null if the flag was never stored. */
+  oldValue: Schema.NullOr(Schema.Json),
+  newValue: Schema.Json,
+  changedBy: Schema.NullOr(Schema.String),
+  reason: Schema.NullOr(Schema.String),
+  at: Millis,
+});
+/** One change of a flag. */
+export type FlagChange = typeof FlagChange.Type;
+
 const codec = rowCodec(
   "flags",
   FlagRecord,
@@ -26,17 +42,48 @@ const codec = rowCodec(
   (r: SqlRow) => ({ key: r.key, value: jsonColumn(r, "value"), updatedAt: r.updated_at, updatedBy: r.updated_by, reason: r.reason }),
 );
 
+const changeCodec = rowCodec(
+  "flag_changes",
+  FlagChange,
+  (r) => `id=${r.id}`,
+  (r: SqlRow) => ({
+    id: r.id,
+    key: r.key,
+    oldValue: r.old_value === null ? null : jsonColumn(r, "old_value"),
+    newValue: jsonColumn(r, "new_value"),
+    changedBy: r.changed_by,
+    reason: r.reason,
+    at: r.at,
+  }),
+);
+
 const SELECT = "SELECT key, value, updated_at, updated_by, reason FROM flags";
 
+/** The notification channel of flag changes (PostgreSQL). */
+export const FLAGS_CHANNEL = "molt_flags";
+
+/** Who changed a flag and why. */
+export interface ChangeMeta {
+  /** Default: null. */
+  readonly by?: string;
+  /** Default: null. */
+  readonly reason?: string;
+}
+
+/** A running watch; `close` stops it. */
+export interface FlagWatch {
+  close(): Promise<void>;
+}
+
 /**
- * Stored flag values.
+ * Stored flag values and their history.
  *
  * @example
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
  * await store.flags.set("pool_v2_enabled", true, { by: "ops", reason: "canary" });
- * console.log((await store.flags.get("pool_v2_enabled"))?.value); // true
+ * console.log((await store.flags.get("pool_v2_enabled"))?.value, (await store.flags.changes())[0]?.reason); // true canary
  * await store.close();
  * ```
  */
@@ -44,16 +91,27 @@ export class Flags {
   /** @internal */
   constructor(private readonly driver: Driver, private readonly now: () => number) {}
 
-  /** Insert or replace a flag's value. */
-  async set(key: string, value: unknown, by: { by?: string; reason?: string } = {}): Promise<FlagRecord> {
-    const v = codec.write({ key, value, updatedAt: this.now(), updatedBy: by.by ?? null, reason: by.reason ?? null }, `key=${key}`);
-    await this.driver.run(
-      `INSERT INTO flags (key, value, updated_at, updated_by, reason) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-       updated_by = excluded.updated_by, reason = excluded.reason`,
-      [v.key, JSON.stringify(v.value), v.updatedAt, v.updatedBy, v.reason],
-    );
-    return v;
+  /**
+   * Insert or replace a flag's value and record the change, in one
+   * transaction; every watcher of the store hears of it once it commits.
+   */
+  async set(key: string, value: unknown, meta: ChangeMeta = {}): Promise<FlagRecord> {
+    const v = codec.write({ key, value, updatedAt: this.now(), updatedBy: meta.by ?? null, reason: meta.reason ?? null }, `key=${key}`);
+    return await this.driver.transaction(async (q) => {
+      const before = await q.all(`${SELECT} WHERE key = ?`, [key]);
+      const old = before.length === 0 ? null : JSON.stringify(codec.read(before[0]!).value);
+      await q.run(
+        `INSERT INTO flags (key, value, updated_at, updated_by, reason) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+         updated_by = excluded.updated_by, reason = excluded.reason`,
+        [v.key, JSON.stringify(v.value), v.updatedAt, v.updatedBy, v.reason],
+      );
+      await q.run("INSERT INTO flag_changes (key, old_value, new_value, changed_by, reason, at) VALUES (?, ?, ?, ?, ?, ?)", [
+        v.key, old, JSON.stringify(v.value), v.updatedBy, v.reason, v.updatedAt,
+      ]);
+      await this.driver.notify(q, FLAGS_CHANNEL, v.key);
+      return v;
+    });
   }
 
   /** One flag, or undefined if it was never set. */
@@ -65,5 +123,52 @@ export class Flags {
   /** Every stored flag, by key. */
   async list(): Promise<FlagRecord[]> {
     return (await this.driver.all(`${SELECT} ORDER BY key`)).map((r) => codec.read(r));
+  }
+
+  /** Changes, oldest first: of one flag with `key`, after change `afterId`. */
+  async changes(filter: { key?: string; afterId?: number } = {}): Promise<FlagChange[]> {
+    const params: SqlValue[] = [filter.afterId ?? 0];
+    let sql = "SELECT id, key, old_value, new_value, changed_by, reason, at FROM flag_changes WHERE id > ?";
+    if (filter.key !== undefined) (sql += " AND key = ?", params.push(filter.key));
+    return (await this.driver.all(`${sql} ORDER BY id`, params)).map((r) => changeCodec.read(r));
+  }
+
+  /** The id of the newest change, 0 if there is none. */
+  async lastChangeId(): Promise<number> {
+    const rows = await this.driver.all("SELECT MAX(id) AS id FROM flag_changes");
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  /**
+   * Call `onChange` whenever any holder of this store changes a flag:
+   * pushed by LISTEN/NOTIFY on PostgreSQL, found by polling the change log
+   * every `pollMs` on SQLite. A failed poll goes to `onError` and polling
+   * goes on.
+   */
+  async watch(onChange: () => void, options: { pollMs: number; onError: (error: unknown) => void }): Promise<FlagWatch> {
+    const unlisten = await this.driver.listen(FLAGS_CHANNEL, () => onChange());
+    if (unlisten !== null) return { close: unlisten };
+    let seen = await this.lastChangeId();
+    let polling = false;
+    const timer = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      this.lastChangeId().then(
+        (id) => {
+          polling = false;
+          if (id !== seen) (seen = id, onChange());
+        },
+        (e) => {
+          polling = false;
+          options.onError(e);
+        },
+      );
+    }, options.pollMs);
+    return {
+      close: () => {
+        clearInterval(timer);
+        return Promise.resolve();
+      },
+    };
   }
 }
