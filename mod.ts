@@ -103,3 +103,4 @@ export type { PoolConfiguration, PoolConfigurations } from "./src/store/tables/p
 export type { MetricsRange, PoolMetrics as PoolMetricsTable, PoolMetricsEntry } from "./src/store/tables/pool-metrics.ts";
 export type { ProgramRecord, Programs } from "./src/store/tables/programs.ts";
 export type { SnapshotRecord, Snapshots } from "./src/store/tables/snapshots.ts";
+export { BUCKETS, bucketOf, inShare, murmur3, SHARE_FLAG } from "./src/flags/bucket.ts";
