@@ -106,3 +106,4 @@ export type { SnapshotRecord, Snapshots } from "./src/store/tables/snapshots.ts"
 export { BUCKETS, bucketOf, inShare, murmur3, SHARE_FLAG } from "./src/flags/bucket.ts";
 export { envName, FLAG_DEFAULTS, FLAG_NAMES, type FlagName, type FlagValues } from "./src/flags/definitions.ts";
 export { createFlags, type FlagExplanation, type Flags, type FlagSource, type FlagsOptions, type FlagUpdate } from "./src/flags/flags.ts";
+export { MoltFlagProvider, V2_ARM_FLAG } from "./src/flags/openfeature.ts";
