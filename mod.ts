@@ -107,3 +107,14 @@ export { BUCKETS, bucketOf, inShare, murmur3, SHARE_FLAG } from "./src/flags/buc
 export { envName, FLAG_DEFAULTS, FLAG_NAMES, type FlagName, type FlagValues } from "./src/flags/definitions.ts";
 export { createFlags, type FlagExplanation, type Flags, type FlagSource, type FlagsOptions, type FlagUpdate } from "./src/flags/flags.ts";
 export { MoltFlagProvider, V2_ARM_FLAG } from "./src/flags/openfeature.ts";
+export {
+  createRouter,
+  type RouteOptions,
+  type Router,
+  type RouterHealth,
+  type RouterOptions,
+  type RouterStats,
+} from "./src/routing/router.ts";
+export type { Arm, RouteDecision, RouteReason, StickyKeys } from "./src/routing/route.ts";
+export type { ShadowCounts, ShadowOptions } from "./src/routing/shadow.ts";
+export { ProgramDefinition } from "./src/routing/programs.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ErrorCategory, Severity } from "../resilience/classify.ts";
+import type { Arm, RouteReason } from "../routing/route.ts";
 
 /** How one `pool.execute` ended. `rejected`: refused before any worker saw it. */
 export type CallOutcome = "ok" | "python_error" | "failed" | "rejected";
@@ -69,7 +70,26 @@ export type MoltEvent =
   }
   | Base & { readonly type: "call.retried"; readonly command: string; readonly attempt: number; readonly category: ErrorCategory; readonly delayMs: number }
   | Base & { readonly type: "breaker.changed"; readonly from: string; readonly to: string }
-  | Base & { readonly type: "store.failed"; readonly operation: string; readonly detail: string };
+  | Base & { readonly type: "store.failed"; readonly operation: string; readonly detail: string }
+  | Base & {
+    /** A router chose an arm; `pool` is the arm's pool. */
+    readonly type: "route.decided";
+    readonly command: string;
+    readonly arm: Arm;
+    readonly reason: RouteReason;
+    /** The sticky key's bucket, null when V2 is off. */
+    readonly bucket: number | null;
+    /** MurmurHash3 of the sticky key (hex), null without one: correlates calls without logging the key. */
+    readonly keyHash: string | null;
+  }
+  | Base & {
+    /** A shadow call was compared with the serving one; `pool` is the shadow arm's pool. */
+    readonly type: "shadow.compared";
+    readonly command: string;
+    readonly servingArm: Arm;
+    readonly shadowArm: Arm;
+    readonly outcome: "match" | "mismatch" | "failed";
+  };
 
 /** The `type` of every event. */
 export type MoltEventType = MoltEvent["type"];

@@ -123,5 +123,9 @@ function send(client: InstanceType<typeof StatsD>, e: MoltEvent): void {
       return client.increment("pool.stopped", 1, { pool });
     case "store.failed":
       return client.increment("store.failed", 1, { pool, operation: e.operation });
+    case "route.decided":
+      return client.increment("router.routed", 1, { arm: e.arm, reason: e.reason, command: e.command });
+    case "shadow.compared":
+      return client.increment("shadow.compared", 1, { command: e.command, outcome: e.outcome, shadow_arm: e.shadowArm });
   }
 }

@@ -50,7 +50,7 @@ test("pool_v2 tells whether a targeting key is routed to V2, with the router's b
 test("a flag change emits ConfigurationChanged naming the flag", async () => {
   const { store, flags } = await setup();
   const changed: string[][] = [];
-  OpenFeature.addHandler(ProviderEvents.ConfigurationChanged, (e) => changed.push(e?.flagsChanged ?? []));
+  OpenFeature.addHandler(ProviderEvents.ConfigurationChanged, (e) => changed.push((e as { flagsChanged?: string[] } | undefined)?.flagsChanged ?? []));
   await flags.set("pool_v2_enabled", true);
   await Bun.sleep(0);
   expect(changed).toEqual([["pool_v2_enabled"]]);

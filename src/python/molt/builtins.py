@@ -1,9 +1,10 @@
-"""The commands every worker serves: ping, health, describe, shutdown."""
+"""The commands every worker serves: ping, health, describe, execute_program, shutdown."""
 
 import os
 import sys
 import time
 
+from .programs import Programs
 from .registry import all_commands, register_builtin
 
 
@@ -28,6 +29,8 @@ def rss_bytes():
 
 
 def install(counters, handler_name):
+    programs = Programs()
+
     def ping(args, ctx):
         return "pong"
 
@@ -48,10 +51,13 @@ def install(counters, handler_name):
                 {"name": c.name, "idempotent": c.idempotent, "builtin": c.builtin}
                 for c in all_commands()
             ],
+            "programs": programs.describe(),
         }
 
     register_builtin("ping", ping, True)
     register_builtin("health", health, True)
     register_builtin("describe", describe, True)
+    # Whether a program may run twice is the caller's to say (the host's `idempotent`).
+    register_builtin("execute_program", programs.execute, False, threaded=True)
     # shutdown is answered by the serving loop itself, which owns the exit.
     register_builtin("shutdown", None, False)

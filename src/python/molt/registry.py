@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Any, Callable, Dict
 
-BUILTIN_NAMES = ("ping", "health", "describe", "shutdown")
+BUILTIN_NAMES = ("ping", "health", "describe", "execute_program", "shutdown")
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,8 @@ class CommandSpec:
     fn: Callable[[Any, Any], Any]
     idempotent: bool = False
     builtin: bool = False
+    # Run on the handler threads (when there are any) rather than inline on the reading thread.
+    threaded: bool = True
 
 
 _commands: Dict[str, CommandSpec] = {}
@@ -42,8 +44,8 @@ def command(name: str, idempotent: bool = False):
     return register
 
 
-def register_builtin(name: str, fn, idempotent: bool) -> None:
-    _commands[name] = CommandSpec(name, fn, idempotent, builtin=True)
+def register_builtin(name: str, fn, idempotent: bool, threaded: bool = False) -> None:
+    _commands[name] = CommandSpec(name, fn, idempotent, builtin=True, threaded=threaded)
 
 
 def lookup(name: str):

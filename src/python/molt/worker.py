@@ -118,7 +118,7 @@ class Server:
             return
         budget = request.get("deadline_ms")
         ctx = Context(rid, name, request.get("session"), None if budget is None else received + budget / 1000)
-        if self.executor is None or spec.builtin:
+        if self.executor is None or not spec.threaded:
             out.append(self.run(spec, request["args"], ctx))
         else:
             self.executor.submit(self.run_threaded, spec, request["args"], ctx)

@@ -1,0 +1,238 @@
+/**
+ * createRouter: the compatibility adapter. One `execute` in front of two
+ * pools; each call goes to V1 or V2 by the flags and its sticky key, falls
+ * back to V1 when V2 cannot take it, and may be shadowed on the other arm.
+ * Programs live in the store and run the same on either arm.
+ *
+ * @module
+ */
+import { refuseUnknown } from "../config.ts";
+import { ConfigError, ProgramError } from "../errors.ts";
+import { murmur3 } from "../flags/bucket.ts";
+import type { FlagValues } from "../flags/definitions.ts";
+import type { Flags } from "../flags/flags.ts";
+import type { ExecuteOptions, Pool, PoolHealth } from "../pool/types.ts";
+import { type Store, storeRule } from "../store/store.ts";
+import type { ProgramRecord } from "../store/tables/programs.ts";
+import { EventBus } from "../telemetry/events.ts";
+import { checkDefinition, type ProgramDefinition, programId } from "./programs.ts";
+import { type Arm, RouteDecider, type RouteDecision, type RouteReason } from "./route.ts";
+import { Shadow, type ShadowCounts, type ShadowOptions } from "./shadow.ts";
+
+/** Options of createRouter. */
+export interface RouterOptions {
+  /** The old pool. Required. */
+  readonly v1: Pool;
+  /** The new pool. Required. */
+  readonly v2: Pool;
+  /** The flags that decide the V2 share. Required. */
+  readonly flags: Flags;
+  /** Where programs and shadow mismatches are kept. Required. */
+  readonly store: Store;
+  /** Where calls bound for a V2 that cannot take them go: `"v1"`, or `"none"` (they fail with V2's error). Default `"v1"`. */
+  readonly fallback?: "v1" | "none";
+  /** Shadow comparison, or false. Default false. */
+  readonly shadow?: ShadowOptions | false;
+  /** The bus route and shadow events go to. Default: a new bus, `router.events`. */
+  readonly events?: EventBus;
+  /** The draw for calls without a sticky key, 0–1. Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Per-call options: a pool's, plus the request id that is the sticky key when there is no session. */
+export interface RouteOptions extends ExecuteOptions {
+  readonly requestId?: string;
+}
+
+/** Calls per arm and reason since the router started. */
+export interface RouterStats {
+  readonly v1: number;
+  readonly v2: number;
+  readonly byReason: Readonly<Record<RouteReason, number>>;
+  /** Calls bound for V2 that V1 served. */
+  readonly fallbacks: number;
+  readonly shadow: Readonly<Record<string, ShadowCounts>> | null;
+}
+
+/** What `healthCheck` reports. */
+export interface RouterHealth {
+  readonly healthy: boolean;
+  readonly v1: PoolHealth;
+  readonly v2: PoolHealth;
+  readonly flags: FlagValues;
+  readonly stats: RouterStats;
+}
+
+/** The compatibility adapter over two pools. */
+export interface Router {
+  readonly events: EventBus;
+  /** Run a command on the arm this call is routed to. */
+  execute<T = unknown>(command: string, args?: unknown, options?: RouteOptions): Promise<T>;
+  /** Where a call with these options would go now (without V2's availability). */
+  decide(options?: RouteOptions): RouteDecision;
+  /** Validate and store a program; `id` defaults to a fresh one. */
+  createProgram(definition: ProgramDefinition, options?: { id?: string }): Promise<ProgramRecord>;
+  /** Run a stored program on the arm this call is routed to; its definition travels with the call. */
+  executeProgram<T = unknown>(id: string, inputs: Readonly<Record<string, unknown>>, options?: RouteOptions): Promise<T>;
+  listPrograms(): Promise<ProgramRecord[]>;
+  /** Delete a program; resolves false if there was none. */
+  deleteProgram(id: string): Promise<boolean>;
+  /** Both pools' health, the flags, and the routing counts. */
+  healthCheck(): Promise<RouterHealth>;
+  stats(): RouterStats;
+  /** Wait for shadow calls in flight to be compared and recorded. The pools are the caller's to stop. */
+  close(): Promise<void>;
+}
+
+const REASONS: readonly RouteReason[] = ["v2_disabled", "outside_share", "inside_share", "v2_unavailable"];
+
+const isPool = (v: unknown): v is Pool => typeof (v as Pool | null)?.execute === "function" && typeof (v as Pool).health === "function";
+
+/** Refusals that mean V2 never ran the call, so V1 may take it. */
+const refusedUnrun = (e: unknown): boolean => {
+  const tag = (e as { _tag?: unknown } | null)?._tag;
+  return tag === "BreakerOpenError" || tag === "PoolDrainingError";
+};
+
+/**
+ * Put a router in front of two pools.
+ *
+ * @example
+ * ```ts
+ * import { createFlags, createPool, createRouter, openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * const flags = await createFlags({ store, env: {} });
+ * const handler = "./test/fixtures/echo_handler.py";
+ * const v1 = await createPool({ name: "v1", strategy: "basic", handler, size: 1, heartbeatMs: 0 });
+ * const v2 = await createPool({ name: "v2", handler, size: 1, heartbeatMs: 0 });
+ * const router = createRouter({ v1, v2, flags, store });
+ * await flags.set("pool_v2_enabled", true);
+ * await flags.set("pool_v2_share", 10000);
+ * console.log(await router.execute("echo", "hi", { sessionId: "s1" }), router.stats().v2); // hi 1
+ * await router.close();
+ * await Promise.all([v1.stop(), v2.stop()]);
+ * await flags.close();
+ * await store.close();
+ * ```
+ */
+export function createRouter(options: RouterOptions): Router {
+  refuseUnknown("router", options, ["v1", "v2", "flags", "store", "fallback", "shadow", "events", "random"]);
+  const bad = (option: string, received: unknown, allowed: string): never => {
+    throw new ConfigError({ owner: "router", option, received, allowed });
+  };
+  if (!isPool(options.v1)) bad("v1", options.v1, "a Pool from createPool()");
+  if (!isPool(options.v2)) bad("v2", options.v2, "a Pool from createPool()");
+  if (typeof (options.flags as Flags | null)?.get !== "function") bad("flags", options.flags, "Flags from createFlags()");
+  if (!storeRule.is(options.store)) bad("store", options.store, storeRule.allowed);
+  if (options.fallback !== undefined && options.fallback !== "v1" && options.fallback !== "none") bad("fallback", options.fallback, '"v1" or "none"');
+  if (options.events !== undefined && !(options.events instanceof EventBus)) bad("events", options.events, "an EventBus");
+  if (options.random !== undefined && typeof options.random !== "function") bad("random", options.random, "a function returning 0–1");
+  return new RouterImpl(options);
+}
+
+class RouterImpl implements Router {
+  readonly events: EventBus;
+  private readonly pools: Readonly<Record<Arm, Pool>>;
+  private readonly decider: RouteDecider;
+  private readonly shadow: Shadow | null;
+  private readonly fallback: boolean;
+  private readonly counts: Record<RouteReason, number> = { v2_disabled: 0, outside_share: 0, inside_share: 0, v2_unavailable: 0 };
+  private served = { v1: 0, v2: 0 };
+
+  constructor(private readonly o: RouterOptions) {
+    this.events = o.events ?? new EventBus();
+    this.pools = { v1: o.v1, v2: o.v2 };
+    this.decider = new RouteDecider(o.flags, o.random);
+    this.fallback = (o.fallback ?? "v1") === "v1";
+    this.shadow = o.shadow === undefined || o.shadow === false ? null : new Shadow(o.shadow, o.store, this.events, "router");
+  }
+
+  decide(options: RouteOptions = {}): RouteDecision {
+    return this.decider.decide(options);
+  }
+
+  execute<T = unknown>(command: string, args?: unknown, options: RouteOptions = {}): Promise<T> {
+    let decision = this.decider.decide(options);
+    // A V2 that is not serving would queue or refuse the call: V1 takes it at once.
+    if (decision.arm === "v2" && this.fallback && !serving(this.pools.v2)) decision = unavailable(decision);
+    const route = { arm: decision.arm };
+    let result = this.dispatch(command, args, options, decision);
+    if (decision.arm === "v2" && this.fallback) {
+      result = result.catch((e: unknown) => {
+        if (!refusedUnrun(e)) throw e;
+        // V2's breaker or drain refused before anything ran: V1 serves it, counted there instead.
+        this.served.v2--;
+        this.counts[decision.reason]--;
+        route.arm = "v1";
+        return this.dispatch(command, args, options, unavailable(decision));
+      });
+    }
+    this.shadow?.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
+    return result as Promise<T>;
+  }
+
+  private dispatch(command: string, args: unknown, options: RouteOptions, decision: RouteDecision): Promise<unknown> {
+    const { arm } = decision;
+    this.served[arm]++;
+    this.counts[decision.reason]++;
+    const pool = this.pools[arm];
+    if (this.events.active) {
+      const sticky = options.sessionId ?? options.requestId;
+      this.events.emit({
+        type: "route.decided",
+        pool: pool.name,
+        at: Date.now(),
+        command,
+        arm,
+        reason: decision.reason,
+        bucket: decision.bucket,
+        keyHash: sticky === undefined ? null : murmur3(sticky).toString(16).padStart(8, "0"),
+      });
+    }
+    if (options.requestId === undefined) return pool.execute(command, args, options);
+    const { requestId: _, ...poolOptions } = options;
+    return pool.execute(command, args, poolOptions);
+  }
+
+  async createProgram(definition: ProgramDefinition, options: { id?: string } = {}): Promise<ProgramRecord> {
+    const id = programId(options.id);
+    return await this.o.store.programs.put(id, checkDefinition(id, definition));
+  }
+
+  async executeProgram<T = unknown>(id: string, inputs: Readonly<Record<string, unknown>>, options: RouteOptions = {}): Promise<T> {
+    const program = await this.o.store.programs.get(id);
+    if (program === undefined) throw new ProgramError({ programId: id, reason: "not found" });
+    return await this.execute<T>("execute_program", { program: { id, hash: program.contentHash, definition: program.definition }, inputs }, options);
+  }
+
+  listPrograms(): Promise<ProgramRecord[]> {
+    return this.o.store.programs.list();
+  }
+
+  deleteProgram(id: string): Promise<boolean> {
+    return this.o.store.programs.delete(id);
+  }
+
+  async healthCheck(): Promise<RouterHealth> {
+    const [v1, v2] = await Promise.all([this.pools.v1.health(), this.pools.v2.health()]);
+    const v2Used = this.o.flags.get("pool_v2_enabled") && this.o.flags.share() > 0;
+    return { healthy: v1.healthy && (v2.healthy || !v2Used), v1, v2, flags: this.o.flags.values(), stats: this.stats() };
+  }
+
+  stats(): RouterStats {
+    const byReason = Object.fromEntries(REASONS.map((r) => [r, this.counts[r]])) as Record<RouteReason, number>;
+    return { ...this.served, byReason, fallbacks: this.counts.v2_unavailable, shadow: this.shadow?.stats() ?? null };
+  }
+
+  async close(): Promise<void> {
+    await this.shadow?.settle();
+  }
+}
+
+function unavailable(decision: RouteDecision): RouteDecision {
+  return { ...decision, arm: "v1", reason: "v2_unavailable" };
+}
+
+function serving(pool: Pool): boolean {
+  return pool.state === "serving" || pool.state === "degraded";
+}
