@@ -19,6 +19,8 @@ export const BUCKETS = 10_000;
 const encoder = new TextEncoder();
 /** Reused for every key that fits, so a hash allocates no buffer of its own. */
 const scratch = new Uint8Array(1024);
+/** A view of the scratch buffer for every length, made once: murmurhash reads `key.length`. */
+const VIEWS: readonly Uint8Array[] = Array.from({ length: scratch.length + 1 }, (_, n) => scratch.subarray(0, n));
 
 /**
  * MurmurHash3 x86_32 of the UTF-8 bytes of `text`.
@@ -30,13 +32,15 @@ const scratch = new Uint8Array(1024);
  * ```
  */
 export function murmur3(text: string, seed = 0): number {
-  // Up to 3 bytes per UTF-16 unit: a key this short always fits the scratch buffer.
-  if (text.length * 3 <= scratch.length) {
-    const { written } = encoder.encodeInto(text, scratch);
-    return murmurhash.v3(scratch.subarray(0, written), seed);
-  }
+  // Up to 3 bytes per UTF-16 unit: a text this short always fits the scratch buffer.
+  if (text.length * 3 <= scratch.length) return murmurhash.v3(VIEWS[encoder.encodeInto(text, scratch).written]!, seed);
   return murmurhash.v3(encoder.encode(text), seed);
 }
+
+/** The flag key (with its ":") last written at the start of the scratch buffer. */
+let prefixKey: string | null = null;
+let prefixBytes = 0;
+let tail: Uint8Array = scratch;
 
 /**
  * The bucket (0–9999) of `stickyKey` for `flagKey`.
@@ -49,7 +53,19 @@ export function murmur3(text: string, seed = 0): number {
  * ```
  */
 export function bucketOf(flagKey: string, stickyKey: string): number {
-  return Math.floor((murmur3(`${flagKey}:${stickyKey}`) * BUCKETS) / 2 ** 32);
+  // The flag key rarely changes: its bytes stay in the buffer and only the sticky key is encoded.
+  if (flagKey !== prefixKey) {
+    if ((flagKey.length + 1) * 3 > scratch.length / 2) return toBucket(murmur3(`${flagKey}:${stickyKey}`));
+    prefixBytes = encoder.encodeInto(`${flagKey}:`, scratch).written;
+    tail = scratch.subarray(prefixBytes);
+    prefixKey = flagKey;
+  }
+  if (stickyKey.length * 3 > tail.length) return toBucket(murmur3(`${flagKey}:${stickyKey}`));
+  return toBucket(murmurhash.v3(VIEWS[prefixBytes + encoder.encodeInto(stickyKey, tail).written]!, 0));
+}
+
+function toBucket(hash: number): number {
+  return Math.floor((hash * BUCKETS) / 2 ** 32);
 }
 
 /**

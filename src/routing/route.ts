@@ -33,7 +33,7 @@ export interface StickyKeys {
 }
 
 const V2_DISABLED: RouteDecision = { arm: "v1", reason: "v2_disabled", bucket: null };
-/** Buckets of recent sticky keys: sessions come back, and a hash costs more than a lookup. */
+/** Buckets of recent sessions: a lookup costs less than a hash. */
 const CACHE_LIMIT = 50_000;
 
 /** Decides arms for one router; keeps a bounded cache of sticky-key buckets. */
@@ -46,14 +46,18 @@ export class RouteDecider {
   decide(keys: StickyKeys): RouteDecision {
     const flags = this.flags;
     if (!flags.get("pool_v2_enabled")) return V2_DISABLED;
-    const sticky = keys.sessionId ?? keys.requestId;
-    const bucket = sticky === undefined ? Math.floor(this.random() * BUCKETS) : this.bucket(sticky);
+    // Sessions come back, so their buckets are cached; request ids do not, so theirs are not.
+    const bucket = keys.sessionId !== undefined
+      ? this.session(keys.sessionId)
+      : keys.requestId !== undefined
+      ? bucketOf(SHARE_FLAG, keys.requestId)
+      : Math.floor(this.random() * BUCKETS);
     return bucket < flags.get("pool_v2_share")
       ? { arm: "v2", reason: "inside_share", bucket }
       : { arm: "v1", reason: "outside_share", bucket };
   }
 
-  private bucket(key: string): number {
+  private session(key: string): number {
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       if (this.buckets.size >= CACHE_LIMIT) this.buckets.clear();

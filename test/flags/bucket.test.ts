@@ -36,6 +36,13 @@ describe("bucketing", () => {
     for (const v of spec.vectors) expect([v.text, murmur3(v.text, v.seed).toString(16).padStart(8, "0")]).toEqual([v.text, v.hash]);
   });
 
+  test("bucketOf is (murmur3(flagKey + ':' + key) * 10000) >>> 32 for any flag key, switching flags and long keys included", () => {
+    const reference = (flag: string, key: string): number => Math.floor((murmur3(`${flag}:${key}`) * 10_000) / 2 ** 32);
+    const flags = ["pool_v2_share", "other", "ü".repeat(100), "f".repeat(400), ""];
+    const sample = [...keys(300, 5), "π".repeat(400), "x".repeat(1100)];
+    for (const key of sample) for (const flag of flags) expect([flag, key, bucketOf(flag, key)]).toEqual([flag, key, reference(flag, key)]);
+  });
+
   test("a key longer than the scratch buffer hashes like the same bytes would", () => {
     const long = "π".repeat(2000);
     expect(murmur3(long)).toBe(murmur3(long.slice(0, 1000) + long.slice(1000)));
