@@ -17,13 +17,20 @@ export const SHARE_FLAG = "pool_v2_share";
 export const BUCKETS = 10_000;
 
 const encoder = new TextEncoder();
-/** Reused for every key that fits, so a hash allocates no buffer of its own. */
-const scratch = new Uint8Array(1024);
-/** A view of the scratch buffer for every length, made once: murmurhash reads `key.length`. */
-const VIEWS: readonly Uint8Array[] = Array.from({ length: scratch.length + 1 }, (_, n) => scratch.subarray(0, n));
+
+/** A reused buffer with a view of it for every length, made once (murmurhash reads `key.length`). */
+function scratchBuffer(bytes: number): { readonly buffer: Uint8Array; readonly views: readonly Uint8Array[] } {
+  const buffer = new Uint8Array(bytes);
+  return { buffer, views: Array.from({ length: bytes + 1 }, (_, n) => buffer.subarray(0, n)) };
+}
+
+// Two buffers: bucketOf keeps its flag key's bytes at the start of its own between calls,
+// so no other hash may write there.
+const text = scratchBuffer(1024);
+const keys = scratchBuffer(1024);
 
 /**
- * MurmurHash3 x86_32 of the UTF-8 bytes of `text`.
+ * MurmurHash3 x86_32 of the UTF-8 bytes of `input`.
  *
  * @example
  * ```ts
@@ -31,16 +38,16 @@ const VIEWS: readonly Uint8Array[] = Array.from({ length: scratch.length + 1 }, 
  * console.log(murmur3("Hello, world!", 0x9747b28c).toString(16)); // 24884cba
  * ```
  */
-export function murmur3(text: string, seed = 0): number {
-  // Up to 3 bytes per UTF-16 unit: a text this short always fits the scratch buffer.
-  if (text.length * 3 <= scratch.length) return murmurhash.v3(VIEWS[encoder.encodeInto(text, scratch).written]!, seed);
-  return murmurhash.v3(encoder.encode(text), seed);
+export function murmur3(input: string, seed = 0): number {
+  // Up to 3 bytes per UTF-16 unit: a text this short always fits the buffer.
+  if (input.length * 3 <= text.buffer.length) return murmurhash.v3(text.views[encoder.encodeInto(input, text.buffer).written]!, seed);
+  return murmurhash.v3(encoder.encode(input), seed);
 }
 
-/** The flag key (with its ":") last written at the start of the scratch buffer. */
+/** The flag key (with its ":") last written at the start of the key buffer. */
 let prefixKey: string | null = null;
 let prefixBytes = 0;
-let tail: Uint8Array = scratch;
+let tail: Uint8Array = keys.buffer;
 
 /**
  * The bucket (0–9999) of `stickyKey` for `flagKey`.
@@ -55,13 +62,13 @@ let tail: Uint8Array = scratch;
 export function bucketOf(flagKey: string, stickyKey: string): number {
   // The flag key rarely changes: its bytes stay in the buffer and only the sticky key is encoded.
   if (flagKey !== prefixKey) {
-    if ((flagKey.length + 1) * 3 > scratch.length / 2) return toBucket(murmur3(`${flagKey}:${stickyKey}`));
-    prefixBytes = encoder.encodeInto(`${flagKey}:`, scratch).written;
-    tail = scratch.subarray(prefixBytes);
+    if ((flagKey.length + 1) * 3 > keys.buffer.length / 2) return toBucket(murmur3(`${flagKey}:${stickyKey}`));
+    prefixBytes = encoder.encodeInto(`${flagKey}:`, keys.buffer).written;
+    tail = keys.buffer.subarray(prefixBytes);
     prefixKey = flagKey;
   }
   if (stickyKey.length * 3 > tail.length) return toBucket(murmur3(`${flagKey}:${stickyKey}`));
-  return toBucket(murmurhash.v3(VIEWS[prefixBytes + encoder.encodeInto(stickyKey, tail).written]!, 0));
+  return toBucket(murmurhash.v3(keys.views[prefixBytes + encoder.encodeInto(stickyKey, tail).written]!, 0));
 }
 
 function toBucket(hash: number): number {

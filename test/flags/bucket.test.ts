@@ -43,6 +43,13 @@ describe("bucketing", () => {
     for (const key of sample) for (const flag of flags) expect([flag, key, bucketOf(flag, key)]).toEqual([flag, key, reference(flag, key)]);
   });
 
+  test("hashing other text between two buckets of the same flag does not disturb the second", () => {
+    const expected = Math.floor((murmur3("pool_v2_share:user-2") * 10_000) / 2 ** 32);
+    bucketOf("pool_v2_share", "user-1");
+    murmur3("a text long enough to overwrite the start of any shared buffer");
+    expect(bucketOf("pool_v2_share", "user-2")).toBe(expected);
+  });
+
   test("a key longer than the scratch buffer hashes like the same bytes would", () => {
     const long = "π".repeat(2000);
     expect(murmur3(long)).toBe(murmur3(long.slice(0, 1000) + long.slice(1000)));
