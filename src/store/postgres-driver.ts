@@ -65,8 +65,14 @@ class PostgresDriver implements Driver {
 
   async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
     this.ensureOpen("listen");
-    // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after a reconnect.
-    const { unlisten } = await this.sql.listen(channel, onMessage).catch((e: unknown) => {
+    // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after a reconnect;
+    // what was sent while it was away is lost, so a re-subscription counts as a message.
+    let subscribed = false;
+    const onListen = (): void => {
+      if (subscribed) onMessage("");
+      subscribed = true;
+    };
+    const { unlisten } = await this.sql.listen(channel, onMessage, onListen).catch((e: unknown) => {
       throw this.failure(e, "listen");
     });
     return async () => {

@@ -6,7 +6,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createFlags, FLAG_DEFAULTS, type FlagUpdate, openStore } from "../../mod.ts";
 import { fixture, rejection } from "../helpers.ts";
-import { BACKENDS } from "../store/backends.ts";
+import postgres from "postgres";
+import { BACKENDS, PG_URL } from "../store/backends.ts";
 
 describe("flags", () => {
   test("the plan's defaults: everything off, a share of 0", async () => {
@@ -143,3 +144,28 @@ for (const backend of BACKENDS) {
     }, 20_000);
   });
 }
+
+describe.skipIf(BACKENDS[1]!.skip !== null)("flags on PostgreSQL", () => {
+  afterAll(() => BACKENDS[1]!.cleanup());
+
+  test("after the LISTEN connection is lost and comes back, the flags are read again (a change in the gap is not missed)", async () => {
+    const url = BACKENDS[1]!.fresh();
+    const store = await openStore(url);
+    const flags = await createFlags({ store, env: {} });
+    const schema = new URL(url).searchParams.get("schema")!;
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      // A write that sends no notification, then the listener's connection cut: only the re-subscription can reveal it.
+      await admin.unsafe(`INSERT INTO ${schema}.flags (key, value, updated_at) VALUES ('pool_v2_share', '700', 1)`);
+      const cut = await admin.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen %molt_flags%' AND pid <> pg_backend_pid()");
+      expect(cut.length).toBeGreaterThan(0);
+      const until = Date.now() + 5000;
+      while (flags.share() !== 700 && Date.now() < until) await Bun.sleep(10);
+      expect(flags.share()).toBe(700);
+    } finally {
+      await admin.end();
+      await flags.close();
+      await store.close();
+    }
+  }, 20_000);
+});
