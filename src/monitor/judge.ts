@@ -1,0 +1,161 @@
+/**
+ * The health judgement: both arms measured over the same window, every rule
+ * of the plan evaluated with its value, threshold and statistics, and one
+ * verdict. Pure: the same inputs always give the same judgement, which is
+ * recorded with them.
+ *
+ * @module
+ */
+import { exceedanceTest, growthPerHour, proportionAboveTest, twoProportionTest } from "./statistics.ts";
+import { DEFAULT_THRESHOLDS, type Thresholds } from "./thresholds.ts";
+
+/** One arm over the window being judged. */
+export interface ArmWindow {
+  /** Calls that ended in the window. */
+  readonly calls: number;
+  /** Calls that did not succeed. */
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  /** A uniform sample of the window's latencies (ms), for the quantile test. */
+  readonly latencySample: readonly number[];
+  /** Workers serving. */
+  readonly workers: number;
+  /** Workers that crashed in the window. */
+  readonly crashes: number;
+  /** CPU use (%), or null when not measured. */
+  readonly cpuPercent: number | null;
+  /** Memory use (%) of the machine's, or null when not measured. */
+  readonly memoryPercent: number | null;
+  /** Total RSS of the arm's workers over time. */
+  readonly rss: readonly { readonly at: number; readonly bytes: number }[];
+}
+
+/** Shadow comparison over the window: V2's mismatches, and the A/A floor measured before. */
+export interface ShadowWindow {
+  readonly compared: number;
+  readonly mismatched: number;
+  /** The A/A mismatch rate (0–1). */
+  readonly noiseFloor: number;
+}
+
+/** What is judged. */
+export interface JudgeInput {
+  readonly v1: ArmWindow;
+  readonly v2: ArmWindow;
+  readonly shadow?: ShadowWindow | null;
+}
+
+/** How a single rule came out. */
+export type RuleStatus = "pass" | "fail" | "inconclusive" | "skipped";
+
+/** One rule's result, with what it looked at. */
+export interface RuleResult {
+  readonly rule: string;
+  readonly status: RuleStatus;
+  readonly value: number | null;
+  readonly threshold: number;
+  /** Test statistics and counts behind the status. */
+  readonly stats?: Readonly<Record<string, number>>;
+  readonly critical?: boolean;
+}
+
+/** The verdict. `insufficient_data` holds the stage and never counts as a failure. */
+export type Verdict = "pass" | "fail" | "inconclusive" | "insufficient_data";
+
+/** A judgement. */
+export interface Judgement {
+  readonly verdict: Verdict;
+  /** A critical breach: roll back at once. */
+  readonly critical: boolean;
+  readonly rules: readonly RuleResult[];
+  /** The rules that failed (or were inconclusive), for one line of explanation. */
+  readonly reasons: readonly string[];
+}
+
+const rate = (x: number, n: number): number => (n === 0 ? 0 : x / n);
+
+/**
+ * Judge V2 against V1 over the same window.
+ *
+ * @example
+ * ```ts
+ * import { judge } from "molt";
+ * const arm = { calls: 1000, errors: 5, p50Ms: 4, p90Ms: 8, p99Ms: 20, latencySample: [], workers: 2, crashes: 0, cpuPercent: null, memoryPercent: null, rss: [] };
+ * console.log(judge({ v1: arm, v2: { ...arm, errors: 150 } }).verdict, judge({ v1: arm, v2: arm }).verdict); // fail pass
+ * ```
+ */
+export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Judgement {
+  const { v1, v2 } = input;
+  const rules: RuleResult[] = [];
+  const e1 = rate(v1.errors, v1.calls);
+  const e2 = rate(v2.errors, v2.calls);
+
+  const critical = v2.calls >= t.criticalMinCalls && e2 > t.criticalErrorRate;
+  rules.push({ rule: "v2_error_rate_critical", status: critical ? "fail" : "pass", value: e2, threshold: t.criticalErrorRate, stats: { calls: v2.calls, errors: v2.errors }, critical });
+
+  const enough = v1.calls >= t.minCalls && v2.calls >= t.minCalls;
+  if (!enough) {
+    rules.push({ rule: "minimum_calls", status: "inconclusive", value: Math.min(v1.calls, v2.calls), threshold: t.minCalls, stats: { v1Calls: v1.calls, v2Calls: v2.calls } });
+    return finish(critical ? "fail" : "insufficient_data", critical, rules);
+  }
+
+  rules.push(above("v2_error_rate", e2, t.maxErrorRate));
+  rules.push(above("v2_p99_ms", v2.p99Ms, t.maxP99Ms));
+  rules.push(v2.cpuPercent === null ? skipped("v2_cpu_percent", t.maxCpuPercent) : above("v2_cpu_percent", v2.cpuPercent, t.maxCpuPercent));
+  rules.push(v2.memoryPercent === null ? skipped("v2_memory_percent", t.maxMemoryPercent) : above("v2_memory_percent", v2.memoryPercent, t.maxMemoryPercent));
+
+  // Relative rules: a ratio over its threshold fails only when the difference is significant.
+  const errorTest = twoProportionTest(v1.errors, v1.calls, v2.errors, v2.calls);
+  const errorRatio = e1 === 0 ? (e2 === 0 ? 0 : Infinity) : e2 / e1;
+  const errorStats = { v1Rate: e1, v2Rate: e2, z: errorTest.z, pValue: errorTest.pValue };
+  rules.push(relative("error_rate_vs_v1", errorRatio, t.errorRatio, errorTest.pValue < t.alpha, errorStats));
+
+  const p99Ratio = v1.p99Ms === 0 ? 0 : v2.p99Ms / v1.p99Ms;
+  const latency = v2.latencySample.length === 0 ? null : exceedanceTest(v2.latencySample, v1.p90Ms, 0.9);
+  const latencyStats: Record<string, number> = latency === null
+    ? { v1P99: v1.p99Ms, v2P99: v2.p99Ms }
+    : { v1P99: v1.p99Ms, v2P99: v2.p99Ms, v1P90: v1.p90Ms, v2AboveV1P90: latency.above, sample: latency.n, z: latency.z, pValue: latency.pValue };
+  rules.push(relative("p99_vs_v1", p99Ratio, t.p99Ratio, latency !== null && latency.pValue < t.alpha, latencyStats));
+
+  const failureRate = rate(v2.crashes, Math.max(v2.workers, 1));
+  rules.push({ ...above("worker_failure_rate", failureRate, t.maxWorkerFailureRate), stats: { crashes: v2.crashes, workers: v2.workers } });
+
+  const growth = growthPerHour(v2.rss);
+  rules.push(growth === null ? skipped("memory_growth_per_hour", t.maxMemoryGrowthPerHour) : { ...above("memory_growth_per_hour", growth, t.maxMemoryGrowthPerHour), stats: { samples: v2.rss.length } });
+
+  const shadow = input.shadow;
+  if (shadow === undefined || shadow === null || shadow.compared === 0) {
+    rules.push(skipped("shadow_mismatch_rate", t.mismatchMargin));
+  } else {
+    const mismatch = rate(shadow.mismatched, shadow.compared);
+    const limit = Math.min(shadow.noiseFloor + t.mismatchMargin, 0.999);
+    const test = proportionAboveTest(shadow.mismatched, shadow.compared, limit);
+    const stats = { compared: shadow.compared, mismatched: shadow.mismatched, noiseFloor: shadow.noiseFloor, z: test.z, pValue: test.pValue };
+    rules.push(relative("shadow_mismatch_rate", mismatch, limit, test.pValue < t.alpha, stats));
+  }
+
+  const failed = critical || rules.some((r) => r.status === "fail");
+  const unsure = rules.some((r) => r.status === "inconclusive");
+  return finish(failed ? "fail" : unsure ? "inconclusive" : "pass", critical, rules);
+}
+
+function above(rule: string, value: number, threshold: number): RuleResult {
+  return { rule, status: value > threshold ? "fail" : "pass", value, threshold };
+}
+
+function skipped(rule: string, threshold: number): RuleResult {
+  return { rule, status: "skipped", value: null, threshold };
+}
+
+/** Over the threshold and significant: fail; over but not significant: inconclusive. */
+function relative(rule: string, value: number, threshold: number, significant: boolean, stats: Record<string, number>): RuleResult {
+  const status: RuleStatus = value <= threshold ? "pass" : significant ? "fail" : "inconclusive";
+  return { rule, status, value: Number.isFinite(value) ? value : null, threshold, stats };
+}
+
+function finish(verdict: Verdict, critical: boolean, rules: RuleResult[]): Judgement {
+  const reasons = rules.filter((r) => r.status === "fail" || r.status === "inconclusive").map((r) => `${r.rule} ${r.status}: ${r.value ?? "∞"} vs ${r.threshold}`);
+  return { verdict, critical, rules, reasons };
+}

@@ -1,0 +1,130 @@
+/**
+ * The monitor's judgement on simulated windows: every rule fires on the
+ * fault it is for, none fires on healthy arms over many windows, too little
+ * traffic holds, and a critical error rate wins over everything.
+ */
+import { describe, expect, test } from "bun:test";
+import { type ArmWindow, judge, resolveThresholds } from "../../mod.ts";
+import { growthPerHour, twoProportionTest } from "../../src/monitor/statistics.ts";
+
+/** A seeded generator, so a failing window can be replayed. */
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/** A window of `calls` with error probability `errorRate` and log-normal latencies around `medianMs`. */
+function window(random: () => number, calls: number, errorRate: number, medianMs: number, extra: Partial<ArmWindow> = {}): ArmWindow {
+  let errors = 0;
+  const latencies: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    if (random() < errorRate) errors++;
+    const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    latencies.push(medianMs * Math.exp(0.5 * normal));
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  return {
+    calls, errors, p50Ms: q(0.5), p90Ms: q(0.9), p99Ms: q(0.99),
+    latencySample: latencies.slice(0, 512), workers: 4, crashes: 0, cpuPercent: 30, memoryPercent: 40,
+    rss: [0, 1, 2, 3].map((i) => ({ at: i * 60_000, bytes: 100e6 })), ...extra,
+  };
+}
+
+const rule = (j: ReturnType<typeof judge>, name: string) => j.rules.find((r) => r.rule === name)!;
+
+describe("judge", () => {
+  test("healthy arms from the same distribution never fail, over 500 windows", () => {
+    const random = lcg(42);
+    const verdicts = { pass: 0, fail: 0, inconclusive: 0, insufficient_data: 0 };
+    const failing: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      const j = judge({ v1: window(random, 2000, 0.01, 20), v2: window(random, 400, 0.01, 20), shadow: { compared: 200, mismatched: Math.floor(random() * 3), noiseFloor: 0.005 } });
+      verdicts[j.verdict]++;
+      if (j.verdict !== "pass") failing.push(j.reasons.join("; "));
+    }
+    expect([verdicts.fail, failing.filter((r) => r.includes(" fail:"))]).toEqual([0, []]);
+    // Inconclusive (a ratio over its limit without significance) must stay rare on healthy traffic;
+    // the controller pauses only when it persists.
+    expect(verdicts.inconclusive).toBeLessThanOrEqual(10);
+    console.log(`healthy windows: ${JSON.stringify(verdicts)}`);
+  });
+
+  test("too little traffic holds (insufficient data), never a failure", () => {
+    const random = lcg(1);
+    const j = judge({ v1: window(random, 1000, 0.01, 20), v2: window(random, 50, 0.06, 500) });
+    expect([j.verdict, j.critical]).toEqual(["insufficient_data", false]);
+    expect(rule(j, "minimum_calls")).toMatchObject({ status: "inconclusive", value: 50, threshold: 100 });
+  });
+
+  test("a V2 error rate above 10% is critical even with little traffic", () => {
+    const v1 = window(lcg(2), 1000, 0.01, 20);
+    const j = judge({ v1, v2: { ...v1, calls: 30, errors: 4 } });
+    expect([j.verdict, j.critical]).toEqual(["fail", true]);
+    expect(judge({ v1, v2: { ...v1, calls: 10, errors: 4 } }).verdict).toBe("insufficient_data");
+  });
+
+  test("each absolute threshold fails on its own fault", () => {
+    const random = lcg(3);
+    const v1 = window(random, 1000, 0.01, 20);
+    const base = window(random, 1000, 0.01, 20);
+    const cases: [Partial<ArmWindow>, string][] = [
+      [{ errors: 70 }, "v2_error_rate"],
+      [{ p99Ms: 250 }, "v2_p99_ms"],
+      [{ cpuPercent: 95 }, "v2_cpu_percent"],
+      [{ memoryPercent: 93 }, "v2_memory_percent"],
+      [{ crashes: 1, workers: 4 }, "worker_failure_rate"],
+      [{ rss: [0, 1, 2, 3, 4].map((i) => ({ at: i * 600_000, bytes: 100e6 * (1 + 0.05 * i) })) }, "memory_growth_per_hour"],
+    ];
+    for (const [fault, name] of cases) {
+      const j = judge({ v1, v2: { ...base, ...fault } });
+      expect([name, j.verdict, rule(j, name).status]).toEqual([name, "fail", "fail"]);
+    }
+    expect(judge({ v1, v2: base }).verdict).toBe("pass");
+  });
+
+  test("relative rules fail when the difference is significant, and are inconclusive when it is not", () => {
+    const random = lcg(4);
+    const v1 = window(random, 5000, 0.005, 20);
+    const significant = judge({ v1, v2: { ...window(random, 2000, 0.005, 20), errors: 40 } });
+    expect(rule(significant, "error_rate_vs_v1")).toMatchObject({ status: "fail" });
+    expect(rule(significant, "error_rate_vs_v1").stats!.pValue).toBeLessThan(0.001);
+    const small = judge({ v1, v2: { ...window(random, 100, 0.005, 20), errors: 2 } });
+    expect(rule(small, "error_rate_vs_v1").status).toBe("inconclusive");
+    expect(small.verdict).toBe("inconclusive");
+
+    const slow = window(random, 1000, 0.005, 60);
+    const latency = judge({ v1, v2: { ...slow, p99Ms: Math.min(slow.p99Ms, 190) } });
+    expect(rule(latency, "p99_vs_v1")).toMatchObject({ status: "fail" });
+    expect(latency.verdict).toBe("fail");
+  });
+
+  test("a shadow mismatch rate significantly above the A/A floor fails", () => {
+    const random = lcg(5);
+    const v1 = window(random, 1000, 0.01, 20);
+    const v2 = window(random, 1000, 0.01, 20);
+    expect(rule(judge({ v1, v2, shadow: { compared: 500, mismatched: 40, noiseFloor: 0.01 } }), "shadow_mismatch_rate").status).toBe("fail");
+    expect(rule(judge({ v1, v2, shadow: { compared: 500, mismatched: 6, noiseFloor: 0.01 } }), "shadow_mismatch_rate").status).toBe("pass");
+    expect(rule(judge({ v1, v2 }), "shadow_mismatch_rate").status).toBe("skipped");
+  });
+
+  test("statistics: a two-proportion test and a growth rate with known answers", () => {
+    const t = twoProportionTest(10, 1000, 30, 1000);
+    // Pooled rate 0.02, standard error sqrt(0.02 × 0.98 × 2/1000) = 0.00626, difference 0.02.
+    expect(t.z).toBeCloseTo(3.194, 3);
+    // Fisher's exact one-sided p, checked against exact integer arithmetic in Python (math.comb).
+    expect(t.pValue).toBeCloseTo(0.0010041667809150049, 12);
+    expect(twoProportionTest(14, 2000, 10, 400).pValue).toBeCloseTo(0.003177754770121023, 12);
+    expect(twoProportionTest(0, 100, 0, 100)).toEqual({ z: 0, pValue: 1 });
+    // 20 bytes an hour over a mean of 110 bytes.
+    expect(growthPerHour([{ at: 0, bytes: 100 }, { at: 1_800_000, bytes: 110 }, { at: 3_600_000, bytes: 120 }])).toBeCloseTo(20 / 110, 10);
+    expect(growthPerHour([{ at: 0, bytes: 100 }])).toBeNull();
+  });
+
+  test("thresholds are validated", () => {
+    expect(() => resolveThresholds({ maxErrorRate: 5 })).toThrow("monitor: thresholds.maxErrorRate must be a number between 0 and 1 (exclusive), received 5");
+    expect(() => resolveThresholds({ minCalls: 0 })).toThrow("monitor: thresholds.minCalls must be a positive integer, received 0");
+    expect(() => resolveThresholds({ maxP99: 1 } as never)).toThrow("monitor: maxP99 must be one of the known thresholds");
+    expect(resolveThresholds({ maxP99Ms: 500 }).maxP99Ms).toBe(500);
+  });
+});
