@@ -12,6 +12,8 @@ import {
   breakerMachine,
   POOL_MACHINE_VERSION,
   poolMachine,
+  ROLLOUT_MACHINE_VERSION,
+  rolloutMachine,
   WORKER_MACHINE_VERSION,
   workerMachine,
 } from "../machines/mod.ts";
@@ -101,10 +103,27 @@ inspected and persisted like every other actor.
 | halfOpen | one probe call runs; success closes the breaker, any error re-opens it |
 | isolated | held open by an operator until released |`;
 
+const ROLLOUT_INTRO = `A staged rollout. The controller sends \`window.judged\` with the monitor's
+verdict and each arm's calls; operators send \`operator.*\`; every event
+carries \`now\`, and time in a stage (pauses excluded) is counted from it, so a
+restored rollout resumes its stage with the time it had. \`shareOf\` gives
+the V2 share each state stands for.
+
+| state | share | meaning |
+| --- | --- | --- |
+| idle | 0 | not started |
+| active.shadow | 0 | V2 runs in shadow for \`shadowMs\` before the first stage |
+| active.stage | the stage's weight | advances when \`minDurationMs\` passed, each arm served \`minSamples\`, and the window passed |
+| paused | unchanged | an operator paused, or judgements were inconclusive \`inconclusiveToPause\` times in a row |
+| promoted | 100% | every stage passed, or an operator promoted |
+| rollingBack | 0 | a critical judgement, \`failuresToRollback\` failing ones in a row, or a request |
+| rolledBack | 0 | the rollback finished; may start again after \`cooldownMs\` |`;
+
 export const diagrams: Record<string, string> = {
   "worker.md": render("worker", workerMachine, WORKER_MACHINE_VERSION, WORKER_INTRO),
   "pool.md": render("pool", poolMachine, POOL_MACHINE_VERSION, POOL_INTRO),
   "breaker.md": render("breaker", breakerMachine, BREAKER_MACHINE_VERSION, BREAKER_INTRO),
+  "rollout.md": render("rollout", rolloutMachine, ROLLOUT_MACHINE_VERSION, ROLLOUT_INTRO),
 };
 
 if (import.meta.main) {

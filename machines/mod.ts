@@ -21,3 +21,16 @@ export {
   type BreakerState,
 } from "./breaker.ts";
 export { POOL_MACHINE_VERSION, type PoolContext, type PoolEvent, poolMachine, type PoolState } from "./pool.ts";
+export {
+  DEFAULT_PLAN,
+  type Judged,
+  type RolloutContext,
+  type RolloutEvent,
+  rolloutMachine,
+  type RolloutPlan,
+  type RolloutState,
+  rolloutState,
+  ROLLOUT_MACHINE_VERSION,
+  shareOf,
+  type Stage,
+} from "./rollout.ts";
