@@ -97,6 +97,7 @@ export { type ActorIdentity, type Rebuilt, replay, type ReplayOptions, type Snap
 export type { Backup, BackupDocument, BackupInfo, Backups, BackupWriteOptions } from "./src/store/tables/backups.ts";
 export type { ChangeMeta, FlagChange, FlagRecord, Flags as FlagsTable, FlagWatch } from "./src/store/tables/flags.ts";
 export type { ShadowMismatch, ShadowMismatches } from "./src/store/tables/shadow-mismatches.ts";
+export type { Decision, Decisions } from "./src/store/tables/decisions.ts";
 export type { Journal, JournalEntry, JournalEvent, JournalRange } from "./src/store/tables/journal.ts";
 export type { MigrationPhase, MigrationStatus, PhaseStatus } from "./src/store/tables/migration-status.ts";
 export type { PoolConfiguration, PoolConfigurations } from "./src/store/tables/pool-configurations.ts";

@@ -3,9 +3,10 @@
  * synchronously from memory, and kept in step with every other holder of the
  * same store.
  *
- * Precedence, highest first: an environment variable (`MOLT_FLAG_<NAME>`),
- * a config override (`overrides`), the value stored, the default
- * (`defaults`, else the plan's).
+ * Precedence, highest first: a pin in this process's memory (`pin`, for an
+ * emergency), an environment variable (`MOLT_FLAG_<NAME>`), a config
+ * override (`overrides`), the value stored, the default (`defaults`, else
+ * the plan's).
  *
  * @module
  */
@@ -15,8 +16,8 @@ import { type Store, storeRule } from "../store/store.ts";
 import type { ChangeMeta, FlagChange, FlagWatch } from "../store/tables/flags.ts";
 import { DEFINITIONS, envName, FLAG_DEFAULTS, FLAG_NAMES, type FlagName, type FlagValues, isFlagName } from "./definitions.ts";
 
-/** Where a flag's value comes from. */
-export type FlagSource = "env" | "config" | "store" | "default";
+/** Where a flag's value comes from. "pin": held in this process's memory by `pin` (an emergency). */
+export type FlagSource = "pin" | "env" | "config" | "store" | "default";
 
 /** A flag's value and why it has it. */
 export interface FlagExplanation<N extends FlagName = FlagName> {
@@ -70,6 +71,14 @@ export interface Flags {
   setSharePercent(percent: number, meta?: ChangeMeta): Promise<FlagExplanation<"pool_v2_share">>;
   /** The recorded changes, oldest first (of one flag with `flag`). */
   history(flag?: FlagName): Promise<FlagChange[]>;
+  /**
+   * Hold a flag at `value` in this process's memory, above every other
+   * source, at once and without a round trip: what an emergency rollback does
+   * before it persists the change. `unpin` lets the other sources speak again.
+   */
+  pin<N extends FlagName>(flag: N, value: FlagValues[N]): void;
+  /** Release a pin. Safe to repeat. */
+  unpin(flag: FlagName): void;
   /** Hear of every change of an effective value; returns the unsubscribe function. */
   subscribe(listener: (update: FlagUpdate) => void): () => void;
   /** Read the store again now. */
@@ -135,6 +144,7 @@ export async function createFlags(options: FlagsOptions): Promise<Flags> {
 
 class FlagSet implements Flags {
   private stored: Partial<Record<FlagName, unknown>> = {};
+  private pins: Partial<Record<FlagName, unknown>> = {};
   private effective: FlagValues;
   private readonly listeners = new Set<(update: FlagUpdate) => void>();
   private watcher: FlagWatch | null = null;
@@ -200,6 +210,19 @@ class FlagSet implements Flags {
     return this.set("pool_v2_share", Math.round(percent * 100), meta);
   }
 
+  pin<N extends FlagName>(flag: N, value: FlagValues[N]): void {
+    check(flag, value, " (in pin)");
+    this.pins = { ...this.pins, [flag]: value };
+    this.apply(this.stored, "local");
+  }
+
+  unpin(flag: FlagName): void {
+    if (!(flag in this.pins)) return;
+    const { [flag]: _, ...rest } = this.pins;
+    this.pins = rest;
+    this.apply(this.stored, "local");
+  }
+
   history(flag?: FlagName): Promise<FlagChange[]> {
     return this.store.flags.changes(flag === undefined ? {} : { key: flag });
   }
@@ -235,6 +258,7 @@ class FlagSet implements Flags {
   }
 
   private source(flag: FlagName): FlagSource {
+    if (flag in this.pins) return "pin";
     if (flag in this.env) return "env";
     if (flag in this.overrides) return "config";
     if (flag in this.stored) return "store";
@@ -242,7 +266,7 @@ class FlagSet implements Flags {
   }
 
   private compute(): FlagValues {
-    return { ...this.defaults, ...this.stored, ...this.overrides, ...this.env } as FlagValues;
+    return { ...this.defaults, ...this.stored, ...this.overrides, ...this.env, ...this.pins } as FlagValues;
   }
 
   private apply(stored: Partial<Record<FlagName, unknown>>, origin: FlagUpdate["origin"]): void {

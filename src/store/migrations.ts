@@ -67,6 +67,17 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX shadow_mismatches_command ON shadow_mismatches (command, at)",
     ],
   },
+  {
+    version: 3,
+    name: "rollout decisions",
+    statements: ({ json, serial }) => [
+      `CREATE TABLE decisions (
+        id ${serial}, rollout_id TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL,
+        state_from TEXT NOT NULL, state_to TEXT NOT NULL, share_from INTEGER NOT NULL, share_to INTEGER NOT NULL,
+        reason TEXT NOT NULL, inputs ${json} NOT NULL)`,
+      "CREATE INDEX decisions_rollout ON decisions (rollout_id, id)",
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

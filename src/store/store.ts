@@ -11,6 +11,7 @@ import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.
 import { openPostgres } from "./postgres-driver.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import { Backups } from "./tables/backups.ts";
+import { Decisions } from "./tables/decisions.ts";
 import { Flags } from "./tables/flags.ts";
 import { Journal } from "./tables/journal.ts";
 import { MigrationStatus } from "./tables/migration-status.ts";
@@ -47,6 +48,7 @@ export interface Store {
   readonly journal: Journal;
   readonly backups: Backups;
   readonly shadowMismatches: ShadowMismatches;
+  readonly decisions: Decisions;
   /** Every migration recorded in `schema_migrations`, oldest first. */
   migrations(): Promise<AppliedMigration[]>;
   /** Close the connection; later calls reject with a StoreError "closed". */
@@ -72,7 +74,7 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2 ]
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3 ]
  * await store.close();
  * ```
  */
@@ -106,6 +108,7 @@ class StoreImpl implements Store {
   readonly journal: Journal;
   readonly backups: Backups;
   readonly shadowMismatches: ShadowMismatches;
+  readonly decisions: Decisions;
 
   constructor(private readonly driver: Driver, now: () => number, readonly applied: readonly AppliedMigration[]) {
     this.backend = driver.backend;
@@ -119,6 +122,7 @@ class StoreImpl implements Store {
     this.journal = new Journal(driver);
     this.backups = new Backups(driver, now, this);
     this.shadowMismatches = new ShadowMismatches(driver);
+    this.decisions = new Decisions(driver);
   }
 
   migrations(): Promise<AppliedMigration[]> {

@@ -32,7 +32,12 @@ export interface WindowTotals {
   readonly throughputPerS: number;
   readonly crashes: number;
   readonly restarts: number;
+  /** A uniform sample of the window's latencies (ms), up to 128 per slice: what the monitor's quantile test reads. */
+  readonly latencySample: readonly number[];
 }
+
+/** Latencies kept per slice for the sample (reservoir sampling). */
+const SAMPLE_PER_SLICE = 128;
 
 interface Slice {
   start: number;
@@ -41,6 +46,9 @@ interface Slice {
   readonly categories: Partial<Record<ErrorCategory, number>>;
   crashes: number;
   restarts: number;
+  readonly sample: number[];
+  /** Latencies offered to the sample so far. */
+  seen: number;
 }
 
 const HOUR_US = 3_600_000_000;
@@ -70,10 +78,13 @@ export class MetricsWindow {
   private readonly windowMs: number;
   private current: Slice;
 
-  constructor(options: { readonly windowMs: number; readonly slices: number; readonly now?: () => number }) {
+  private readonly random: () => number;
+
+  constructor(options: { readonly windowMs: number; readonly slices: number; readonly now?: () => number; readonly random?: () => number }) {
     this.windowMs = options.windowMs;
     this.sliceMs = options.windowMs / options.slices;
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
     this.current = this.openSlice(this.now());
   }
 
@@ -82,7 +93,15 @@ export class MetricsWindow {
     const slice = this.slice();
     slice.outcomes[outcome]++;
     if (category !== null) slice.categories[category] = (slice.categories[category] ?? 0) + 1;
-    if (outcome !== "rejected") slice.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    if (outcome === "rejected") return;
+    slice.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+    // Reservoir sampling (Algorithm R): every latency of the slice is kept with the same chance.
+    const seen = ++slice.seen;
+    if (slice.sample.length < SAMPLE_PER_SLICE) slice.sample.push(latencyMs);
+    else {
+      const j = Math.floor(this.random() * seen);
+      if (j < SAMPLE_PER_SLICE) slice.sample[j] = latencyMs;
+    }
   }
 
   /** Count a worker that died on its own. */
@@ -104,9 +123,11 @@ export class MetricsWindow {
     const categories: Partial<Record<ErrorCategory, number>> = {};
     let crashes = 0;
     let restarts = 0;
+    const latencySample: number[] = [];
     const from = this.slices[0]!.start;
     for (const s of this.slices) {
       merged.add(s.histogram);
+      latencySample.push(...s.sample);
       for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
       for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
       crashes += s.crashes;
@@ -125,7 +146,7 @@ export class MetricsWindow {
         mean: ms(merged.mean),
       };
     merged.destroy();
-    return { from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts };
+    return { from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts, latencySample };
   }
 
   private slice(): Slice {
@@ -138,7 +159,7 @@ export class MetricsWindow {
   }
 
   private openSlice(start: number): Slice {
-    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, crashes: 0, restarts: 0 };
+    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, crashes: 0, restarts: 0, sample: [], seen: 0 };
     this.slices.push(slice);
     return slice;
   }

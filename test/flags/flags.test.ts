@@ -75,6 +75,24 @@ describe("flags", () => {
     await store.close();
   });
 
+  test("a pin holds a flag in memory above every source, at once, until released", async () => {
+    const store = await openStore(":memory:");
+    const flags = await createFlags({ store, env: { MOLT_FLAG_POOL_V2_SHARE: "5000" } });
+    const heard: FlagUpdate[] = [];
+    flags.subscribe((u) => heard.push(u));
+    flags.pin("pool_v2_share", 0);
+    expect([flags.share(), flags.explain("pool_v2_share").source]).toEqual([0, "pin"]);
+    await flags.set("pool_v2_share", 9000);
+    expect(flags.share()).toBe(0);
+    flags.unpin("pool_v2_share");
+    flags.unpin("pool_v2_share");
+    expect([flags.share(), flags.explain("pool_v2_share").source]).toEqual([5000, "env"]);
+    expect(heard.map((u) => u.to)).toEqual([0, 5000]);
+    expect(() => flags.pin("pool_v2_share", -1)).toThrow("flag pool_v2_share must be an integer from 0 to 10000 (basis points) (in pin), received -1");
+    await flags.close();
+    await store.close();
+  });
+
   test("bad defaults, overrides and environment values are refused, naming where they came from", async () => {
     const store = await openStore(":memory:");
     const env = await rejection(createFlags({ store, env: { MOLT_FLAG_POOL_V2_SHARE: "lots" } }));

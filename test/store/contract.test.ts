@@ -22,11 +22,11 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const first = await open(url);
       expect(first.backend).toBe(backend.name);
-      expect(first.applied.map((m) => m.version)).toEqual([1, 2]);
+      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3]);
       await first.close();
       const second = await open(url);
       expect(second.applied).toEqual([]);
-      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000]]);
+      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000]]);
       await second.close();
     });
 
@@ -109,6 +109,20 @@ for (const backend of BACKENDS) {
       await watch.close();
       await writer.close();
       await reader.close();
+    });
+
+    test("decisions: recorded with states, shares, reason and inputs; filtered by kind", async () => {
+      const store = await open();
+      const base = { rolloutId: "r1", stateFrom: "active.stage", stateTo: "active.stage", shareFrom: 500, shareTo: 500, reason: "", inputs: {} };
+      await store.decisions.record({ ...base, at: 1, kind: "judged", inputs: { verdict: "pass", rules: [{ rule: "v2_error_rate", value: 0.01 }] } });
+      await store.decisions.record({ ...base, at: 2, kind: "advanced", shareTo: 1000, reason: "stage 1 passed" });
+      await store.decisions.record({ ...base, rolloutId: "r2", at: 3, kind: "judged" });
+      const all = await store.decisions.list("r1");
+      expect(all.map((d) => [d.kind, d.shareFrom, d.shareTo])).toEqual([["judged", 500, 500], ["advanced", 500, 1000]]);
+      expect(all[0]!.inputs).toEqual({ verdict: "pass", rules: [{ rule: "v2_error_rate", value: 0.01 }] });
+      expect((await store.decisions.list("r1", { kinds: ["advanced"] })).map((d) => d.reason)).toEqual(["stage 1 passed"]);
+      expect((await store.decisions.list("r1", { afterId: all[0]!.id })).length).toBe(1);
+      await store.close();
     });
 
     test("shadow mismatches: recorded with both values, newest first", async () => {

@@ -40,4 +40,23 @@ describe("MetricsWindow (simulated clock)", () => {
     expect(w.totals().calls).toBe(0);
     expect(w.totals().latencyMs.p99).toBe(0);
   });
+
+  test("keeps a uniform sample of at most 128 latencies per slice, and drops it with its slice", () => {
+    let now = 0;
+    let x = 7;
+    const random = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const w = new MetricsWindow({ windowMs: 2000, slices: 2, now: () => now, random });
+    for (let i = 0; i < 10_000; i++) w.record("ok", null, i % 100);
+    w.record("rejected", "resource", 5000);
+    const sample = w.totals().latencySample;
+    expect(sample.length).toBe(128);
+    expect(sample.every((ms) => ms < 100)).toBe(true);
+    // Uniform over 0..99: the sample's mean is near 49.5.
+    expect(Math.abs(sample.reduce((a, b) => a + b, 0) / sample.length - 49.5)).toBeLessThan(8);
+    now = 1000;
+    w.record("ok", null, 1);
+    expect(w.totals().latencySample.length).toBe(129);
+    now = 2000;
+    expect(w.totals().latencySample).toEqual([1]);
+  });
 });
