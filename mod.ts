@@ -28,6 +28,7 @@ export {
   type ProtocolViolation,
   PythonError,
   QueueTimeoutError,
+  RolloutError,
   SessionWorkerLostError,
   type StoreBackend,
   StoreError,
@@ -121,3 +122,10 @@ export type { ShadowCounts, ShadowOptions } from "./src/routing/shadow.ts";
 export { ProgramDefinition } from "./src/routing/programs.ts";
 export { type ArmWindow, judge, type JudgeInput, type Judgement, type RuleResult, type RuleStatus, type ShadowWindow, type Verdict } from "./src/monitor/judge.ts";
 export { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./src/monitor/thresholds.ts";
+export {
+  createRolloutController,
+  type RolloutController,
+  type RolloutOptions,
+  type RolloutStatus,
+} from "./src/rollout/controller.ts";
+export type { RollbackOptions, RollbackReport, RollbackStep } from "./src/rollout/rollback.ts";

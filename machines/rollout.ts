@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { assign, setup, type SnapshotFrom } from "xstate";
+import { and, assign, setup, type SnapshotFrom } from "xstate";
 
 /** One stage of a plan. */
 export interface Stage {
@@ -24,7 +24,11 @@ export interface Stage {
 
 /** A rollout plan. */
 export interface RolloutPlan {
-  /** Shadow time before the first stage (share 0, shadow comparison on). */
+  /**
+   * Shadow time before the first stage: share 0, V2 judged on the shadow
+   * calls the router sends it (so shadow comparison must be on). 0 skips the
+   * shadow phase.
+   */
   readonly shadowMs: number;
   readonly stages: readonly Stage[];
   /** Consecutive failing judgements that roll back (a critical one always does). */
@@ -79,7 +83,9 @@ export type RolloutEvent =
   | { readonly type: "operator.resumed"; readonly now: number }
   | { readonly type: "operator.promoted"; readonly now: number }
   | { readonly type: "rollback.requested"; readonly now: number; readonly reason: string }
-  | { readonly type: "rollback.completed"; readonly now: number };
+  | { readonly type: "rollback.completed"; readonly now: number }
+  /** The controller came back after its process stopped: the time it was away does not count. */
+  | { readonly type: "controller.restored"; readonly now: number };
 
 /** The rollout's top-level states. */
 export type RolloutState = "idle" | "active" | "paused" | "promoted" | "rollingBack" | "rolledBack";
@@ -142,6 +148,7 @@ export const rolloutMachine = setup({
   },
   guards: {
     cooledDown: ({ context, event }) => context.cooldownUntil === null || event.now >= context.cooldownUntil,
+    noShadow: ({ context }) => context.plan.shadowMs === 0,
     critical: ({ event }) => judged(event)?.critical === true,
     failedEnough: ({ context, event }) => judged(event)?.verdict === "fail" && context.failures + 1 >= context.plan.failuresToRollback,
     unsureEnough: ({ context, event }) =>
@@ -201,6 +208,7 @@ export const rolloutMachine = setup({
       rollbacks: ({ context }) => context.rollbacks + 1,
       changedAt: ({ event }) => event.now,
     }),
+    restoreClock: assign({ clockAt: ({ context, event }) => (context.clockAt === null ? null : event.now) }),
     settle: assign({
       cooldownUntil: ({ context, event }) => event.now + context.plan.cooldownMs,
       changedAt: ({ event }) => event.now,
@@ -209,6 +217,7 @@ export const rolloutMachine = setup({
 }).createMachine({
   id: "rollout",
   initial: "idle",
+  on: { "controller.restored": { actions: "restoreClock" } },
   context: ({ input }) => ({
     rolloutId: input.rolloutId,
     plan: input.plan,
@@ -228,7 +237,12 @@ export const rolloutMachine = setup({
   }),
   states: {
     idle: {
-      on: { "rollout.started": { target: "active", actions: "start" } },
+      on: {
+        "rollout.started": [
+          { guard: "noShadow", target: "active.stage", actions: ["start", "advance"] },
+          { target: "active", actions: "start" },
+        ],
+      },
     },
     active: {
       initial: "shadow",
@@ -286,7 +300,12 @@ export const rolloutMachine = setup({
       on: { "rollback.completed": { target: "rolledBack", actions: "settle" } },
     },
     rolledBack: {
-      on: { "rollout.started": { guard: "cooledDown", target: "active", actions: "start" } },
+      on: {
+        "rollout.started": [
+          { guard: and(["cooledDown", "noShadow"]), target: "active.stage", actions: ["start", "advance"] },
+          { guard: "cooledDown", target: "active", actions: "start" },
+        ],
+      },
     },
   },
 });

@@ -445,6 +445,28 @@ export class ProgramError extends Data.TaggedError("ProgramError")<{
   }
 }
 
+/**
+ * An operator command (or API call) that the rollout's state does not
+ * allow, such as resuming a rollout that is not paused.
+ *
+ * @example
+ * ```ts
+ * import { RolloutError } from "molt";
+ * const e = new RolloutError({ rolloutId: "r1", command: "resume", state: "active.stage", allowed: "paused" });
+ * console.log(e.message); // rollout r1: cannot resume while active.stage (allowed from: paused)
+ * ```
+ */
+export class RolloutError extends Data.TaggedError("RolloutError")<{
+  readonly rolloutId: string;
+  readonly command: string;
+  readonly state: string;
+  readonly allowed: string;
+}> {
+  override get message(): string {
+    return `rollout ${this.rolloutId}: cannot ${this.command} while ${this.state} (allowed from: ${this.allowed})`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -464,7 +486,8 @@ export type MoltError =
   | StoreRowError
   | MachineVersionError
   | FlagError
-  | ProgramError;
+  | ProgramError
+  | RolloutError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -485,6 +508,7 @@ const TAGS: ReadonlySet<string> = new Set([
   "MachineVersionError",
   "FlagError",
   "ProgramError",
+  "RolloutError",
 ]);
 
 /**

@@ -59,6 +59,7 @@ const BY_TAG: Readonly<Record<string, Classification>> = {
   MachineVersionError: c("system", "high", false, false),
   FlagError: c("system", "medium", false, false),
   ProgramError: c("system", "medium", false, false),
+  RolloutError: c("system", "low", false, false),
 };
 
 const UNKNOWN = c("system", "critical", false, true);

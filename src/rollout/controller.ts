@@ -1,0 +1,370 @@
+/**
+ * The rollout controller: drives machines/rollout.ts (persisted in the
+ * store) with the monitor's judgement of both pools, applies the share each
+ * state stands for to the flags, runs rollbacks, records every decision, and
+ * takes operator commands.
+ *
+ * @module
+ */
+import type { SnapshotFrom } from "xstate";
+import {
+  DEFAULT_PLAN,
+  ROLLOUT_MACHINE_VERSION,
+  rolloutMachine,
+  type RolloutEvent,
+  type RolloutPlan,
+  type RolloutState,
+  rolloutState,
+  shareOf,
+} from "../../machines/rollout.ts";
+import { refuseUnknown } from "../config.ts";
+import { ConfigError, RolloutError } from "../errors.ts";
+import type { Flags } from "../flags/flags.ts";
+import { judge, type Judgement, type ShadowWindow } from "../monitor/judge.ts";
+import { resolveThresholds, type Thresholds } from "../monitor/thresholds.ts";
+import type { Pool } from "../pool/types.ts";
+import type { Router } from "../routing/router.ts";
+import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
+import { type Store, storeRule } from "../store/store.ts";
+import { ArmReader, forRecord } from "./arm-window.ts";
+import { RollbackManager, type RollbackOptions, type RollbackReport } from "./rollback.ts";
+
+/** Options of createRolloutController. */
+export interface RolloutOptions {
+  readonly v1: Pool;
+  readonly v2: Pool;
+  readonly flags: Flags;
+  readonly store: Store;
+  /** Read for shadow mismatch counts when given. Default none. */
+  readonly router?: Router;
+  /** The rollout's id (its actor is `rollout:<id>`). Default "rollout". */
+  readonly rolloutId?: string;
+  /** The plan; what is left out comes from the default (5/10/25/50/75% over 16 hours). */
+  readonly plan?: Partial<RolloutPlan>;
+  /** The monitor's thresholds; what is left out is the plan's. */
+  readonly thresholds?: Partial<Thresholds>;
+  /** The A/A shadow mismatch rate V2's is compared with. Default 0. */
+  readonly noiseFloor?: number;
+  /** What a rollback does besides setting the share to 0. */
+  readonly rollback?: RollbackOptions;
+  /** The clock of the rollout (epoch ms). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Where a rollout stands. */
+export interface RolloutStatus {
+  readonly rolloutId: string;
+  readonly state: RolloutState;
+  /** "active.shadow", "active.stage", … */
+  readonly detail: string;
+  /** The current stage (1-based), or null before the first. */
+  readonly stage: number | null;
+  readonly stages: number;
+  readonly shareBp: number;
+  readonly elapsedMs: number;
+  readonly samples: { readonly v1: number; readonly v2: number };
+  readonly pauseReason: string | null;
+  readonly rollbackReason: string | null;
+  readonly cooldownUntil: number | null;
+  readonly lastJudgement: Judgement | null;
+}
+
+/** A running rollout. */
+export interface RolloutController {
+  readonly rolloutId: string;
+  /** Start (or, after a cool-down, restart) the rollout. Safe to repeat while running. */
+  start(): Promise<RolloutStatus>;
+  /** Judge the current window of both arms and let the machine act on it. */
+  tick(): Promise<Judgement>;
+  pause(reason?: string): Promise<RolloutStatus>;
+  resume(): Promise<RolloutStatus>;
+  /** Skip the remaining stages: V2 takes 100%. */
+  promote(): Promise<RolloutStatus>;
+  /** Roll back (an operator's abort). Resolves when the rollback is done. */
+  rollback(reason?: string): Promise<RollbackReport | null>;
+  /**
+   * Roll back now: the share is 0 in memory before this returns its
+   * promise (no new V2 call after it); persisting and the other steps follow.
+   */
+  emergencyRollback(reason?: string): Promise<RollbackReport | null>;
+  status(): RolloutStatus;
+  /** Judge every `everyMs` until `stop()`. */
+  run(everyMs: number): void;
+  /** Stop judging and write the rollout's final snapshot. The pools are the caller's. */
+  stop(): Promise<void>;
+}
+
+type Snapshot = SnapshotFrom<typeof rolloutMachine>;
+
+const detailOf = (s: Snapshot): string => (typeof s.value === "string" ? s.value : Object.entries(s.value).map(([k, v]) => `${k}.${v}`)[0]!);
+
+function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
+  const plan = { ...DEFAULT_PLAN, ...given };
+  const bad = (option: string, received: unknown, allowed: string): never => {
+    throw new ConfigError({ owner: "rollout", option: `plan.${option}`, received, allowed });
+  };
+  if (!Array.isArray(plan.stages) || plan.stages.length === 0) bad("stages", plan.stages, "a non-empty array of stages");
+  let last = 0;
+  plan.stages.forEach((s, i) => {
+    if (!Number.isInteger(s?.weightBp) || s.weightBp <= last || s.weightBp > 10_000) bad(`stages[${i}].weightBp`, s?.weightBp, `an integer above the previous stage's (${last}) and at most 10000`);
+    if (!Number.isInteger(s.minDurationMs) || s.minDurationMs < 0) bad(`stages[${i}].minDurationMs`, s.minDurationMs, "a non-negative integer");
+    if (!Number.isInteger(s.minSamples) || s.minSamples < 0) bad(`stages[${i}].minSamples`, s.minSamples, "a non-negative integer");
+    last = s.weightBp;
+  });
+  for (const key of ["shadowMs", "cooldownMs"] as const) if (!Number.isInteger(plan[key]) || plan[key] < 0) bad(key, plan[key], "a non-negative integer");
+  for (const key of ["failuresToRollback", "inconclusiveToPause"] as const) if (!Number.isInteger(plan[key]) || plan[key] < 1) bad(key, plan[key], "a positive integer");
+  return plan;
+}
+
+/**
+ * Restore (or create) a rollout and its controller. A rollout that was
+ * mid-stage when its process died resumes that stage with the elapsed time
+ * it had; one that was rolling back finishes the rollback.
+ *
+ * @example
+ * ```ts
+ * import { createFlags, createPool, createRolloutController, openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * const flags = await createFlags({ store, env: {} });
+ * const handler = "./test/fixtures/echo_handler.py";
+ * const v1 = await createPool({ name: "v1", strategy: "basic", handler, size: 1, heartbeatMs: 0 });
+ * const v2 = await createPool({ name: "v2", handler, size: 1, heartbeatMs: 0 });
+ * const rollout = await createRolloutController({ v1, v2, flags, store, plan: { shadowMs: 0 } });
+ * await rollout.start();
+ * await rollout.tick();
+ * console.log(rollout.status().stage, flags.share()); // 1 500
+ * await rollout.emergencyRollback("demo");
+ * console.log(rollout.status().state, flags.share()); // rolledBack 0
+ * await rollout.stop();
+ * await Promise.all([v1.stop(), v2.stop()]);
+ * await flags.close();
+ * await store.close();
+ * ```
+ */
+export async function createRolloutController(options: RolloutOptions): Promise<RolloutController> {
+  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now"]);
+  if (!storeRule.is(options.store)) throw new ConfigError({ owner: "rollout", option: "store", received: options.store, allowed: storeRule.allowed });
+  const rolloutId = options.rolloutId ?? "rollout";
+  if (typeof rolloutId !== "string" || !/^[\w.:-]{1,64}$/.test(rolloutId)) {
+    throw new ConfigError({ owner: "rollout", option: "rolloutId", received: rolloutId, allowed: "1–64 letters, digits, '_', '.', ':' or '-'" });
+  }
+  const noiseFloor = options.noiseFloor ?? 0;
+  if (typeof noiseFloor !== "number" || !(noiseFloor >= 0 && noiseFloor < 1)) {
+    throw new ConfigError({ owner: "rollout", option: "noiseFloor", received: noiseFloor, allowed: "a number from 0 to 1 (exclusive)" });
+  }
+  const plan = resolvePlan(options.plan);
+  const thresholds = resolveThresholds(options.thresholds, "rollout");
+  const now = options.now ?? Date.now;
+  const actor = await persistActor(rolloutMachine, {
+    actorId: `rollout:${rolloutId}`,
+    machineVersion: ROLLOUT_MACHINE_VERSION,
+    store: options.store,
+    input: { rolloutId, plan },
+    now,
+    snapshotEvery: 20,
+  });
+  const controller = new Controller(options, rolloutId, thresholds, noiseFloor, now, actor);
+  await controller.recover();
+  return controller;
+}
+
+class Controller implements RolloutController {
+  private readonly v1: ArmReader;
+  private readonly v2: ArmReader;
+  private readonly rollbacks: RollbackManager;
+  private lastJudgement: Judgement | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private ticking: Promise<unknown> | null = null;
+  private rollingBack: Promise<RollbackReport | null> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly o: RolloutOptions,
+    readonly rolloutId: string,
+    private readonly thresholds: Thresholds,
+    private readonly noiseFloor: number,
+    private readonly now: () => number,
+    private readonly actor: PersistedActor<typeof rolloutMachine>,
+  ) {
+    this.v1 = new ArmReader(o.v1);
+    this.v2 = new ArmReader(o.v2);
+    this.rollbacks = new RollbackManager(rolloutId, o.flags, o.v2, o.rollback);
+  }
+
+  /** After a restore: the time away does not count, the flags match the state, an interrupted rollback finishes. */
+  async recover(): Promise<void> {
+    if (this.actor.restore.kind === "restored") await this.send({ type: "controller.restored", now: this.now() }, "restored", "the controller started again");
+    await this.reconcile("restored");
+    if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? "rollback", false);
+  }
+
+  async start(): Promise<RolloutStatus> {
+    const state = this.state();
+    if (state === "active" || state === "paused" || state === "promoted") return this.status();
+    const { cooldownUntil } = this.actor.getSnapshot().context;
+    if (state === "rollingBack" || (state === "rolledBack" && cooldownUntil !== null && this.now() < cooldownUntil)) {
+      const until = cooldownUntil === null ? "the rollback finishes" : new Date(cooldownUntil).toISOString();
+      throw new RolloutError({ rolloutId: this.rolloutId, command: "start", state: `${state} (cooling down until ${until})`, allowed: "idle, rolledBack after its cool-down" });
+    }
+    await this.send({ type: "rollout.started", now: this.now() }, "started", "operator started the rollout");
+    return this.status();
+  }
+
+  async tick(): Promise<Judgement> {
+    const at = this.now();
+    const a = this.v1.read(at);
+    const b = this.v2.read(at);
+    const shadow = this.shadowWindow();
+    const judgement = judge({ v1: a.window, v2: b.window, shadow }, this.thresholds);
+    this.lastJudgement = judgement;
+    await this.send(
+      { type: "window.judged", now: at, verdict: judgement.verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason: judgement.reasons.join("; ") },
+      "judged",
+      judgement.reasons.join("; ") || judgement.verdict,
+      { judgement, thresholds: this.thresholds, v1: forRecord(a.window), v2: forRecord(b.window), shadow },
+    );
+    if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? judgement.verdict, false);
+    return judgement;
+  }
+
+  pause(reason = "operator"): Promise<RolloutStatus> {
+    return this.command("pause", ["active"], ["paused"], { type: "operator.paused", now: this.now(), reason });
+  }
+
+  resume(): Promise<RolloutStatus> {
+    return this.command("resume", ["paused"], ["active"], { type: "operator.resumed", now: this.now() });
+  }
+
+  promote(): Promise<RolloutStatus> {
+    return this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
+  }
+
+  rollback(reason = "operator rollback"): Promise<RollbackReport | null> {
+    return this.requestRollback(reason, false);
+  }
+
+  emergencyRollback(reason = "emergency rollback"): Promise<RollbackReport | null> {
+    // Before any await: from here on, no router reading these flags picks V2.
+    const state = this.state();
+    if (state === "active" || state === "paused" || state === "promoted") this.rollbacks.flip();
+    return this.requestRollback(reason, true);
+  }
+
+  status(): RolloutStatus {
+    const s = this.actor.getSnapshot();
+    const c = s.context;
+    return {
+      rolloutId: this.rolloutId,
+      state: rolloutState(s),
+      detail: detailOf(s),
+      stage: c.stage >= 0 && c.stage < c.plan.stages.length ? c.stage + 1 : null,
+      stages: c.plan.stages.length,
+      shareBp: shareOf(s),
+      elapsedMs: c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, this.now() - c.clockAt),
+      samples: c.samples,
+      pauseReason: c.pauseReason,
+      rollbackReason: c.rollbackReason,
+      cooldownUntil: c.cooldownUntil,
+      lastJudgement: this.lastJudgement,
+    };
+  }
+
+  run(everyMs: number): void {
+    if (!Number.isInteger(everyMs) || everyMs <= 0) throw new ConfigError({ owner: "rollout", option: "run.everyMs", received: everyMs, allowed: "a positive integer" });
+    if (this.timer !== null || this.stopped) return;
+    this.timer = setInterval(() => {
+      if (this.ticking !== null) return;
+      this.ticking = this.tick().catch(() => {}).finally(() => (this.ticking = null));
+    }, everyMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await this.rollingBack;
+    await this.actor.stop();
+  }
+
+  private state(): RolloutState {
+    return rolloutState(this.actor.getSnapshot());
+  }
+
+  private async command(name: string, from: readonly RolloutState[], done: readonly RolloutState[], event: RolloutEvent): Promise<RolloutStatus> {
+    const state = this.state();
+    if (done.includes(state)) return this.status();
+    if (!from.includes(state)) {
+      throw new RolloutError({ rolloutId: this.rolloutId, command: name, state: detailOf(this.actor.getSnapshot()), allowed: from.join(", ") });
+    }
+    await this.send(event, `operator.${name}`, "reason" in event ? String(event.reason) : `operator ${name}`);
+    return this.status();
+  }
+
+  private async requestRollback(reason: string, emergency: boolean): Promise<RollbackReport | null> {
+    const state = this.state();
+    if (state === "rollingBack" || state === "rolledBack") return await (this.rollingBack ?? Promise.resolve(null));
+    if (state === "idle") {
+      throw new RolloutError({ rolloutId: this.rolloutId, command: "rollback", state, allowed: "active, paused, promoted" });
+    }
+    await this.send({ type: "rollback.requested", now: this.now(), reason }, emergency ? "operator.emergency_rollback" : "operator.rollback", reason);
+    return await this.finishRollback(reason, emergency);
+  }
+
+  private finishRollback(reason: string, emergency: boolean): Promise<RollbackReport | null> {
+    this.rollingBack ??= (async () => {
+      const report = await this.rollbacks.run(reason, emergency, this.now);
+      await this.send({ type: "rollback.completed", now: this.now() }, "rolled_back", reason, { report });
+      return report;
+    })().finally(() => (this.rollingBack = null));
+    return this.rollingBack;
+  }
+
+  private shadowWindow(): ShadowWindow | null {
+    const stats = this.o.router?.stats().shadow;
+    if (stats === undefined || stats === null) return null;
+    let compared = 0;
+    let mismatched = 0;
+    for (const c of Object.values(stats)) (compared += c.matched + c.mismatched, mismatched += c.mismatched);
+    return { compared, mismatched, noiseFloor: this.noiseFloor };
+  }
+
+  /** Journal an event, record the decision it led to, and make the flags say what the new state stands for. */
+  private async send(event: RolloutEvent, kind: string, reason: string, inputs: Record<string, unknown> = {}): Promise<void> {
+    const before = this.actor.getSnapshot();
+    const after = await this.actor.send(event);
+    const moved = detailOf(before) !== detailOf(after) || before.context.stage !== after.context.stage;
+    const label = kind === "judged" && moved ? this.movement(before, after) : kind;
+    await this.o.store.decisions.record({
+      rolloutId: this.rolloutId,
+      at: event.now,
+      kind: label,
+      stateFrom: detailOf(before),
+      stateTo: detailOf(after),
+      shareFrom: shareOf(before),
+      shareTo: shareOf(after),
+      reason,
+      inputs: JSON.parse(JSON.stringify({ ...inputs, stage: after.context.stage + 1, elapsedMs: after.context.elapsedMs, samples: after.context.samples })),
+    });
+    await this.reconcile(reason);
+  }
+
+  private movement(before: Snapshot, after: Snapshot): string {
+    const state = rolloutState(after);
+    if (state === "rollingBack") return "rolling_back";
+    if (state === "paused") return "paused";
+    if (state === "promoted") return "promoted";
+    return after.context.stage > before.context.stage ? "advanced" : "judged";
+  }
+
+  private async reconcile(reason: string): Promise<void> {
+    const s = this.actor.getSnapshot();
+    const state = rolloutState(s);
+    const flags = this.o.flags;
+    const enabled = state === "active" || state === "paused" || state === "promoted";
+    const share = shareOf(s);
+    const meta = { by: `rollout ${this.rolloutId}`, reason };
+    if (enabled && !flags.get("pool_v2_enabled")) await flags.set("pool_v2_enabled", true, meta);
+    if (flags.explain("pool_v2_share").stored !== share && !(state === "rollingBack")) await flags.set("pool_v2_share", share, meta);
+  }
+}
