@@ -20,6 +20,7 @@ export {
   FlagError,
   isMoltError,
   MachineVersionError,
+  MigrationError,
   type MoltError,
   PoolDrainingError,
   PoolSaturatedError,
@@ -129,3 +130,5 @@ export {
   type RolloutStatus,
 } from "./src/rollout/controller.ts";
 export type { RollbackOptions, RollbackReport, RollbackStep } from "./src/rollout/rollback.ts";
+export { createMigration, type Migration, type MigrationOptions, type MigrationProgress } from "./src/migration/migration.ts";
+export type { Check } from "./src/migration/preflight.ts";

@@ -12,6 +12,8 @@ import {
   breakerMachine,
   POOL_MACHINE_VERSION,
   poolMachine,
+  MIGRATION_MACHINE_VERSION,
+  migrationMachine,
   ROLLOUT_MACHINE_VERSION,
   rolloutMachine,
   WORKER_MACHINE_VERSION,
@@ -119,11 +121,27 @@ the V2 share each state stands for.
 | rollingBack | 0 | a critical judgement, \`failuresToRollback\` failing ones in a row, or a request |
 | rolledBack | 0 | the rollback finished; may start again after \`cooldownMs\` |`;
 
+const MIGRATION_INTRO = `The whole move from V1 to V2. \`src/migration/migration.ts\` runs each phase
+and ends it with \`phase.succeeded\` or \`phase.failed\` (naming the phase, with
+\`now\`); each phase is also recorded in \`migration_status\` with what it found.
+
+| state | meaning |
+| --- | --- |
+| preflight | runtime, V1 serving, free disk, V2's interpreter and version, V2's handler importing |
+| backup | configurations, flags, programs and metric summaries saved before anything changes |
+| deployShadow | V2 started, the router put in front of both pools |
+| verify | V2's workers ready, a failing call typed and survived, telemetry flowing, a latency probe against V1 |
+| rollout | the staged rollout runs until V2 is promoted to 100% |
+| decommission | V2 holds 100%; V1 is archived and stopped once it held long enough with no V1 call |
+| complete | V1 is gone |
+| rollingBack / rolledBack | a phase failed: everything back on V1; \`migration.retried\` starts again |`;
+
 export const diagrams: Record<string, string> = {
   "worker.md": render("worker", workerMachine, WORKER_MACHINE_VERSION, WORKER_INTRO),
   "pool.md": render("pool", poolMachine, POOL_MACHINE_VERSION, POOL_INTRO),
   "breaker.md": render("breaker", breakerMachine, BREAKER_MACHINE_VERSION, BREAKER_INTRO),
   "rollout.md": render("rollout", rolloutMachine, ROLLOUT_MACHINE_VERSION, ROLLOUT_INTRO),
+  "migration.md": render("migration", migrationMachine, MIGRATION_MACHINE_VERSION, MIGRATION_INTRO),
 };
 
 if (import.meta.main) {

@@ -34,3 +34,13 @@ export {
   shareOf,
   type Stage,
 } from "./rollout.ts";
+export {
+  MIGRATION_MACHINE_VERSION,
+  MIGRATION_PHASES,
+  type MigrationContext,
+  type MigrationEvent,
+  migrationMachine,
+  type MigrationPhaseName,
+  type MigrationState,
+  migrationState,
+} from "./migration.ts";

@@ -467,6 +467,28 @@ export class RolloutError extends Data.TaggedError("RolloutError")<{
   }
 }
 
+/**
+ * A migration command that its state or its conditions do not allow, such
+ * as decommissioning V1 before V2 has held all traffic long enough.
+ *
+ * @example
+ * ```ts
+ * import { MigrationError } from "molt";
+ * const e = new MigrationError({ migrationId: "m1", command: "decommission", state: "rollout", reason: "V2 has not been promoted" });
+ * console.log(e.message); // migration m1: cannot decommission while rollout: V2 has not been promoted
+ * ```
+ */
+export class MigrationError extends Data.TaggedError("MigrationError")<{
+  readonly migrationId: string;
+  readonly command: string;
+  readonly state: string;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `migration ${this.migrationId}: cannot ${this.command} while ${this.state}: ${this.reason}`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -487,7 +509,8 @@ export type MoltError =
   | MachineVersionError
   | FlagError
   | ProgramError
-  | RolloutError;
+  | RolloutError
+  | MigrationError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -509,6 +532,7 @@ const TAGS: ReadonlySet<string> = new Set([
   "FlagError",
   "ProgramError",
   "RolloutError",
+  "MigrationError",
 ]);
 
 /**

@@ -109,8 +109,12 @@ export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Ju
   // Relative rules: a ratio over its threshold fails only when the difference is significant.
   const errorTest = twoProportionTest(v1.errors, v1.calls, v2.errors, v2.calls);
   const errorRatio = e1 === 0 ? (e2 === 0 ? 0 : Infinity) : e2 / e1;
-  const errorStats = { v1Rate: e1, v2Rate: e2, z: errorTest.z, pValue: errorTest.pValue };
-  rules.push(relative("error_rate_vs_v1", errorRatio, t.errorRatio, errorTest.pValue < t.alpha, errorStats));
+  const errorStats = { v1Rate: e1, v2Rate: e2, v2Errors: v2.errors, z: errorTest.z, pValue: errorTest.pValue };
+  rules.push(
+    v2.errors < t.minErrorsToCompare
+      ? { rule: "error_rate_vs_v1", status: "pass", value: Number.isFinite(errorRatio) ? errorRatio : null, threshold: t.errorRatio, stats: errorStats }
+      : relative("error_rate_vs_v1", errorRatio, t.errorRatio, errorTest.pValue < t.alpha, errorStats),
+  );
 
   const p99Ratio = v1.p99Ms === 0 ? 0 : v2.p99Ms / v1.p99Ms;
   const latency = v2.latencySample.length === 0 ? null : exceedanceTest(v2.latencySample, v1.p90Ms, 0.9);

@@ -21,6 +21,8 @@ export interface Thresholds {
   readonly maxMemoryPercent: number;
   /** V2 error rate above this many times V1's (and significantly so) fails. Default 3. */
   readonly errorRatio: number;
+  /** V2 errors needed before its error rate is compared with V1's: a ratio of a handful says nothing. Default 5. */
+  readonly minErrorsToCompare: number;
   /** V2 p99 above this many times V1's (and significantly so) fails. Default 2. */
   readonly p99Ratio: number;
   /** Workers that crashed over workers serving, above this fails. Default 0.10. */
@@ -48,6 +50,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   maxCpuPercent: 80,
   maxMemoryPercent: 90,
   errorRatio: 3,
+  minErrorsToCompare: 5,
   p99Ratio: 2,
   maxWorkerFailureRate: 0.10,
   maxMemoryGrowthPerHour: 0.10,
@@ -57,7 +60,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 };
 
 const FRACTIONS = new Set<keyof Thresholds>(["maxErrorRate", "criticalErrorRate", "maxWorkerFailureRate", "mismatchMargin", "alpha"]);
-const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls"]);
+const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare"]);
 
 /** Defaults overlaid with `given`, each checked: fractions in (0, 1), counts positive integers, the rest positive. */
 export function resolveThresholds(given: Partial<Thresholds> = {}, owner = "monitor"): Thresholds {

@@ -158,6 +158,14 @@ export interface ResolvedPoolOptions {
   readonly worker: Omit<WorkerOptions, "id">;
 }
 
+/** The worker options inside a pool's options (what each of its workers is started with). */
+export function workerOptionsOf(options: PoolOptions): Omit<WorkerOptions, "id"> {
+  const given = options as unknown as Record<string, unknown>;
+  const worker: Record<string, unknown> = {};
+  for (const key of WORKER_KEYS) if (given[key] !== undefined) worker[key] = given[key];
+  return worker as Omit<WorkerOptions, "id">;
+}
+
 const POOL_KEYS = [
   "name", "strategy", "size", "minReady", "capacity", "affinity", "maxQueue", "queueTimeoutMs", "minSize", "maxSize",
   "maxOverflow", "overflowAfterMs", "overflowIdleMs", "maxRequestsPerWorker", "maxRssBytes", "sampleEveryMs",
@@ -259,8 +267,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     throw new ConfigError({ owner, option: "optimizer.shrinkBelow", received: optimizer.shrinkBelow, allowed: `below optimizer.growAbove (${optimizer.growAbove})` });
   }
 
-  const worker: Record<string, unknown> = {};
-  for (const key of WORKER_KEYS) if (given[key] !== undefined) worker[key] = given[key];
+  const worker = workerOptionsOf(options);
   if (worker.handler === undefined) throw new ConfigError({ owner, option: "handler", received: undefined, allowed: "a .py file path or a module name" });
 
   return {
@@ -290,6 +297,6 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     windowSlices: get("windowSlices", positiveInt, 6),
     events: get("events", bus, undefined),
     store: get("store", storeRule, undefined),
-    worker: worker as unknown as Omit<WorkerOptions, "id">,
+    worker,
   };
 }

@@ -60,6 +60,7 @@ const BY_TAG: Readonly<Record<string, Classification>> = {
   FlagError: c("system", "medium", false, false),
   ProgramError: c("system", "medium", false, false),
   RolloutError: c("system", "low", false, false),
+  MigrationError: c("system", "low", false, false),
 };
 
 const UNKNOWN = c("system", "critical", false, true);

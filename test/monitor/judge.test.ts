@@ -89,9 +89,11 @@ describe("judge", () => {
     const significant = judge({ v1, v2: { ...window(random, 2000, 0.005, 20), errors: 40 } });
     expect(rule(significant, "error_rate_vs_v1")).toMatchObject({ status: "fail" });
     expect(rule(significant, "error_rate_vs_v1").stats!.pValue).toBeLessThan(0.001);
-    const small = judge({ v1, v2: { ...window(random, 100, 0.005, 20), errors: 2 } });
+    const small = judge({ v1, v2: { ...window(random, 200, 0.005, 20), errors: 5 } });
     expect(rule(small, "error_rate_vs_v1").status).toBe("inconclusive");
     expect(small.verdict).toBe("inconclusive");
+    // Fewer V2 errors than minErrorsToCompare: too few to compare at all.
+    expect(rule(judge({ v1, v2: { ...window(random, 200, 0, 20), errors: 4 } }), "error_rate_vs_v1").status).toBe("pass");
 
     const slow = window(random, 1000, 0.005, 60);
     const latency = judge({ v1, v2: { ...slow, p99Ms: Math.min(slow.p99Ms, 190) } });

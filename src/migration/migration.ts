@@ -1,0 +1,304 @@
+/**
+ * createMigration: the whole move from V1 to V2 — preflight, a backup, V2
+ * started in shadow, verification, the staged rollout, and decommissioning
+ * V1 — as a persisted machine whose every phase is recorded in
+ * `migration_status`. Any failure rolls back and says why.
+ *
+ * @module
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import {
+  MIGRATION_MACHINE_VERSION,
+  migrationMachine,
+  type MigrationEvent,
+  type MigrationPhaseName,
+  type MigrationState,
+  migrationState,
+} from "../../machines/migration.ts";
+import { refuseUnknown } from "../config.ts";
+import { ConfigError, MigrationError } from "../errors.ts";
+import type { Flags } from "../flags/flags.ts";
+import type { PoolOptions } from "../pool/options.ts";
+import { createPool } from "../pool/pool.ts";
+import type { Pool } from "../pool/types.ts";
+import { createRolloutController, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
+import { createRouter, type Router, type RouterOptions } from "../routing/router.ts";
+import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
+import { type Store, storeRule } from "../store/store.ts";
+import { type Check, preflight } from "./preflight.ts";
+import { verify } from "./verify.ts";
+
+/** Options of createMigration. */
+export interface MigrationOptions {
+  /** The migration's id (its actor is `migration:<id>`, its rollout `<id>`). Default "migration". */
+  readonly migrationId?: string;
+  /** The serving V1 pool. Required. */
+  readonly v1: Pool;
+  /** How to start V2 (the migration starts it in shadow). Required. */
+  readonly v2: PoolOptions;
+  readonly flags: Flags;
+  readonly store: Store;
+  /** Router settings (shadow comparison, fallback). Default: the router's defaults. */
+  readonly router?: Omit<RouterOptions, "v1" | "v2" | "flags" | "store">;
+  /** Rollout settings (plan, thresholds, rollback). Default: the rollout's defaults. */
+  readonly rollout?: Omit<RolloutOptions, "v1" | "v2" | "flags" | "store" | "router" | "rolloutId" | "now">;
+  /** Free bytes the store's disk must have. Default 100 MB. */
+  readonly minFreeBytes?: number;
+  /** How long V2 must hold 100% (with no V1 call) before V1 may be decommissioned. Default 1 hour. */
+  readonly decommissionAfterMs?: number;
+  /** Where the migration keeps its backup file and temporary files. Default `.molt/migrations/<id>` beside a SQLite store, else the system's temporary directory. */
+  readonly workDir?: string;
+  /** The clock (epoch ms). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Where a migration stands. */
+export interface MigrationProgress {
+  readonly migrationId: string;
+  readonly state: MigrationState;
+  readonly failedPhase: MigrationPhaseName | null;
+  readonly reason: string | null;
+  /** The rollout's status once it exists. */
+  readonly rollout: ReturnType<RolloutController["status"]> | null;
+}
+
+/** A migration. */
+export interface Migration {
+  readonly migrationId: string;
+  /** V2, the router and the rollout, once deployed. */
+  readonly v2: Pool | null;
+  readonly router: Router | null;
+  readonly rollout: RolloutController | null;
+  /** Run the phases up to the first rollout stage (or resume where a restart left off). Rejects with MigrationError after rolling back a failed phase. */
+  run(): Promise<MigrationProgress>;
+  /** Judge the rollout once and follow it: promotion ends the rollout phase, a rollback rolls the migration back. */
+  tick(): Promise<MigrationProgress>;
+  /** Decommission V1 once V2 has held 100% for `decommissionAfterMs` with no V1 call. */
+  decommission(): Promise<MigrationProgress>;
+  status(): MigrationProgress;
+  /** Stop the rollout loop and write the final snapshots. Pools stay up (V2's is this migration's to stop with `stopV2`). */
+  stop(options?: { stopV2?: boolean }): Promise<void>;
+}
+
+const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "function" || key === "events" || key === "store" ? undefined : value);
+
+/**
+ * Create (or restore) a migration.
+ *
+ * @example
+ * ```ts
+ * import { createFlags, createMigration, createPool, openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * const flags = await createFlags({ store, env: {} });
+ * const handler = "./test/fixtures/echo_handler.py";
+ * const v1 = await createPool({ name: "v1", strategy: "basic", handler, size: 1, heartbeatMs: 0 });
+ * const migration = await createMigration({ v1, v2: { name: "v2", handler, size: 1, heartbeatMs: 0 }, flags, store, rollout: { plan: { shadowMs: 0 } } });
+ * const status = await migration.run();
+ * console.log(status.state, status.rollout?.stage, flags.share()); // rollout 1 500
+ * await migration.stop({ stopV2: true });
+ * await v1.stop();
+ * await flags.close();
+ * await store.close();
+ * ```
+ */
+export async function createMigration(options: MigrationOptions): Promise<Migration> {
+  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "now"]);
+  if (!storeRule.is(options.store)) throw new ConfigError({ owner: "migration", option: "store", received: options.store, allowed: storeRule.allowed });
+  const migrationId = options.migrationId ?? "migration";
+  if (typeof migrationId !== "string" || !/^[\w.:-]{1,64}$/.test(migrationId)) {
+    throw new ConfigError({ owner: "migration", option: "migrationId", received: migrationId, allowed: "1–64 letters, digits, '_', '.', ':' or '-'" });
+  }
+  const now = options.now ?? Date.now;
+  const actor = await persistActor(migrationMachine, {
+    actorId: `migration:${migrationId}`,
+    machineVersion: MIGRATION_MACHINE_VERSION,
+    store: options.store,
+    input: { migrationId },
+    now,
+  });
+  const sqlitePath = options.store.backend === "sqlite" && !options.store.location.endsWith(":memory:") ? options.store.location.replace(/^sqlite:/, "") : null;
+  const workDir = options.workDir ?? (sqlitePath === null ? join(tmpdir(), "molt", migrationId) : join(dirname(resolve(sqlitePath)), "migrations", migrationId));
+  return new MigrationImpl(options, migrationId, now, actor, workDir);
+}
+
+class MigrationImpl implements Migration {
+  v2: Pool | null = null;
+  router: Router | null = null;
+  rollout: RolloutController | null = null;
+  private promotedAt: number | null = null;
+  private v1CallsAtPromotion = 0;
+
+  constructor(
+    private readonly o: MigrationOptions,
+    readonly migrationId: string,
+    private readonly now: () => number,
+    private readonly actor: PersistedActor<typeof migrationMachine>,
+    private readonly workDir: string,
+  ) {}
+
+  status(): MigrationProgress {
+    const c = this.actor.getSnapshot().context;
+    return { migrationId: this.migrationId, state: this.state(), failedPhase: c.failedPhase, reason: c.reason, rollout: this.rollout?.status() ?? null };
+  }
+
+  async run(): Promise<MigrationProgress> {
+    const state = this.state();
+    if (state === "idle") await this.send({ type: "migration.started", now: this.now() });
+    else if (state === "rolledBack") await this.send({ type: "migration.retried", now: this.now() });
+    else if (state === "complete" || state === "rollingBack") return this.status();
+    const phases: MigrationPhaseName[] = ["preflight", "backup", "deployShadow", "verify", "rollout"];
+    // A restart resumes at the phase the machine is in; V2 must run again from deployShadow on.
+    if (["verify", "rollout", "decommission"].includes(this.state()) && this.v2 === null) await this.deploy();
+    for (const phase of phases) {
+      if (this.state() !== phase) continue;
+      await this.phase(phase, () => this.execute(phase));
+    }
+    return this.status();
+  }
+
+  async tick(): Promise<MigrationProgress> {
+    if (this.rollout === null || this.state() !== "rollout" && this.state() !== "decommission") return this.status();
+    await this.rollout.tick();
+    await this.follow();
+    return this.status();
+  }
+
+  async decommission(): Promise<MigrationProgress> {
+    const state = this.state();
+    if (state === "complete") return this.status();
+    if (state !== "decommission") throw this.refuse("decommission", "V2 has not been promoted to 100%");
+    const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
+    const need = this.o.decommissionAfterMs ?? 3_600_000;
+    if (held < need) throw this.refuse("decommission", `V2 has held 100% for ${held} ms of the ${need} ms required`);
+    const v1Calls = this.o.v1.stats().calls - this.v1CallsAtPromotion;
+    if (v1Calls > 0) throw this.refuse("decommission", `V1 served ${v1Calls} calls while V2 held 100%`);
+    await this.phase("decommission", async () => {
+      const store = this.o.store;
+      const document = await store.backups.collect();
+      const backup = await store.backups.write(document, { reason: `decommission of ${this.o.v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "v1-archive.json") });
+      await this.o.v1.stop();
+      await store.poolConfigurations.deactivate(this.o.v1.name);
+      const v2 = await store.poolConfigurations.list(this.o.v2.name);
+      if (v2.length > 0) await store.poolConfigurations.activate(this.o.v2.name, v2.at(-1)!.version);
+      rmSync(join(this.workDir, "tmp"), { recursive: true, force: true });
+      return { backup: backup.id, v1: `${this.o.v1.name} stopped, configuration inactive`, tmp: "removed" };
+    });
+    return this.status();
+  }
+
+  async stop(options: { stopV2?: boolean } = {}): Promise<void> {
+    await this.rollout?.stop();
+    await this.router?.close();
+    if (options.stopV2) await this.v2?.stop();
+    await this.actor.stop();
+  }
+
+  private state(): MigrationState {
+    return migrationState(this.actor.getSnapshot());
+  }
+
+  private refuse(command: string, reason: string): MigrationError {
+    return new MigrationError({ migrationId: this.migrationId, command, state: this.state(), reason });
+  }
+
+  private async send(event: MigrationEvent): Promise<void> {
+    await this.actor.send(event);
+  }
+
+  /** Run one phase: record it running, then completed (or failed, and roll back). */
+  private async phase(phase: MigrationPhaseName, fn: () => Promise<Record<string, unknown>>): Promise<void> {
+    const startedAt = this.now();
+    const record = (status: "running" | "completed" | "failed", metadata: Record<string, unknown>) =>
+      this.o.store.migrationStatus.record({
+        migrationId: this.migrationId, phase, status, startedAt, completedAt: status === "running" ? null : this.now(), metadata: JSON.parse(JSON.stringify(metadata)),
+      });
+    await record("running", {});
+    let metadata: Record<string, unknown>;
+    try {
+      metadata = await fn();
+    } catch (e) {
+      const reason = String((e as Error).message ?? e);
+      await record("failed", { reason, ...(e as { checks?: Check[] }).checks ? { checks: (e as { checks: Check[] }).checks } : {} });
+      await this.send({ type: "phase.failed", phase, now: this.now(), reason });
+      await this.rollBack();
+      throw this.refuse("run", `phase ${phase} failed, rolled back: ${reason}`);
+    }
+    // The rollout phase stays running until the rollout is promoted.
+    if (phase === "rollout") return void (await record("running", metadata));
+    await record("completed", metadata);
+    await this.send({ type: "phase.succeeded", phase, now: this.now() });
+  }
+
+  private async execute(phase: MigrationPhaseName): Promise<Record<string, unknown>> {
+    switch (phase) {
+      case "preflight": {
+        mkdirSync(join(this.workDir, "tmp"), { recursive: true });
+        const checks = await preflight(this.o.v1, this.o.v2, this.o.store, this.o.minFreeBytes ?? 100e6);
+        writeFileSync(join(this.workDir, "tmp", "preflight.json"), JSON.stringify(checks, null, 2));
+        const failed = checks.filter((c) => !c.ok);
+        if (failed.length > 0) throw Object.assign(new Error(failed.map((c) => `${c.check}: ${c.detail}`).join("; ")), { checks });
+        return { checks };
+      }
+      case "backup": {
+        const document = await this.o.store.backups.collect();
+        const backup = await this.o.store.backups.write(document, { reason: `before migration ${this.migrationId}`, file: join(this.workDir, "backup-before.json") });
+        return { backup: backup.id, file: backup.file };
+      }
+      case "deployShadow": {
+        await this.deploy();
+        const configs = this.o.store.poolConfigurations;
+        const version = ((await configs.list(this.o.v2.name)).at(-1)?.version ?? 0) + 1;
+        await configs.save({ name: this.o.v2.name, version, config: JSON.parse(JSON.stringify(this.o.v2, JSON_SAFE)) });
+        if ((await configs.active(this.o.v1.name)) === undefined) {
+          const v1Version = ((await configs.list(this.o.v1.name)).at(-1)?.version ?? 0) + 1;
+          await configs.save({ name: this.o.v1.name, version: v1Version, config: { strategy: this.o.v1.strategy }, active: true });
+        }
+        return { v2: this.o.v2.name, ready: this.v2!.metrics().ready };
+      }
+      case "verify": {
+        const checks = await verify(this.o.v1, this.v2!);
+        if (checks.some((c) => !c.ok)) throw Object.assign(new Error(checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; ")), { checks });
+        return { checks };
+      }
+      case "rollout": {
+        const status = await this.rollout!.start();
+        return { stage: status.stage, shareBp: status.shareBp };
+      }
+      default:
+        return {};
+    }
+  }
+
+  /** Start V2, the router in front of both pools, and the rollout controller (which restores itself). */
+  private async deploy(): Promise<void> {
+    this.v2 = await createPool({ ...this.o.v2, events: this.o.v2.events });
+    this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router });
+    this.rollout = await createRolloutController({
+      v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout,
+    });
+  }
+
+  /** Follow the rollout: promotion ends the rollout phase; a rollback rolls the migration back. */
+  private async follow(): Promise<void> {
+    const rollout = this.rollout!.status();
+    if (this.state() === "rollout" && rollout.state === "promoted") {
+      this.promotedAt = this.now();
+      this.v1CallsAtPromotion = this.o.v1.stats().calls;
+      await this.o.store.migrationStatus.record({ migrationId: this.migrationId, phase: "rollout", status: "completed", startedAt: this.promotedAt, completedAt: this.promotedAt, metadata: { promotedAt: this.promotedAt } });
+      await this.send({ type: "phase.succeeded", phase: "rollout", now: this.now() });
+    } else if (rollout.state === "rolledBack" || rollout.state === "rollingBack") {
+      await this.send({ type: "phase.failed", phase: this.state() === "decommission" ? "decommission" : "rollout", now: this.now(), reason: rollout.rollbackReason ?? "rollout rolled back" });
+      await this.rollBack();
+    }
+  }
+
+  /** Put everything back on V1: the rollout's own rollback when it exists, else share 0 and V2 stopped. */
+  private async rollBack(): Promise<void> {
+    const rolloutState = this.rollout?.status().state;
+    if (rolloutState === "active" || rolloutState === "paused" || rolloutState === "promoted") await this.rollout!.rollback(this.actor.getSnapshot().context.reason ?? "migration failed");
+    if (this.o.flags.get("pool_v2_share") !== 0) await this.o.flags.set("pool_v2_share", 0, { by: `migration ${this.migrationId}`, reason: "rollback" });
+    await this.send({ type: "rollback.completed", now: this.now() });
+  }
+}

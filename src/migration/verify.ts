@@ -1,0 +1,62 @@
+/**
+ * Verification of a freshly started V2 before any traffic moves: its
+ * workers are ready, a failing call comes back as a typed error and leaves
+ * the worker alive, its telemetry flows, and a short latency probe against
+ * V1 measures both.
+ *
+ * @module
+ */
+import type { Pool } from "../pool/types.ts";
+import type { Check } from "./preflight.ts";
+
+const PROBE_CALLS = 20;
+
+async function p50(pool: Pool): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < PROBE_CALLS; i++) {
+    const t = performance.now();
+    await pool.execute("ping", null, { timeoutMs: 5000 });
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b)[PROBE_CALLS / 2]!;
+}
+
+/** Every verification check (all run, so the report is whole). */
+export async function verify(v1: Pool, v2: Pool): Promise<Check[]> {
+  const checks: Check[] = [];
+  const check = async (name: string, fn: () => Promise<string> | string): Promise<void> => {
+    try {
+      checks.push({ check: name, ok: true, detail: await fn() });
+    } catch (e) {
+      checks.push({ check: name, ok: false, detail: String((e as Error).message ?? e) });
+    }
+  };
+  await check("workers_ready", () => {
+    const m = v2.metrics();
+    if (m.ready < 1 || v2.state !== "serving") throw new Error(`pool ${v2.name} is ${v2.state} with ${m.ready} ready workers`);
+    return `${m.ready} of ${m.size} workers ready`;
+  });
+  await check("typed_error_and_survival", async () => {
+    const before = v2.metrics().workers.map((w) => w.pid).sort();
+    const error = await v2.execute("molt.verify.no_such_command", null, { timeoutMs: 5000 }).then(() => null, (e: unknown) => e);
+    const tag = (error as { _tag?: string } | null)?._tag;
+    if (tag !== "PythonError") throw new Error(`a failing call gave ${tag ?? "no error"}, not a PythonError`);
+    await v2.execute("ping", null, { timeoutMs: 5000 });
+    const after = v2.metrics().workers.map((w) => w.pid).sort();
+    if (JSON.stringify(before) !== JSON.stringify(after)) throw new Error(`workers changed after a failing call: ${before} → ${after}`);
+    return `a failing call gave ${tag} (${(error as { type?: string }).type}); workers ${after.join(", ")} still serve`;
+  });
+  await check("telemetry", async () => {
+    let seen = 0;
+    const unsubscribe = v2.events.subscribe((e) => void (e.type === "call.completed" && seen++));
+    await v2.execute("ping", null, { timeoutMs: 5000 });
+    unsubscribe();
+    if (seen === 0 || v2.metrics().calls === 0) throw new Error("no call.completed event and no calls in the metric window");
+    return `events and metrics flow (${v2.metrics().calls} calls in the window)`;
+  });
+  await check("latency_probe", async () => {
+    const [a, b] = [await p50(v1), await p50(v2)];
+    return `ping p50: V1 ${a.toFixed(2)} ms, V2 ${b.toFixed(2)} ms (${PROBE_CALLS} calls each)`;
+  });
+  return checks;
+}

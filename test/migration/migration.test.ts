@@ -1,0 +1,143 @@
+/**
+ * The migration run on real pools: preflight that really checks, a backup,
+ * V2 deployed and verified, the rollout to 100%, and decommission only when
+ * V2 has held everything long enough; any failure rolls back and says why;
+ * a restarted process resumes where the migration was.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createFlags, createMigration, type MigrationOptions, openStore, type PoolOptions } from "../../mod.ts";
+import { MIGRATION_PHASES } from "../../machines/mod.ts";
+import { fixture, rejection } from "../helpers.ts";
+import { armPool } from "../routing/helpers.ts";
+import { QUICK_PLAN } from "../rollout/helpers.ts";
+import { BACKENDS } from "../store/backends.ts";
+
+const sqlite = BACKENDS[0]!;
+afterAll(() => sqlite.cleanup());
+const MIN = 60_000;
+
+const v2Options = (fault = "", extra: Partial<PoolOptions> = {}): PoolOptions => ({
+  name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2", MOLT_FAULT: fault }, retry: false, ...extra,
+});
+
+async function setup(url: string, v2: PoolOptions, extra: Partial<MigrationOptions> = {}) {
+  let clock = 5_000_000;
+  const store = await openStore(url, { now: () => clock });
+  const flags = await createFlags({ store, env: {} });
+  const v1 = await armPool("v1");
+  const migration = await createMigration({
+    v1, v2, flags, store, now: () => clock, decommissionAfterMs: 10 * MIN,
+    rollout: { plan: QUICK_PLAN, thresholds: { minCalls: 20, criticalMinCalls: 10 } }, ...extra,
+  });
+  let session = 0;
+  const traffic = (n: number) =>
+    Promise.all(Array.from({ length: n }, () => migration.router!.execute("work", { x: 1 }, { sessionId: `s${session++}`, idempotent: true }).catch(() => null)));
+  const close = async () => {
+    await migration.stop({ stopV2: true });
+    await v1.stop();
+    await flags.close();
+    await store.close();
+  };
+  return { store, flags, v1, migration, traffic, advance: (ms: number) => void (clock += ms), close };
+}
+
+describe("migration run", () => {
+  test("preflight, backup, deploy, verify, then the first stage; every phase recorded", async () => {
+    const url = sqlite.fresh();
+    const m = await setup(url, v2Options());
+    const status = await m.migration.run();
+    expect([status.state, status.rollout?.stage, m.flags.share()]).toEqual(["rollout", 1, 5000]);
+    // The clock stands still in this test, so order the phases as the machine runs them.
+    const phases = (await m.store.migrationStatus.list("migration")).sort((a, b) => MIGRATION_PHASES.indexOf(a.phase as never) - MIGRATION_PHASES.indexOf(b.phase as never));
+    expect(phases.map((p) => [p.phase, p.status])).toEqual([
+      ["preflight", "completed"], ["backup", "completed"], ["deployShadow", "completed"], ["verify", "completed"], ["rollout", "running"],
+    ]);
+    const checks = (phases[0]!.metadata as { checks: { check: string; ok: boolean }[] }).checks;
+    expect(checks.map((c) => [c.check, c.ok])).toEqual([["runtime", true], ["v1_serving", true], ["disk_space", true], ["v2_interpreter", true], ["v2_handler_imports", true]]);
+    const verify = (phases[3]!.metadata as { checks: { check: string; detail: string }[] }).checks;
+    expect(verify.map((c) => c.check)).toEqual(["workers_ready", "typed_error_and_survival", "telemetry", "latency_probe"]);
+    const backups = await m.store.backups.list();
+    expect(backups[0]!.reason).toBe("before migration migration");
+    expect(existsSync(backups[0]!.file!)).toBe(true);
+    expect((await m.store.poolConfigurations.list()).map((c) => [c.name, c.active])).toEqual([["v1", true], ["v2", false]]);
+    await m.close();
+  }, 30_000);
+
+  test("a preflight check that fails rolls back before anything changed, and says which", async () => {
+    const m = await setup(sqlite.fresh(), v2Options("", { python: "/nonexistent/python3" }));
+    const e = await rejection(m.migration.run());
+    expect(e._tag).toBe("MigrationError");
+    expect(e.message).toContain("phase preflight failed, rolled back: v2_interpreter:");
+    expect(m.migration.status()).toMatchObject({ state: "rolledBack", failedPhase: "preflight" });
+    expect(m.migration.v2).toBeNull();
+    expect(m.flags.share()).toBe(0);
+    const [preflight] = await m.store.migrationStatus.list("migration");
+    expect(preflight).toMatchObject({ phase: "preflight", status: "failed" });
+    await m.close();
+  }, 30_000);
+
+  test("to 100%, then decommission only once V2 held it long enough with no V1 call", async () => {
+    const m = await setup(sqlite.fresh(), v2Options());
+    await m.migration.run();
+    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
+      m.advance(MIN);
+      await m.traffic(80);
+      await m.migration.tick();
+    }
+    expect(m.migration.status().state).toBe("decommission");
+    expect((await rejection(m.migration.decommission())).message).toContain("V2 has held 100% for 0 ms of the 600000 ms required");
+    m.advance(10 * MIN);
+    await m.v1.execute("work", { x: 1 });
+    expect((await rejection(m.migration.decommission())).message).toContain("V1 served 1 calls while V2 held 100%");
+    await m.close();
+  }, 60_000);
+
+  test("decommission archives V1, stops it, marks it inactive and removes temporary files", async () => {
+    const url = sqlite.fresh();
+    const m = await setup(url, v2Options());
+    await m.migration.run();
+    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
+      m.advance(MIN);
+      await m.traffic(80);
+      await m.migration.tick();
+    }
+    m.advance(10 * MIN);
+    const done = await m.migration.decommission();
+    expect(done.state).toBe("complete");
+    expect(m.v1.state).toBe("stopped");
+    expect((await m.store.poolConfigurations.list()).map((c) => [c.name, c.active])).toEqual([["v1", false], ["v2", true]]);
+    const archive = (await m.store.backups.list()).find((b) => b.reason.startsWith("decommission of v1"))!;
+    expect(existsSync(archive.file!)).toBe(true);
+    expect(existsSync(join(archive.file!, "..", "tmp"))).toBe(false);
+    expect((await m.migration.decommission()).state).toBe("complete");
+    await m.close();
+  }, 60_000);
+
+  test("a V2 that fails its rollout rolls the migration back", async () => {
+    const m = await setup(sqlite.fresh(), v2Options("errors"));
+    await m.migration.run();
+    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
+      m.advance(MIN);
+      await m.traffic(60);
+      await m.migration.tick();
+    }
+    expect(m.migration.status()).toMatchObject({ state: "rolledBack", failedPhase: "rollout" });
+    expect(m.flags.share()).toBe(0);
+    await m.close();
+  }, 60_000);
+
+  test("a new process resumes the migration in its rollout stage", async () => {
+    const url = sqlite.fresh();
+    const first = await setup(url, v2Options());
+    await first.migration.run();
+    await first.close();
+    const second = await setup(url, v2Options());
+    expect(second.migration.status().state).toBe("rollout");
+    const status = await second.migration.run();
+    expect([status.state, status.rollout?.stage, second.flags.share()]).toEqual(["rollout", 1, 5000]);
+    expect((await second.store.migrationStatus.list("migration")).filter((p) => p.phase === "preflight").length).toBe(1);
+    await second.close();
+  }, 60_000);
+});
