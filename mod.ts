@@ -100,6 +100,7 @@ export type { Backup, BackupDocument, BackupInfo, Backups, BackupWriteOptions } 
 export type { ChangeMeta, FlagChange, FlagRecord, Flags as FlagsTable, FlagWatch } from "./src/store/tables/flags.ts";
 export type { ShadowMismatch, ShadowMismatches } from "./src/store/tables/shadow-mismatches.ts";
 export type { Decision, Decisions } from "./src/store/tables/decisions.ts";
+export type { Commands, CommandStatus, OperatorCommand } from "./src/store/tables/commands.ts";
 export type { Journal, JournalEntry, JournalEvent, JournalRange } from "./src/store/tables/journal.ts";
 export type { MigrationPhase, MigrationStatus, PhaseStatus } from "./src/store/tables/migration-status.ts";
 export type { PoolConfiguration, PoolConfigurations } from "./src/store/tables/pool-configurations.ts";
@@ -132,3 +133,5 @@ export {
 export type { RollbackOptions, RollbackReport, RollbackStep } from "./src/rollout/rollback.ts";
 export { createMigration, type Migration, type MigrationOptions, type MigrationProgress } from "./src/migration/migration.ts";
 export type { Check } from "./src/migration/preflight.ts";
+export { readMigration, type StoredMigration } from "./src/migration/inspect.ts";
+export { migrationReport } from "./src/migration/report.ts";

@@ -77,6 +77,20 @@ export interface Migration {
   tick(): Promise<MigrationProgress>;
   /** Decommission V1 once V2 has held 100% for `decommissionAfterMs` with no V1 call. */
   decommission(): Promise<MigrationProgress>;
+  /** Pause the rollout (its time stops counting). */
+  pause(reason?: string): Promise<MigrationProgress>;
+  resume(): Promise<MigrationProgress>;
+  /** Skip the remaining stages: V2 takes 100%. */
+  promote(): Promise<MigrationProgress>;
+  /** Roll back and stop the migration (an operator's abort). */
+  abort(reason?: string): Promise<MigrationProgress>;
+  /** Roll back now: V2's share is 0 in memory before this returns its promise. */
+  emergencyRollback(reason?: string): Promise<MigrationProgress>;
+  /**
+   * Apply operator commands queued in the store (by the \`molt\` CLI) every
+   * \`pollMs\` (default 250), writing each result back, until \`stop()\`.
+   */
+  serve(options?: { pollMs?: number }): void;
   status(): MigrationProgress;
   /** Stop the rollout loop and write the final snapshots. Pools stay up (V2's is this migration's to stop with `stopV2`). */
   stop(options?: { stopV2?: boolean }): Promise<void>;
@@ -188,7 +202,96 @@ class MigrationImpl implements Migration {
     return this.status();
   }
 
+  pause(reason = "operator"): Promise<MigrationProgress> {
+    return this.viaRollout("pause", (r) => r.pause(reason));
+  }
+
+  resume(): Promise<MigrationProgress> {
+    return this.viaRollout("resume", (r) => r.resume());
+  }
+
+  promote(): Promise<MigrationProgress> {
+    return this.viaRollout("promote", (r) => r.promote());
+  }
+
+  abort(reason = "operator abort"): Promise<MigrationProgress> {
+    return this.viaRollout("abort", (r) => r.rollback(reason));
+  }
+
+  emergencyRollback(reason = "emergency rollback"): Promise<MigrationProgress> {
+    const rollout = this.rollout;
+    // Flipped before any await, inside the rollout controller.
+    const done = rollout === null ? null : rollout.emergencyRollback(reason);
+    return this.viaRollout("emergency rollback", () => done!);
+  }
+
+  serve(options: { pollMs?: number } = {}): void {
+    const pollMs = options.pollMs ?? 250;
+    if (!Number.isInteger(pollMs) || pollMs <= 0) throw new ConfigError({ owner: "migration", option: "serve.pollMs", received: pollMs, allowed: "a positive integer" });
+    if (this.serving !== null) return;
+    let busy = false;
+    this.serving = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.applyCommands().finally(() => (busy = false));
+    }, pollMs);
+  }
+
+  private serving: ReturnType<typeof setInterval> | null = null;
+  private applying: Promise<void> = Promise.resolve();
+
+  private applyCommands(): Promise<void> {
+    this.applying = (async () => {
+      const store = this.o.store;
+      for (const c of await store.commands.pending(this.migrationId).catch(() => [])) {
+        const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
+        try {
+          const progress = await this.apply(c.command, reason);
+          await store.commands.complete(c.id, "applied", JSON.parse(JSON.stringify(progress)));
+        } catch (e) {
+          await store.commands.complete(c.id, "failed", { error: String((e as Error).message ?? e), tag: (e as { _tag?: string })._tag ?? null });
+        }
+      }
+    })();
+    return this.applying;
+  }
+
+  private apply(command: string, reason: string | undefined): Promise<MigrationProgress> {
+    switch (command) {
+      case "start":
+        return this.run();
+      case "pause":
+        return this.pause(reason);
+      case "resume":
+        return this.resume();
+      case "promote":
+        return this.promote();
+      case "abort":
+      case "rollback":
+        return this.abort(reason);
+      case "emergency_rollback":
+        return this.emergencyRollback(reason);
+      case "decommission":
+        return this.decommission();
+      default:
+        return Promise.reject(this.refuse(command, "not a command (start, pause, resume, promote, abort, rollback, emergency_rollback, decommission)"));
+    }
+  }
+
+  private async viaRollout(command: string, fn: (rollout: RolloutController) => Promise<unknown>): Promise<MigrationProgress> {
+    const state = this.state();
+    if (this.rollout === null || (state !== "rollout" && state !== "decommission")) {
+      throw this.refuse(command, "the rollout runs only in the rollout and decommission phases");
+    }
+    await fn(this.rollout);
+    await this.follow();
+    return this.status();
+  }
+
   async stop(options: { stopV2?: boolean } = {}): Promise<void> {
+    if (this.serving !== null) clearInterval(this.serving);
+    this.serving = null;
+    await this.applying;
     await this.rollout?.stop();
     await this.router?.close();
     if (options.stopV2) await this.v2?.stop();

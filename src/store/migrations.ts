@@ -78,6 +78,16 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX decisions_rollout ON decisions (rollout_id, id)",
     ],
   },
+  {
+    version: 4,
+    name: "operator commands",
+    statements: ({ json, serial }) => [
+      `CREATE TABLE commands (
+        id ${serial}, target TEXT NOT NULL, command TEXT NOT NULL, args ${json} NOT NULL, requested_by TEXT,
+        requested_at BIGINT NOT NULL, status TEXT NOT NULL, applied_at BIGINT, result ${json})`,
+      "CREATE INDEX commands_pending ON commands (target, status, id)",
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -11,6 +11,7 @@ import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.
 import { openPostgres } from "./postgres-driver.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import { Backups } from "./tables/backups.ts";
+import { Commands } from "./tables/commands.ts";
 import { Decisions } from "./tables/decisions.ts";
 import { Flags } from "./tables/flags.ts";
 import { Journal } from "./tables/journal.ts";
@@ -49,6 +50,7 @@ export interface Store {
   readonly backups: Backups;
   readonly shadowMismatches: ShadowMismatches;
   readonly decisions: Decisions;
+  readonly commands: Commands;
   /** Every migration recorded in `schema_migrations`, oldest first. */
   migrations(): Promise<AppliedMigration[]>;
   /** Close the connection; later calls reject with a StoreError "closed". */
@@ -74,7 +76,7 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3 ]
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4 ]
  * await store.close();
  * ```
  */
@@ -109,6 +111,7 @@ class StoreImpl implements Store {
   readonly backups: Backups;
   readonly shadowMismatches: ShadowMismatches;
   readonly decisions: Decisions;
+  readonly commands: Commands;
 
   constructor(private readonly driver: Driver, now: () => number, readonly applied: readonly AppliedMigration[]) {
     this.backend = driver.backend;
@@ -123,6 +126,7 @@ class StoreImpl implements Store {
     this.backups = new Backups(driver, now, this);
     this.shadowMismatches = new ShadowMismatches(driver);
     this.decisions = new Decisions(driver);
+    this.commands = new Commands(driver, now);
   }
 
   migrations(): Promise<AppliedMigration[]> {

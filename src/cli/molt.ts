@@ -1,0 +1,200 @@
+#!/usr/bin/env -S npx bun
+// The molt CLI: operate a running migration through its store.
+//
+//   npx bun src/cli/molt.ts --help
+//   npx bun src/cli/molt.ts status --store sqlite:./.molt/molt.db
+//
+// Commands that change a migration are written to the store; the running
+// application (`migration.serve()`) applies them within its poll interval
+// (250 ms by default) and writes the result back, which this command waits
+// for. `flags` reads and writes the flags directly.
+import { writeFileSync } from "node:fs";
+import Table from "cli-table3";
+import { Command, Option } from "commander";
+import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
+import { createFlags, FLAG_NAMES, type FlagName, isMoltError, migrationReport, openStore, readMigration, type Store } from "../../mod.ts";
+
+interface Globals {
+  store: string;
+  migration: string;
+}
+
+const program = new Command("molt")
+  .description("Operate a molt migration through its store (SQLite path or PostgreSQL URL).")
+  .addOption(new Option("--store <url>", "the application's store").env("MOLT_STORE").default("sqlite:./.molt/molt.db"))
+  .addOption(new Option("--migration <id>", "the migration (and rollout) id").env("MOLT_MIGRATION").default("migration"))
+  .showHelpAfterError();
+
+const globals = (): Globals => program.opts<Globals>();
+
+async function withStore<T>(fn: (store: Store, g: Globals) => Promise<T>): Promise<T> {
+  const g = globals();
+  const store = await openStore(g.store);
+  try {
+    return await fn(store, g);
+  } finally {
+    await store.close();
+  }
+}
+
+const pct = (bp: number): string => `${bp / 100}%`;
+const since = (ms: number): string => (ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(2)} h`);
+
+/** Queue a command for the running application and wait for its result. */
+async function send(command: string, args: Record<string, unknown>, waitMs: number): Promise<void> {
+  await withStore(async (store, g) => {
+    const id = await store.commands.enqueue({ target: g.migration, command, args, requestedBy: `molt cli (pid ${process.pid})` });
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const c = await store.commands.get(id);
+      if (c !== undefined && c.status !== "pending") {
+        if (c.status === "failed") {
+          console.error(`${command} failed: ${String(c.result?.error)}`);
+          process.exitCode = 1;
+        } else {
+          const r = c.result as { state?: string; rollout?: { detail?: string; shareBp?: number; stage?: number | null } | null };
+          console.log(`${command} applied: migration ${r.state}, rollout ${r.rollout?.detail ?? "—"}, V2 share ${pct(r.rollout?.shareBp ?? 0)}`);
+        }
+        return;
+      }
+      if (Date.now() > deadline) {
+        console.error(`${command} was queued (command ${id}) but not applied within ${waitMs} ms: is the application running migration "${g.migration}" with migration.serve()?`);
+        process.exitCode = 2;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+}
+
+const wait = new Option("--wait-ms <ms>", "how long to wait for the application to apply it").default("5000");
+
+program.command("status").description("Phase, stage, share, time in stage, per-arm calls, error rate, p50/p99, last decisions.")
+  .action(() =>
+    withStore(async (store, g) => {
+      const m = await readMigration(store, g.migration);
+      if (m.migration === null && m.rollout === null) {
+        console.log(`no migration "${g.migration}" in ${store.location}`);
+        process.exitCode = 1;
+        return;
+      }
+      const r = m.rollout;
+      const c = r?.context;
+      const last = [...m.decisions].reverse().find((d) => (d.inputs as { v1?: unknown }).v1 !== undefined);
+      const arms = last?.inputs as { v1?: Record<string, number>; v2?: Record<string, number> } | undefined;
+      const head = new Table();
+      head.push(
+        { phase: m.migration?.state ?? "—" },
+        { rollout: r?.detail ?? "—" },
+        { stage: c !== undefined && c.stage >= 0 && c.stage < c.plan.stages.length ? `${c.stage + 1} of ${c.plan.stages.length}` : "—" },
+        { "V2 share": r === null ? "—" : pct(r.shareBp) },
+        { "time in stage": c === undefined ? "—" : since(c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, Date.now() - c.clockAt)) },
+      );
+      if (m.migration?.failedPhase) head.push({ failed: `${m.migration.failedPhase}: ${m.migration.reason}` });
+      if (c?.pauseReason) head.push({ paused: c.pauseReason });
+      if (c?.rollbackReason) head.push({ "rolled back": c.rollbackReason });
+      console.log(head.toString());
+      if (arms?.v1 !== undefined && arms.v2 !== undefined) {
+        const t = new Table({ head: ["arm", "calls", "error rate", "p50 ms", "p99 ms"] });
+        for (const [name, w] of [["V1", arms.v1], ["V2", arms.v2]] as const) {
+          t.push([name, w.calls, w.calls ? `${((100 * w.errors!) / w.calls).toFixed(2)}%` : "—", w.p50Ms!.toFixed(2), w.p99Ms!.toFixed(2)]);
+        }
+        console.log(t.toString());
+      }
+      const d = new Table({ head: ["time", "decision", "share", "why"], colWidths: [26, 22, 16, 60], wordWrap: true });
+      for (const x of m.decisions.slice(-8)) d.push([new Date(x.at).toISOString(), x.kind, `${pct(x.shareFrom)} → ${pct(x.shareTo)}`, x.reason]);
+      console.log(d.toString());
+    })
+  );
+
+const flags = program.command("flags").description("Read or set the flags.");
+flags.command("get").argument("[name]", `one of ${FLAG_NAMES.join(", ")}`).description("Print the flags (or one) with where each value comes from.")
+  .action((name?: string) =>
+    withStore(async (store) => {
+      const f = await createFlags({ store });
+      try {
+        const t = new Table({ head: ["flag", "value", "source", "stored"] });
+        for (const n of name === undefined ? FLAG_NAMES : [name as FlagName]) {
+          const e = f.explain(n);
+          t.push([n, String(e.value), e.source, e.stored === undefined ? "—" : String(e.stored)]);
+        }
+        console.log(t.toString());
+      } finally {
+        await f.close();
+      }
+    })
+  );
+flags.command("set").argument("<name>", "the flag").argument("<value>", "true/false, or basis points (2500) or a percentage (25%) for pool_v2_share")
+  .option("--by <who>", "who is changing it").option("--reason <why>", "why")
+  .description("Validate and store a flag; every running holder of the store sees it.")
+  .action((name: string, text: string, o: { by?: string; reason?: string }) =>
+    withStore(async (store) => {
+      const f = await createFlags({ store, env: {} });
+      try {
+        const value = name === "pool_v2_share"
+          ? (text.endsWith("%") ? Math.round(Number(text.slice(0, -1)) * 100) : Number(text))
+          : text === "true" ? true : text === "false" ? false : text;
+        const e = await f.set(name as FlagName, value as never, { by: o.by ?? "molt cli", reason: o.reason });
+        console.log(`${name} = ${String(e.stored)} (effective here: ${String(e.value)} from ${e.source})`);
+      } finally {
+        await f.close();
+      }
+    })
+  );
+
+const rollout = program.command("rollout").description("Steer the rollout of the running migration.");
+for (const [name, description] of [
+  ["start", "Start the migration (or retry it after a rollback and its cool-down)."],
+  ["pause", "Pause the rollout: time in the stage stops counting."],
+  ["resume", "Resume a paused rollout."],
+  ["promote", "Skip the remaining stages: V2 takes 100%."],
+  ["abort", "Roll back and stop the rollout."],
+] as const) {
+  rollout.command(name).description(description).option("--reason <why>", "recorded with the decision").addOption(wait)
+    .action((o: { reason?: string; waitMs: string }) => send(name, o.reason === undefined ? {} : { reason: o.reason }, Number(o.waitMs)));
+}
+
+program.command("rollback").description("Roll back to V1. --emergency flips the share to 0 in memory before anything else.")
+  .option("--emergency", "in-memory flip first, persisted after").option("--reason <why>", "recorded with the decision").addOption(wait)
+  .action((o: { emergency?: boolean; reason?: string; waitMs: string }) =>
+    send(o.emergency ? "emergency_rollback" : "rollback", o.reason === undefined ? {} : { reason: o.reason }, Number(o.waitMs))
+  );
+
+program.command("decommission").description("Archive and stop V1, once V2 has held 100% long enough with no V1 call.").addOption(wait)
+  .action((o: { waitMs: string }) => send("decommission", {}, Number(o.waitMs)));
+
+program.command("report").description("Write the migration report (markdown): timeline, stages, decisions, incidents, V1 against V2.")
+  .option("--out <file>", "write it to a file instead of stdout")
+  .action((o: { out?: string }) =>
+    withStore(async (store, g) => {
+      const text = await migrationReport(store, g.migration);
+      if (o.out === undefined) console.log(text);
+      else (writeFileSync(o.out, text), console.log(`wrote ${o.out}`));
+    })
+  );
+
+program.command("inspect").description("Print the machine definitions (JSON for the Stately visualiser) and the live snapshots.")
+  .option("--machines", "only the machine definitions").option("--snapshots", "only the live snapshots")
+  .action((o: { machines?: boolean; snapshots?: boolean }) =>
+    withStore(async (store, g) => {
+      const out: Record<string, unknown> = {};
+      if (!o.snapshots) {
+        out.machines = {
+          migration: { version: MIGRATION_MACHINE_VERSION, config: migrationMachine.config },
+          rollout: { version: ROLLOUT_MACHINE_VERSION, config: rolloutMachine.config },
+        };
+      }
+      if (!o.machines) {
+        const m = await readMigration(store, g.migration);
+        out.snapshots = { migration: m.migration, rollout: m.rollout };
+      }
+      console.log(JSON.stringify(out, null, 2));
+    })
+  );
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  console.error(isMoltError(e) ? `${e._tag}: ${e.message}` : String((e as Error).message ?? e));
+  process.exitCode = 1;
+}

@@ -1,0 +1,125 @@
+/**
+ * The migration report: a markdown document of what happened and why —
+ * phases, the timeline of decisions, stages, incidents, and V1 against V2 —
+ * written from the store alone.
+ *
+ * @module
+ */
+import type { Store } from "../store/store.ts";
+import type { Decision } from "../store/tables/decisions.ts";
+import { readMigration } from "./inspect.ts";
+
+const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
+const pct = (bp: number): string => `${bp / 100}%`;
+const duration = (ms: number): string => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(2)} h`);
+const cell = (v: unknown): string => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+interface WindowRecord {
+  calls?: number;
+  errors?: number;
+  p50Ms?: number;
+  p90Ms?: number;
+  p99Ms?: number;
+}
+
+/**
+ * Write the report of a migration.
+ *
+ * @example
+ * ```ts
+ * import { migrationReport, openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * console.log((await migrationReport(store, "m1")).split("\n")[0]); // # Migration report: m1
+ * await store.close();
+ * ```
+ */
+export async function migrationReport(store: Store, migrationId: string, now: number = Date.now()): Promise<string> {
+  const m = await readMigration(store, migrationId);
+  const out: string[] = [`# Migration report: ${migrationId}`, "", `Generated ${iso(now)} from ${store.location}.`, ""];
+
+  out.push("## Summary", "");
+  if (m.migration === null && m.rollout === null) {
+    out.push("The store has no migration or rollout with this id.", "");
+    return out.join("\n");
+  }
+  if (m.migration !== null) {
+    out.push(`- Migration: **${m.migration.state}**${m.migration.failedPhase === null ? "" : ` (phase ${m.migration.failedPhase} failed: ${m.migration.reason})`}`);
+  }
+  if (m.rollout !== null) {
+    const c = m.rollout.context;
+    out.push(`- Rollout: **${m.rollout.detail}**, V2 share ${pct(m.rollout.shareBp)}, stage ${c.stage >= 0 && c.stage < c.plan.stages.length ? `${c.stage + 1} of ${c.plan.stages.length}` : "—"}, ${c.rollbacks} rollback(s)`);
+    out.push(`- Plan: ${c.plan.stages.map((s) => `${pct(s.weightBp)} for ${duration(s.minDurationMs)}`).join(", ")}, then 100%`);
+  }
+  out.push("");
+
+  if (m.phases.length > 0) {
+    out.push("## Phases", "", "| phase | status | started | took | notes |", "| --- | --- | --- | --- | --- |");
+    for (const p of m.phases) {
+      const notes = typeof p.metadata.reason === "string" ? p.metadata.reason : Array.isArray(p.metadata.checks) ? (p.metadata.checks as { check: string; ok: boolean; detail: string }[]).map((c) => `${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`).join("; ") : "";
+      out.push(`| ${p.phase} | ${p.status} | ${iso(p.startedAt)} | ${p.completedAt === null ? "—" : duration(p.completedAt - p.startedAt)} | ${cell(notes)} |`);
+    }
+    out.push("");
+  }
+
+  const moves = m.decisions.filter((d) => d.kind !== "judged");
+  out.push("## Timeline", "", `${m.decisions.length} decisions recorded, ${m.decisions.length - moves.length} of them judgements that held the stage.`, "");
+  if (moves.length > 0) {
+    out.push("| time | decision | state | V2 share | why |", "| --- | --- | --- | --- | --- |");
+    for (const d of moves) out.push(`| ${iso(d.at)} | ${d.kind} | ${d.stateFrom} → ${d.stateTo} | ${pct(d.shareFrom)} → ${pct(d.shareTo)} | ${cell(d.reason)} |`);
+    out.push("");
+  }
+
+  const stages = stagesOf(m.decisions);
+  if (stages.length > 0) {
+    out.push("## Stages", "", "| V2 share | entered | left | time | judgements |", "| --- | --- | --- | --- | --- |");
+    for (const s of stages) out.push(`| ${pct(s.share)} | ${iso(s.from)} | ${s.to === null ? "—" : iso(s.to)} | ${duration((s.to ?? now) - s.from)} | ${s.judged} |`);
+    out.push("");
+  }
+
+  const incidents = m.decisions.filter((d) => ["rolling_back", "rolled_back", "paused", "operator.rollback", "operator.emergency_rollback", "operator.pause"].includes(d.kind));
+  out.push("## Incidents", "");
+  if (incidents.length === 0) out.push("None.", "");
+  for (const d of incidents) {
+    out.push(`- ${iso(d.at)} **${d.kind}** (${d.stateFrom} → ${d.stateTo}): ${d.reason}`);
+    const report = (d.inputs as { report?: { steps?: { step: string; ok: boolean; durationMs: number; detail: string }[] } }).report;
+    for (const s of report?.steps ?? []) out.push(`  - ${s.ok ? "✓" : "✗"} ${s.step} in ${s.durationMs.toFixed(1)} ms: ${s.detail}`);
+    const failed = (d.inputs as { judgement?: { rules?: { rule: string; status: string; value: number | null; threshold: number }[] } }).judgement?.rules?.filter((r) => r.status === "fail" || r.status === "inconclusive");
+    for (const r of failed ?? []) out.push(`  - rule ${r.rule} ${r.status}: ${r.value ?? "∞"} against ${r.threshold}`);
+  }
+  out.push("");
+
+  const last = [...m.decisions].reverse().find((d) => (d.inputs as { v1?: unknown }).v1 !== undefined);
+  out.push("## V1 against V2", "");
+  if (last === undefined) out.push("No window was judged yet.", "");
+  else {
+    const { v1, v2, judgement } = last.inputs as unknown as { v1: WindowRecord; v2: WindowRecord; judgement: { verdict: string; rules: { rule: string; status: string; value: number | null; threshold: number }[] } };
+    const rate = (w: WindowRecord): string => (w.calls ? `${((100 * (w.errors ?? 0)) / w.calls).toFixed(2)}%` : "—");
+    const ms = (v: number | undefined): string => (v === undefined ? "—" : `${v.toFixed(2)} ms`);
+    out.push(`The last judged window (${iso(last.at)}), verdict **${judgement.verdict}**:`, "");
+    out.push("| | calls | error rate | p50 | p90 | p99 |", "| --- | --- | --- | --- | --- | --- |");
+    for (const [arm, w] of [["V1", v1], ["V2", v2]] as const) out.push(`| ${arm} | ${w.calls ?? 0} | ${rate(w)} | ${ms(w.p50Ms)} | ${ms(w.p90Ms)} | ${ms(w.p99Ms)} |`);
+    out.push("", "| rule | status | value | threshold |", "| --- | --- | --- | --- |");
+    for (const r of judgement.rules) out.push(`| ${r.rule} | ${r.status} | ${r.value === null ? "—" : Number(r.value.toFixed(4))} | ${r.threshold} |`);
+    out.push("");
+  }
+
+  const mismatches = await store.shadowMismatches.list({ limit: 5 });
+  if (mismatches.length > 0) {
+    out.push("## Shadow mismatches (latest)", "");
+    for (const x of mismatches) out.push(`- ${iso(x.at)} \`${x.command}\`: ${x.servingArm} gave \`${cell(JSON.stringify(x.serving))}\`, ${x.shadowArm} gave \`${cell(JSON.stringify(x.shadow))}\``);
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+function stagesOf(decisions: readonly Decision[]): { share: number; from: number; to: number | null; judged: number }[] {
+  const stages: { share: number; from: number; to: number | null; judged: number }[] = [];
+  for (const d of decisions) {
+    const current = stages.at(-1);
+    if (d.shareTo !== d.shareFrom || (current === undefined && d.shareTo > 0)) {
+      if (current !== undefined && current.to === null) current.to = d.at;
+      if (d.shareTo > 0) stages.push({ share: d.shareTo, from: d.at, to: null, judged: 0 });
+    } else if (d.kind === "judged" && current !== undefined && current.to === null) current.judged++;
+  }
+  return stages;
+}

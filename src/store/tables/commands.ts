@@ -1,0 +1,102 @@
+/**
+ * `commands`: operator commands written by the `molt` CLI (or anything
+ * else) for a running migration to apply, and the result it wrote back.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
+import type { Driver, SqlRow } from "../driver.ts";
+
+/** A command's progress. */
+export const CommandStatus = Schema.Literals(["pending", "applied", "failed"]);
+/** A command's progress. */
+export type CommandStatus = typeof CommandStatus.Type;
+
+/** A queued operator command. */
+export const OperatorCommand = Schema.Struct({
+  id: Schema.Int,
+  /** The migration (or rollout) it is for. */
+  target: Schema.NonEmptyString,
+  /** "pause", "resume", "promote", "abort", "rollback", "emergency_rollback", "decommission", "start". */
+  command: Schema.NonEmptyString,
+  args: JsonObject,
+  requestedBy: Schema.NullOr(Schema.String),
+  requestedAt: Millis,
+  status: CommandStatus,
+  appliedAt: Schema.NullOr(Millis),
+  /** What applying it returned, or the error it raised. */
+  result: Schema.NullOr(JsonObject),
+});
+/** A queued operator command. */
+export type OperatorCommand = typeof OperatorCommand.Type;
+
+const codec = rowCodec(
+  "commands",
+  OperatorCommand,
+  (r) => `id=${r.id}`,
+  (r: SqlRow) => ({
+    id: r.id,
+    target: r.target,
+    command: r.command,
+    args: jsonColumn(r, "args"),
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at,
+    status: r.status,
+    appliedAt: r.applied_at,
+    result: r.result === null ? null : jsonColumn(r, "result"),
+  }),
+);
+
+const SELECT = "SELECT id, target, command, args, requested_by, requested_at, status, applied_at, result FROM commands";
+
+/**
+ * The operator command queue.
+ *
+ * @example
+ * ```ts
+ * import { openStore } from "molt";
+ * const store = await openStore(":memory:");
+ * const id = await store.commands.enqueue({ target: "m1", command: "pause", args: { reason: "lunch" }, requestedBy: "ops" });
+ * await store.commands.complete(id, "applied", { state: "paused" });
+ * console.log((await store.commands.get(id))?.status); // applied
+ * await store.close();
+ * ```
+ */
+export class Commands {
+  /** @internal */
+  constructor(private readonly driver: Driver, private readonly now: () => number) {}
+
+  /** Queue a command; resolves with its id. */
+  async enqueue(c: { target: string; command: string; args?: Record<string, unknown>; requestedBy?: string }): Promise<number> {
+    const v = codec.write({ id: 0, target: c.target, command: c.command, args: c.args ?? {}, requestedBy: c.requestedBy ?? null, requestedAt: this.now(), status: "pending", appliedAt: null, result: null }, `target=${c.target},command=${c.command}`);
+    const rows = await this.driver.all("INSERT INTO commands (target, command, args, requested_by, requested_at, status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [
+      v.target, v.command, JSON.stringify(v.args), v.requestedBy, v.requestedAt, v.status,
+    ]);
+    return Number(rows[0]!.id);
+  }
+
+  /** A target's pending commands, oldest first. */
+  async pending(target: string): Promise<OperatorCommand[]> {
+    return (await this.driver.all(`${SELECT} WHERE target = ? AND status = ? ORDER BY id`, [target, "pending"])).map((r) => codec.read(r));
+  }
+
+  /** Mark a pending command applied or failed, with its result; false if it was not pending. */
+  async complete(id: number, status: "applied" | "failed", result: Record<string, unknown>): Promise<boolean> {
+    const changed = await this.driver.run("UPDATE commands SET status = ?, applied_at = ?, result = ? WHERE id = ? AND status = ?", [
+      status, this.now(), JSON.stringify(result), id, "pending",
+    ]);
+    return changed > 0;
+  }
+
+  /** One command, or undefined. */
+  async get(id: number): Promise<OperatorCommand | undefined> {
+    const rows = await this.driver.all(`${SELECT} WHERE id = ?`, [id]);
+    return rows.length === 0 ? undefined : codec.read(rows[0]!);
+  }
+
+  /** A target's commands, newest first, at most `limit` (default 50). */
+  async list(target: string, limit = 50): Promise<OperatorCommand[]> {
+    return (await this.driver.all(`${SELECT} WHERE target = ? ORDER BY id DESC LIMIT ?`, [target, limit])).map((r) => codec.read(r));
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The molt CLI against the store of a running application (a migration
+ * serving commands in this process): commands are applied within a second,
+ * status and report read the store, flags are set for every holder, and
+ * every command has --help.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createFlags, createMigration, openStore } from "../../mod.ts";
+import { fixture, repoPath } from "../helpers.ts";
+import { armPool } from "../routing/helpers.ts";
+import { BACKENDS } from "../store/backends.ts";
+
+const sqlite = BACKENDS[0]!;
+afterAll(() => sqlite.cleanup());
+
+async function cli(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
+  const t = performance.now();
+  const child = Bun.spawn([process.execPath, repoPath("src/cli/molt.ts"), "--store", url, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, out, err, ms: performance.now() - t };
+}
+
+describe("molt CLI", () => {
+  test("steers a running migration through its store: pause, resume, status, flags, report, inspect, rollback", async () => {
+    const url = sqlite.fresh();
+    const store = await openStore(url);
+    const flags = await createFlags({ store, env: {}, pollMs: 50 });
+    const v1 = await armPool("v1");
+    const migration = await createMigration({
+      v1, flags, store,
+      v2: { name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2" } },
+      rollout: { plan: { shadowMs: 0 }, thresholds: { minCalls: 5 } },
+    });
+    try {
+      await migration.run();
+      migration.serve({ pollMs: 50 });
+      await Promise.all(Array.from({ length: 40 }, (_, i) => migration.router!.execute("work", { x: i }, { sessionId: `s${i}` })));
+      await migration.tick();
+
+      const pause = await cli(url, "rollout", "pause", "--reason", "checking dashboards");
+      expect([pause.code, pause.err]).toEqual([0, ""]);
+      expect(pause.out).toContain("pause applied: migration rollout, rollout paused");
+      expect(migration.rollout!.status()).toMatchObject({ state: "paused", pauseReason: "checking dashboards" });
+      const again = await cli(url, "rollout", "pause");
+      expect(again.code).toBe(0);
+      const bad = await cli(url, "decommission");
+      expect([bad.code, bad.err]).toEqual([1, expect.stringContaining("decommission failed: migration migration: cannot decommission while rollout")]);
+
+      const status = await cli(url, "status");
+      expect(status.code).toBe(0);
+      for (const text of ["phase", "rollout", "paused", "1 of 5", "5%", "checking dashboards", "V1", "V2", "operator.pause"]) expect(status.out).toContain(text);
+
+      expect((await cli(url, "rollout", "resume")).out).toContain("resume applied");
+      expect(migration.rollout!.status().state).toBe("active");
+
+      const set = await cli(url, "flags", "set", "telemetry_v2", "true", "--reason", "from the CLI");
+      expect([set.code, set.out.trim()]).toEqual([0, "telemetry_v2 = true (effective here: true from store)"]);
+      const until = Date.now() + 2000;
+      while (!flags.get("telemetry_v2") && Date.now() < until) await Bun.sleep(20);
+      expect(flags.get("telemetry_v2")).toBe(true);
+      expect((await cli(url, "flags", "set", "pool_v2_share", "120%")).err).toContain("flag pool_v2_share must be an integer from 0 to 10000");
+      expect((await cli(url, "flags", "get")).out).toContain("telemetry_v2");
+
+      const file = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "report.md");
+      expect((await cli(url, "report", "--out", file)).code).toBe(0);
+      const report = readFileSync(file, "utf8");
+      for (const section of ["# Migration report: migration", "## Phases", "## Timeline", "## Stages", "## Incidents", "## V1 against V2"]) expect(report).toContain(section);
+
+      const inspect = JSON.parse((await cli(url, "inspect")).out);
+      expect(inspect.machines.rollout.config.id).toBe("rollout");
+      expect(inspect.snapshots.rollout.detail).toBe("active.stage");
+
+      const rollback = await cli(url, "rollback", "--emergency", "--reason", "pager");
+      expect(rollback.out).toContain("emergency_rollback applied: migration rolledBack");
+      expect(flags.share()).toBe(0);
+      // Each command was applied within a second of being written.
+      const commands = await store.commands.list("migration");
+      expect(commands.length).toBe(5);
+      for (const c of commands) expect([c.command, c.appliedAt! - c.requestedAt < 1000]).toEqual([c.command, true]);
+      console.log(`CLI commands applied in ${commands.map((c) => `${c.command} ${c.appliedAt! - c.requestedAt} ms`).join(", ")}`);
+    } finally {
+      await migration.stop({ stopV2: true });
+      await v1.stop();
+      await flags.close();
+      await store.close();
+    }
+  }, 60_000);
+
+  test("a command nobody applies says so and exits 2", async () => {
+    const url = sqlite.fresh();
+    (await openStore(url)).close();
+    const r = await cli(url, "rollout", "pause", "--wait-ms", "300");
+    expect([r.code, r.err]).toEqual([2, expect.stringContaining("not applied within 300 ms: is the application running")]);
+  });
+
+  test("every command has --help", async () => {
+    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"]]) {
+      const r = await cli(":memory:", ...args, "--help");
+      expect([args.join(" "), r.code, r.out.startsWith("Usage: molt")]).toEqual([args.join(" "), 0, true]);
+    }
+  }, 60_000);
+
+  test("a report of a store without that migration says so", async () => {
+    const url = sqlite.fresh();
+    const r = await cli(url, "--migration", "nope", "report");
+    expect(r.out).toContain("The store has no migration or rollout with this id.");
+    expect(existsSync(url.replace(/^sqlite:/, ""))).toBe(true);
+  });
+});
