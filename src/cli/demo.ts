@@ -1,46 +1,122 @@
-// The demo (`npx bun run demo`): starts workers on an example handler and
-// shows calls, pipelining with out-of-order answers, and a crash survived.
+// The main job (`npx bun run demo`): a whole migration from a V1 pool to a
+// V2 pool of real Python workers, with synthetic traffic, stages compressed
+// to seconds, a live status line, decommission, and the report written.
+// `--fault` makes V2 degrade during the rollout and shows the automatic
+// rollback.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnWorker, type Worker } from "../../mod.ts";
+import { createFlags, createMigration, createPool, migrationReport, openStore } from "../../mod.ts";
 
-const handler = fileURLToPath(new URL("./demo_handler.py", import.meta.url));
-const ms = (t0: number): string => `${(performance.now() - t0).toFixed(1)} ms`;
+const fault = process.argv.includes("--fault");
+const handler = fileURLToPath(new URL("../../examples/summarizer.py", import.meta.url));
+const dir = join(tmpdir(), `molt-demo-${process.pid}`);
+mkdirSync(dir, { recursive: true });
+const storeUrl = `sqlite:${join(dir, "molt.db")}`;
+const tty = process.stdout.isTTY === true;
+const t0 = performance.now();
+const clock = (): string => `${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
+const say = (text: string): void => void process.stdout.write(`${tty ? "\r\x1b[2K" : ""}${clock()}  ${text}\n`);
 
-let t0 = performance.now();
-const [a, b] = await Promise.all([
-  spawnWorker({ id: "demo-a", handler, threads: 4 }),
-  spawnWorker({ id: "demo-b", handler, threads: 4 }),
-]);
-console.log(`1. two workers started concurrently in ${ms(t0)}: pids ${a.pid}, ${b.pid} (Python ${a.hello.python})`);
+const store = await openStore(storeUrl);
+const flags = await createFlags({ store, env: {}, pollMs: 200 });
+const common = { handler, size: 2, heartbeatMs: 1000, sampleEveryMs: 500, onStderr: () => {} };
+const v1 = await createPool({ name: "v1", strategy: "basic", ...common, env: { MOLT_DEMO_VERSION: "v1" } });
+say(`V1 (basic) serves on 2 workers: pids ${v1.metrics().workers.map((w) => w.pid).join(", ")}; store ${storeUrl}`);
 
-console.log(`2. a call: count_words -> ${JSON.stringify(await a.call("count_words", { text: "molt moves traffic from V1 to V2" }))}`);
+const SECOND = 1000;
+const migration = await createMigration({
+  migrationId: "demo",
+  v1,
+  v2: { name: "v2", ...common, env: { MOLT_DEMO_VERSION: "v2", MOLT_DEMO_FAULT: fault ? "1" : "0" } },
+  flags,
+  store,
+  router: { shadow: { sampleRate: 0.3, commands: ["summarize", "classify"] } },
+  rollout: {
+    plan: {
+      shadowMs: 2 * SECOND,
+      stages: [500, 1000, 2500, 5000, 7500].map((weightBp) => ({ weightBp, minDurationMs: 2 * SECOND, minSamples: 20 })),
+      failuresToRollback: 2,
+      inconclusiveToPause: 6,
+      cooldownMs: 5 * SECOND,
+    },
+    thresholds: { minCalls: 30, criticalMinCalls: 20 },
+  },
+  decommissionAfterMs: 2 * SECOND,
+});
+migration.serve({ pollMs: 200 });
 
-t0 = performance.now();
-const order: number[] = [];
-const squares = await Promise.all(
-  [5, 4, 3, 2, 1].map((n) =>
-    a.call<{ square: number }>("slow_square", { n, delay_ms: n * 40 }).then((r) => {
-      order.push(n);
-      return r.square;
-    })
-  ),
-);
-console.log(`3. five pipelined calls on one worker (--threads 4) took ${ms(t0)}, not 600 ms;`);
-console.log(`   sent in the order 5,4,3,2,1, answered in the order ${order.join(",")}; results in call order: ${squares.join(",")}`);
+say("migration: preflight, backup, V2 deployed in shadow, verification…");
+const started = await migration.run();
+// Synthetic traffic: 8 clients, 500 sessions, a sentence per call.
+const WORDS = "molt moves traffic from an old pool of python workers to a new one by canary and rolls back by itself".split(" ");
+let running = true;
+let sent = 0;
+let failed = 0;
+const clients = Array.from({ length: 8 }, async (_, client) => {
+  for (let i = 0; running; i++) {
+    const text = Array.from({ length: 6 + ((i * 7 + client) % 12) }, (_, j) => WORDS[(i + j * 3) % WORDS.length]).join(" ");
+    const command = i % 4 === 0 ? "classify" : "summarize";
+    sent++;
+    await migration.router!.execute(command, { text: i % 9 === 0 ? `${text}?` : text }, { sessionId: `user-${(i * 8 + client) % 500}`, idempotent: true }).catch(() => failed++);
+  }
+});
 
-t0 = performance.now();
-const many = await Promise.all(Array.from({ length: 10_000 }, (_, i) => b.call("count_words", { text: `call ${i}` })));
-console.log(`4. 10,000 pipelined calls on worker b: ${ms(t0)}, all ${many.length} answered`);
 
-const inFlight = b.call("slow_square", { n: 7, delay_ms: 5000 });
-process.kill(b.pid, "SIGKILL");
-const failure = await inFlight.catch((e: Error & { _tag: string }) => e);
-console.log(`5. worker b was killed with SIGKILL mid-call; the caller got ${(failure as { _tag: string })._tag} at once:`);
-console.log(`   ${(failure as Error).message.split("\n")[0]}`);
-t0 = performance.now();
-const replacement: Worker = await spawnWorker({ id: "demo-b2", handler, threads: 4 });
-console.log(`   a replacement started in ${ms(t0)} and answers: ${JSON.stringify(await replacement.call("count_words", { text: "still here" }))}`);
+for (const phase of await store.migrationStatus.list("demo")) say(`  ${phase.phase.padEnd(12)} ${phase.status}`);
+say(`rollout started: ${started.rollout?.detail}; V2 runs in shadow first (30% of calls compared). Try: npx bun src/cli/molt.ts --store ${storeUrl} --migration demo status`);
 
-t0 = performance.now();
-const exits = await Promise.all([a.stop(), b.stop(), replacement.stop()]);
-console.log(`6. stopped every worker in ${ms(t0)}: ${exits.map((e) => e.signal ?? `exit ${e.exitCode}`).join(", ")}; no process left behind`);
+let last = "";
+const line = (): string => {
+  const r = migration.rollout!.status();
+  const w = r.lastJudgement;
+  const stage = r.stage === null ? r.detail.replace("active.", "") : `stage ${r.stage}/${r.stages}`;
+  const arms = [migration.v2!, v1].map((p) => {
+    const m = p.metrics();
+    return `${p.name} ${m.calls} calls ${m.calls ? ((100 * (m.calls - m.outcomes.ok)) / m.calls).toFixed(1) : "0.0"}% err p99 ${m.latencyMs.p99.toFixed(1)} ms`;
+  });
+  return `${migration.status().state} · ${stage} · V2 ${r.shareBp / 100}% · ${(r.elapsedMs / 1000).toFixed(1)} s in stage · ${arms.join(" · ")}${w ? ` · ${w.verdict}` : ""}`;
+};
+
+const deadline = performance.now() + 100 * SECOND;
+while (performance.now() < deadline) {
+  await new Promise((r) => setTimeout(r, 500));
+  const before = migration.status().state;
+  await migration.tick().catch((e) => say(`tick failed: ${(e as Error).message}`));
+  const status = migration.status();
+  const now = line();
+  if (tty) process.stdout.write(`\r\x1b[2K${clock()}  ${now}`);
+  else if (now.split(" · ").slice(0, 3).join() !== last.split(" · ").slice(0, 3).join()) say(now);
+  last = now;
+  if (status.state !== before) say(`migration ${before} → ${status.state}${status.reason ? `: ${status.reason}` : ""}`);
+  if (status.state === "decommission") {
+    await new Promise((r) => setTimeout(r, 2.2 * SECOND));
+    const done = await migration.decommission().catch((e) => (say(`decommission refused: ${(e as Error).message}`), null));
+    if (done !== null) {
+      say(`decommissioned V1 (pool ${v1.name} is ${v1.state}); migration ${done.state}`);
+      break;
+    }
+  }
+  if (status.state === "rolledBack") {
+    const r = migration.rollout!.status();
+    say(`automatic rollback: ${r.rollbackReason}`);
+    const rollback = (await store.decisions.list("demo", { kinds: ["rolled_back"] })).at(-1);
+    for (const step of (rollback?.inputs as { report?: { steps: { step: string; durationMs: number; detail: string }[] } }).report?.steps ?? []) {
+      say(`  ${step.step.padEnd(10)} ${step.durationMs.toFixed(1).padStart(7)} ms  ${step.detail}`);
+    }
+    break;
+  }
+}
+running = false;
+await Promise.all(clients);
+
+const report = join(dir, "report.md");
+writeFileSync(report, await migrationReport(store, "demo"));
+say(`${sent} calls sent, ${failed} failed (each with a typed error); report written to ${report}`);
+await migration.stop({ stopV2: true });
+if (v1.state !== "stopped") await v1.stop();
+await flags.close();
+await store.close();
+if (process.argv.includes("--clean")) rmSync(dir, { recursive: true, force: true });
+say("done: every worker stopped, no process left behind");

@@ -75,7 +75,7 @@ export interface Migration {
   run(): Promise<MigrationProgress>;
   /** Judge the rollout once and follow it: promotion ends the rollout phase, a rollback rolls the migration back. */
   tick(): Promise<MigrationProgress>;
-  /** Decommission V1 once V2 has held 100% for `decommissionAfterMs` with no V1 call. */
+  /** Decommission V1 once V2 has held 100% for `decommissionAfterMs` with no V1 call (a V1 call restarts that window). */
   decommission(): Promise<MigrationProgress>;
   /** Pause the rollout (its time stops counting). */
   pause(reason?: string): Promise<MigrationProgress>;
@@ -176,18 +176,27 @@ class MigrationImpl implements Migration {
     if (this.rollout === null || this.state() !== "rollout" && this.state() !== "decommission") return this.status();
     await this.rollout.tick();
     await this.follow();
+    if (this.state() === "decommission") this.watchV1();
     return this.status();
+  }
+
+  /** A V1 call (a straggler, a fallback) restarts the hold: V1 goes only after a whole quiet window. */
+  private watchV1(): void {
+    const calls = this.o.v1.stats().calls;
+    if (calls !== this.v1CallsAtPromotion) {
+      this.v1CallsAtPromotion = calls;
+      this.promotedAt = this.now();
+    }
   }
 
   async decommission(): Promise<MigrationProgress> {
     const state = this.state();
     if (state === "complete") return this.status();
     if (state !== "decommission") throw this.refuse("decommission", "V2 has not been promoted to 100%");
+    this.watchV1();
     const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
     const need = this.o.decommissionAfterMs ?? 3_600_000;
-    if (held < need) throw this.refuse("decommission", `V2 has held 100% for ${held} ms of the ${need} ms required`);
-    const v1Calls = this.o.v1.stats().calls - this.v1CallsAtPromotion;
-    if (v1Calls > 0) throw this.refuse("decommission", `V1 served ${v1Calls} calls while V2 held 100%`);
+    if (held < need) throw this.refuse("decommission", `V2 has held 100% with no V1 call for ${held} ms of the ${need} ms required`);
     await this.phase("decommission", async () => {
       const store = this.o.store;
       const document = await store.backups.collect();

@@ -126,8 +126,9 @@ export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Ju
   const failureRate = rate(v2.crashes, Math.max(v2.workers, 1));
   rules.push({ ...above("worker_failure_rate", failureRate, t.maxWorkerFailureRate), stats: { crashes: v2.crashes, workers: v2.workers } });
 
-  const growth = growthPerHour(v2.rss);
-  rules.push(growth === null ? skipped("memory_growth_per_hour", t.maxMemoryGrowthPerHour) : { ...above("memory_growth_per_hour", growth, t.maxMemoryGrowthPerHour), stats: { samples: v2.rss.length } });
+  const span = v2.rss.length < 2 ? 0 : v2.rss.at(-1)!.at - v2.rss[0]!.at;
+  const growth = span < t.minGrowthSpanMs ? null : growthPerHour(v2.rss);
+  rules.push(growth === null ? skipped("memory_growth_per_hour", t.maxMemoryGrowthPerHour) : { ...above("memory_growth_per_hour", growth, t.maxMemoryGrowthPerHour), stats: { samples: v2.rss.length, spanMs: span } });
 
   const shadow = input.shadow;
   if (shadow === undefined || shadow === null || shadow.compared === 0) {

@@ -29,6 +29,8 @@ export interface Thresholds {
   readonly maxWorkerFailureRate: number;
   /** RSS growth per hour as a fraction of its mean, above this fails. Default 0.10. */
   readonly maxMemoryGrowthPerHour: number;
+  /** RSS samples must span this long before growth is judged: a few seconds of warm-up say nothing per hour. Default 600000 (10 min). */
+  readonly minGrowthSpanMs: number;
   /** Shadow mismatch rate above the A/A noise floor by more than this (and significantly so) fails. Default 0.01. */
   readonly mismatchMargin: number;
   /** Calls each arm needs before anything but a critical breach is judged. Default 100. */
@@ -54,13 +56,14 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   p99Ratio: 2,
   maxWorkerFailureRate: 0.10,
   maxMemoryGrowthPerHour: 0.10,
+  minGrowthSpanMs: 600_000,
   mismatchMargin: 0.01,
   minCalls: 100,
   alpha: 0.001,
 };
 
 const FRACTIONS = new Set<keyof Thresholds>(["maxErrorRate", "criticalErrorRate", "maxWorkerFailureRate", "mismatchMargin", "alpha"]);
-const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare"]);
+const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare", "minGrowthSpanMs"]);
 
 /** Defaults overlaid with `given`, each checked: fractions in (0, 1), counts positive integers, the rest positive. */
 export function resolveThresholds(given: Partial<Thresholds> = {}, owner = "monitor"): Thresholds {

@@ -167,7 +167,10 @@ class RouterImpl implements Router {
         return this.dispatch(command, args, options, unavailable(decision));
       });
     }
-    this.shadow?.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
+    // Once V2 holds everything V1 is retiring: it gets no shadow calls, so that it can be seen idle and decommissioned.
+    if (this.shadow !== null && !(route.arm === "v2" && this.shadow.mode === "other-arm" && this.o.flags.share() >= 10_000)) {
+      this.shadow.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
+    }
     return result as Promise<T>;
   }
 

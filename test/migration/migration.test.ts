@@ -78,7 +78,7 @@ describe("migration run", () => {
     await m.close();
   }, 30_000);
 
-  test("to 100%, then decommission only once V2 held it long enough with no V1 call", async () => {
+  test("to 100%, then decommission only once V2 held it for a whole window with no V1 call", async () => {
     const m = await setup(sqlite.fresh(), v2Options());
     await m.migration.run();
     for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
@@ -87,10 +87,13 @@ describe("migration run", () => {
       await m.migration.tick();
     }
     expect(m.migration.status().state).toBe("decommission");
-    expect((await rejection(m.migration.decommission())).message).toContain("V2 has held 100% for 0 ms of the 600000 ms required");
+    expect((await rejection(m.migration.decommission())).message).toContain("V2 has held 100% with no V1 call for 0 ms of the 600000 ms required");
     m.advance(10 * MIN);
     await m.v1.execute("work", { x: 1 });
-    expect((await rejection(m.migration.decommission())).message).toContain("V1 served 1 calls while V2 held 100%");
+    // A V1 call restarts the quiet window.
+    expect((await rejection(m.migration.decommission())).message).toContain("for 0 ms of the 600000 ms required");
+    m.advance(10 * MIN);
+    expect((await m.migration.decommission()).state).toBe("complete");
     await m.close();
   }, 60_000);
 

@@ -81,6 +81,9 @@ describe("judge", () => {
       expect([name, j.verdict, rule(j, name).status]).toEqual([name, "fail", "fail"]);
     }
     expect(judge({ v1, v2: base }).verdict).toBe("pass");
+    // The same growth over 2 minutes is warm-up, not a trend: not judged.
+    const brief = judge({ v1, v2: { ...base, rss: [0, 1, 2, 3, 4].map((i) => ({ at: i * 30_000, bytes: 100e6 * (1 + 0.05 * i) })) } });
+    expect(rule(brief, "memory_growth_per_hour").status).toBe("skipped");
   });
 
   test("relative rules fail when the difference is significant, and are inconclusive when it is not", () => {

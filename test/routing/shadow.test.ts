@@ -58,7 +58,9 @@ describe("shadow comparison", () => {
 
   test("V2-served calls are shadowed on V1; equal errors match; mismatches are recorded, trimmed", async () => {
     const { router, flags, store, events, stop } = await arms(shadowAll({ maxRecordBytes: 12 }));
-    await share(flags, 10_000);
+    // Not 100%: at 100% V1 is retiring and gets no shadow calls.
+    await share(flags, 9_999);
+    expect(router.decide({ sessionId: "s" }).arm).toBe("v2");
     await router.execute("differ", { x: 1000 }, { idempotent: true, sessionId: "s" });
     expect((await rejection(router.execute("fails", {}, { idempotent: true, sessionId: "s" })))._tag).toBe("PythonError");
     await router.close();
@@ -66,6 +68,20 @@ describe("shadow comparison", () => {
     expect(recorded).toEqual([{ command: "differ", servingArm: "v2", shadowArm: "v1", serving: { trimmed: '{"value":300', bytes: 14 }, shadow: { trimmed: '{"value":200', bytes: 14 }, at: expect.any(Number) }]);
     expect(router.stats().shadow!.fails).toMatchObject({ matched: 1, mismatched: 0 });
     expect(ofType(events, "shadow.compared").map((e) => [e.command, e.outcome, e.pool])).toEqual([["differ", "mismatch", "v1"], ["fails", "match", "v1"]]);
+    await stop();
+  });
+
+  test("once V2 holds 100%, V1 gets no shadow calls (it is retiring and must be seen idle)", async () => {
+    const { router, flags, v1, stop } = await arms(shadowAll());
+    await share(flags, 9900);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => router.execute("answer", { x: i }, { idempotent: true, sessionId: `a${i}` })));
+    await router.close();
+    const before = v1.stats().calls;
+    expect(before).toBeGreaterThan(30);
+    await share(flags, 10_000);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => router.execute("answer", { x: i }, { idempotent: true, sessionId: `b${i}` })));
+    await router.close();
+    expect(v1.stats().calls).toBe(before);
     await stop();
   });
 
