@@ -270,12 +270,15 @@ export class QueueTimeoutError extends Data.TaggedError("QueueTimeoutError")<{
 }
 
 /**
- * The pool is draining or stopped and takes no new call. Nothing reached Python.
+ * The pool is draining or stopped. With `inFlight: false` it refused a new
+ * (or still queued) call and nothing reached Python; with `inFlight: true`
+ * the call was already with a worker when the drain's deadline passed, so
+ * it may have run.
  *
  * @example
  * ```ts
  * import { PoolDrainingError } from "molt";
- * const e = new PoolDrainingError({ pool: "v1", command: "echo", state: "draining" });
+ * const e = new PoolDrainingError({ pool: "v1", command: "echo", state: "draining", inFlight: false });
  * console.log(e.message); // pool v1 is draining and takes no new call ("echo")
  * ```
  */
@@ -283,9 +286,12 @@ export class PoolDrainingError extends Data.TaggedError("PoolDrainingError")<{
   readonly pool: string;
   readonly command: string;
   readonly state: string;
+  readonly inFlight: boolean;
 }> {
   override get message(): string {
-    return `pool ${this.pool} is ${this.state} and takes no new call ("${this.command}")`;
+    return this.inFlight
+      ? `pool ${this.pool} drained before "${this.command}" finished (it may have run)`
+      : `pool ${this.pool} is ${this.state} and takes no new call ("${this.command}")`;
   }
 }
 

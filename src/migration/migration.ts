@@ -385,6 +385,11 @@ class MigrationImpl implements Migration {
 
   /** Start V2, the router in front of both pools, and the rollout controller (which restores itself). */
   private async deploy(): Promise<void> {
+    // A retry after a rollback: a V2 kept warm is used again; a stopped one is replaced, and the
+    // old controller is stopped first so that only one process writes the rollout's journal.
+    if (this.v2 !== null && (this.v2.state === "serving" || this.v2.state === "degraded")) return;
+    await this.rollout?.stop();
+    await this.router?.close();
     this.v2 = await createPool({ ...this.o.v2, events: this.o.v2.events });
     this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router });
     this.rollout = await createRolloutController({

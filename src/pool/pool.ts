@@ -159,7 +159,7 @@ class PoolImpl implements Pool {
     const invalid = this.invalid(command, options);
     if (invalid !== null) return Promise.reject(invalid);
     if (!this.accepting) {
-      const error = new PoolDrainingError({ pool: this.name, command, state: this.state });
+      const error = new PoolDrainingError({ pool: this.name, command, state: this.state, inFlight: false });
       this.finish(command, error, t0, 0);
       return Promise.reject(error);
     }
@@ -298,7 +298,7 @@ class PoolImpl implements Pool {
   }
 
   private attempt(command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {
-    if (this.stopped) return Promise.reject(new PoolDrainingError({ pool: this.name, command, state: "stopped" }));
+    if (this.stopped) return Promise.reject(new PoolDrainingError({ pool: this.name, command, state: "stopped", inFlight: false }));
     const session = this.affinity === "none" ? undefined : o.sessionId;
     let target: string | null = null;
     if (session !== undefined) {
@@ -563,12 +563,13 @@ class PoolImpl implements Pool {
       });
       this.drainWaiter = null;
       if (!done) {
-        const fail = (command: string): PoolDrainingError => new PoolDrainingError({ pool: this.name, command, state: "draining" });
+        const fail = (inFlight: boolean) => (command: string): PoolDrainingError => new PoolDrainingError({ pool: this.name, command, state: "draining", inFlight });
         for (const w of this.queue.takeAll()) {
           failed++;
-          w.fail(fail(w.command));
+          w.fail(fail(false)(w.command));
         }
-        for (const slot of this.supervisor.slots) failed += slot.worker.failPending(fail);
+        // These were already with a worker: they may have run, and must say so.
+        for (const slot of this.supervisor.slots) failed += slot.worker.failPending(fail(true));
         this.queueChanged();
       }
     }

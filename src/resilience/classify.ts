@@ -67,6 +67,7 @@ const UNKNOWN = c("system", "critical", false, true);
 const PYTHON_RESOURCE = c("resource", "high", false, true);
 const EXITED_UNWRITTEN = c("connection", "high", true, false);
 const ABORTED_UNWRITTEN = c("system", "low", false, false);
+const DRAINED_IN_FLIGHT = c("system", "low", false, true);
 
 /**
  * Classify any error a pool call can end with.
@@ -84,5 +85,6 @@ export function classifyError(error: unknown): Classification {
   if (tag === "PythonError" && (error as { type: string }).type === "MemoryError") return PYTHON_RESOURCE;
   if (tag === "WorkerExitedError" && (error as { written: boolean }).written === false) return EXITED_UNWRITTEN;
   if (tag === "CallAbortedError" && (error as { written: boolean }).written === false) return ABORTED_UNWRITTEN;
+  if (tag === "PoolDrainingError" && (error as { inFlight: boolean }).inFlight === true) return DRAINED_IN_FLIGHT;
   return BY_TAG[tag] ?? UNKNOWN;
 }

@@ -8,6 +8,7 @@
  */
 import { refuseUnknown } from "../config.ts";
 import { ConfigError, ProgramError } from "../errors.ts";
+import { classifyError } from "../resilience/classify.ts";
 import { murmur3 } from "../flags/bucket.ts";
 import type { FlagValues } from "../flags/definitions.ts";
 import type { Flags } from "../flags/flags.ts";
@@ -91,7 +92,13 @@ const isPool = (v: unknown): v is Pool => typeof (v as Pool | null)?.execute ===
 /** Refusals that mean V2 never ran the call, so V1 may take it. */
 const refusedUnrun = (e: unknown): boolean => {
   const tag = (e as { _tag?: unknown } | null)?._tag;
-  return tag === "BreakerOpenError" || tag === "PoolDrainingError";
+  return tag === "BreakerOpenError" || (tag === "PoolDrainingError" && (e as { inFlight: boolean }).inFlight === false);
+};
+
+/** Failures of a call V2 had taken that come from V2 going away (a crash, a drain's deadline), not from the call. */
+const lostWithV2 = (e: unknown): boolean => {
+  const k = classifyError(e);
+  return k.infrastructure || (e as { _tag?: unknown } | null)?._tag === "PoolDrainingError";
 };
 
 /**
@@ -159,8 +166,10 @@ class RouterImpl implements Router {
     let result = this.dispatch(command, args, options, decision);
     if (decision.arm === "v2" && this.fallback) {
       result = result.catch((e: unknown) => {
-        if (!refusedUnrun(e)) throw e;
-        // V2's breaker or drain refused before anything ran: V1 serves it, counted there instead.
+        // V2's breaker or drain refused before anything ran; or V2 was switched off under an
+        // idempotent call, which may safely run again: V1 serves it, counted there instead.
+        const switched = options.idempotent === true && lostWithV2(e) && this.decider.decide(options).arm === "v1";
+        if (!refusedUnrun(e) && !switched) throw e;
         this.served.v2--;
         this.counts[decision.reason]--;
         route.arm = "v1";

@@ -131,6 +131,27 @@ describe("migration run", () => {
     await m.close();
   }, 60_000);
 
+  for (const keepWarm of [true, false]) {
+    test(`abort, retry after the cool-down (V2 ${keepWarm ? "kept warm" : "stopped"}), promote: one V2 pool, one rollout`, async () => {
+      const m = await setup(sqlite.fresh(), v2Options(), { rollout: { plan: QUICK_PLAN, thresholds: { minCalls: 20 }, rollback: { keepWarm } } });
+      await m.migration.run();
+      const firstV2 = m.migration.v2!;
+      await m.migration.abort("operator abort");
+      expect(m.migration.status()).toMatchObject({ state: "rolledBack" });
+      expect((await rejection(m.migration.run())).message).toContain("cooling down");
+      m.advance(QUICK_PLAN.cooldownMs);
+      const retried = await m.migration.run();
+      expect([retried.state, retried.rollout?.stage, m.flags.share()]).toEqual(["rollout", 1, 5000]);
+      if (keepWarm) expect(m.migration.v2).toBe(firstV2);
+      else expect([firstV2.state, m.migration.v2!.state]).toEqual(["stopped", "serving"]);
+      await m.migration.promote();
+      await m.migration.promote();
+      expect([m.migration.status().state, m.flags.share()]).toEqual(["decommission", 10_000]);
+      if (keepWarm) await firstV2.stop();
+      await m.close();
+    }, 60_000);
+  }
+
   test("a new process resumes the migration in its rollout stage", async () => {
     const url = sqlite.fresh();
     const first = await setup(url, v2Options());

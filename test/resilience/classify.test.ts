@@ -34,7 +34,8 @@ describe("classifyError", () => {
       [python("ValueError"), "python", false, true],
       [python("MemoryError"), "resource", false, true],
       [new BreakerOpenError({ pool: "p", command: "x", state: "open" }), "system", false, false],
-      [new PoolDrainingError({ pool: "p", command: "x", state: "draining" }), "system", false, false],
+      [new PoolDrainingError({ pool: "p", command: "x", state: "draining", inFlight: false }), "system", false, false],
+      [new PoolDrainingError({ pool: "p", command: "x", state: "draining", inFlight: true }), "system", false, true],
       [new CallAbortedError({ workerId: "w", requestId: 0, command: "x", written: false }), "system", false, false],
       [new CallAbortedError({ workerId: "w", requestId: 1, command: "x", written: true }), "system", false, true],
     ];

@@ -75,6 +75,22 @@ describe("routing", () => {
     await stop();
   });
 
+  test("idempotent calls that V2 failed while it was switched off run again on V1; others keep their error", async () => {
+    const { router, flags, v2, stop } = await arms({}, { size: 2 });
+    await share(flags, 10_000);
+    const idempotent = Array.from({ length: 4 }, (_, i) => router.execute<Answer>("slow", { x: i, sleep: 2 }, { sessionId: `i${i}`, idempotent: true }));
+    const once = Array.from({ length: 2 }, (_, i) => rejection(router.execute("slow", { x: i, sleep: 2 }, { sessionId: `o${i}` })));
+    await Bun.sleep(50);
+    flags.pin("pool_v2_share", 0);
+    await v2.drain({ deadlineMs: 100 });
+    const answers = await Promise.all(idempotent);
+    expect(answers.map((a) => a.value)).toEqual([0, 1, 2, 3]);
+    const errors = await Promise.all(once);
+    expect(errors.map((e) => [e._tag, e.inFlight])).toEqual([["PoolDrainingError", true], ["PoolDrainingError", true]]);
+    expect(router.stats()).toMatchObject({ v1: 4, v2: 2, fallbacks: 4 });
+    await stop();
+  }, 20_000);
+
   test('with fallback "none" a refused V2 call fails with V2\'s error', async () => {
     const { router, flags, v2, stop } = await arms({ fallback: "none" }, { breaker: { consecutiveFailures: 1, halfOpenAfterMs: 60_000 }, retry: false });
     await share(flags, 10_000);
