@@ -4,8 +4,25 @@
  *
  * @module
  */
+import { readFileSync } from "node:fs";
+import { totalmem } from "node:os";
 import type { ArmWindow } from "../monitor/judge.ts";
 import type { Pool } from "../pool/types.ts";
+
+/** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (seconds) a process has used, from /proc; null where there is no /proc or the process is gone. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime: fields 14 and 15 of the whole line, 12 and 13 after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
 
 /** RSS samples kept per arm for the growth regression. */
 const RSS_HISTORY = 120;
@@ -14,6 +31,9 @@ const RSS_HISTORY = 120;
 export class ArmReader {
   private lastCalls: number;
   private readonly rss: { at: number; bytes: number }[] = [];
+  /** CPU seconds per pid at the last read, and when (wall clock: CPU time is real time, whatever the rollout's clock). */
+  private cpu = new Map<number, number>();
+  private cpuAt = performance.now();
 
   constructor(private readonly pool: Pool) {
     this.lastCalls = pool.stats().calls;
@@ -33,6 +53,7 @@ export class ArmReader {
     return {
       calls,
       window: {
+        ...this.resources(m.workers.map((w) => w.pid), sampled.reduce((sum, w) => sum + (w.rssBytes ?? 0), 0), sampled.length > 0),
         calls: m.calls,
         errors: m.calls - m.outcomes.ok,
         p50Ms: m.latencyMs.p50,
@@ -41,10 +62,34 @@ export class ArmReader {
         latencySample: m.latencySample,
         workers: Math.max(m.ready, 1),
         crashes: m.crashes,
-        cpuPercent: null,
-        memoryPercent: null,
         rss: [...this.rss],
       },
+    };
+  }
+
+  /**
+   * CPU use (%) of the arm's workers since the last read, averaged per worker
+   * (100 = one core each, busy the whole time), and their RSS as a share of
+   * the machine's memory; null where not measurable.
+   */
+  private resources(pids: readonly number[], rssBytes: number, rssKnown: boolean): { cpuPercent: number | null; memoryPercent: number | null } {
+    const now = performance.now();
+    const seconds = (now - this.cpuAt) / 1000;
+    const next = new Map<number, number>();
+    let used = 0;
+    let measured = 0;
+    for (const pid of pids) {
+      const total = cpuSeconds(pid);
+      if (total === null) continue;
+      next.set(pid, total);
+      const before = this.cpu.get(pid);
+      if (before !== undefined) (used += total - before, measured++);
+    }
+    this.cpu = next;
+    this.cpuAt = now;
+    return {
+      cpuPercent: measured === 0 || seconds <= 0 ? null : (100 * used) / seconds / measured,
+      memoryPercent: rssKnown ? (100 * rssBytes) / totalmem() : null,
     };
   }
 }

@@ -71,11 +71,12 @@ describe("rollout controller", () => {
     ["crash", "worker_failure_rate", null, 60],
     ["some_errors", "error_rate_vs_v1", false, 400],
     ["grow", "memory_growth_per_hour", false, 40],
+    ["busy", "v2_cpu_percent", false, 60],
   ];
   for (const [fault, ruleName, critical, calls] of faults) {
     test(`rule ${ruleName} rolls back a V2 whose handler injects "${fault}"`, async () => {
       // The other rules a fault could also trip are relaxed, so that the rule under test is the one that fires.
-      const relaxed = fault === "some_errors" ? { maxErrorRate: 0.5 } : fault === "grow" ? { p99Ratio: 1000, maxP99Ms: 60_000, minGrowthSpanMs: 120_000 } : {};
+      const relaxed = fault === "some_errors" ? { maxErrorRate: 0.5 } : fault === "grow" ? { p99Ratio: 1000, maxP99Ms: 60_000, minGrowthSpanMs: 120_000 } : fault === "busy" ? { p99Ratio: 1000, maxP99Ms: 60_000 } : {};
       const r = await rig(fault, { thresholds: { minCalls: 20, criticalMinCalls: 10, ...relaxed } });
       await r.rollout.start();
       for (let i = 0; i < 8 && r.rollout.status().state === "active"; i++) {
