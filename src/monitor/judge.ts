@@ -121,7 +121,11 @@ export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Ju
   const latencyStats: Record<string, number> = latency === null
     ? { v1P99: v1.p99Ms, v2P99: v2.p99Ms }
     : { v1P99: v1.p99Ms, v2P99: v2.p99Ms, v1P90: v1.p90Ms, v2AboveV1P90: latency.above, sample: latency.n, z: latency.z, pValue: latency.pValue };
-  rules.push(relative("p99_vs_v1", p99Ratio, t.p99Ratio, latency !== null && latency.pValue < t.alpha, latencyStats));
+  rules.push(
+    v2.latencySample.length < t.minLatencySample
+      ? { ...skipped("p99_vs_v1", t.p99Ratio), stats: { sample: v2.latencySample.length } }
+      : relative("p99_vs_v1", p99Ratio, t.p99Ratio, latency !== null && latency.pValue < t.alpha, latencyStats),
+  );
 
   const failureRate = rate(v2.crashes, Math.max(v2.workers, 1));
   rules.push({ ...above("worker_failure_rate", failureRate, t.maxWorkerFailureRate), stats: { crashes: v2.crashes, workers: v2.workers } });

@@ -23,6 +23,8 @@ export interface Thresholds {
   readonly errorRatio: number;
   /** V2 errors needed before its error rate is compared with V1's: a ratio of a handful says nothing. Default 5. */
   readonly minErrorsToCompare: number;
+  /** V2 latencies sampled before its p99 is compared with V1's: the p99 of a few dozen calls is their maximum. Default 100. */
+  readonly minLatencySample: number;
   /** V2 p99 above this many times V1's (and significantly so) fails. Default 2. */
   readonly p99Ratio: number;
   /** Workers that crashed over workers serving, above this fails. Default 0.10. */
@@ -53,6 +55,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   maxMemoryPercent: 90,
   errorRatio: 3,
   minErrorsToCompare: 5,
+  minLatencySample: 100,
   p99Ratio: 2,
   maxWorkerFailureRate: 0.10,
   maxMemoryGrowthPerHour: 0.10,
@@ -63,7 +66,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 };
 
 const FRACTIONS = new Set<keyof Thresholds>(["maxErrorRate", "criticalErrorRate", "maxWorkerFailureRate", "mismatchMargin", "alpha"]);
-const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare", "minGrowthSpanMs"]);
+const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare", "minGrowthSpanMs", "minLatencySample"]);
 
 /** Defaults overlaid with `given`, each checked: fractions in (0, 1), counts positive integers, the rest positive. */
 export function resolveThresholds(given: Partial<Thresholds> = {}, owner = "monitor"): Thresholds {

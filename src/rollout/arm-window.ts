@@ -11,6 +11,8 @@ import type { Pool } from "../pool/types.ts";
 
 /** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
 const TICKS_PER_SECOND = 100;
+/** The shortest period CPU use is measured over. */
+const CPU_PERIOD_S = 1;
 
 /** CPU time (seconds) a process has used, from /proc; null where there is no /proc or the process is gone. */
 function cpuSeconds(pid: number): number | null {
@@ -34,6 +36,7 @@ export class ArmReader {
   /** CPU seconds per pid at the last read, and when (wall clock: CPU time is real time, whatever the rollout's clock). */
   private cpu = new Map<number, number>();
   private cpuAt = performance.now();
+  private cpuPercent: number | null = null;
 
   constructor(private readonly pool: Pool) {
     this.lastCalls = pool.stats().calls;
@@ -68,13 +71,16 @@ export class ArmReader {
   }
 
   /**
-   * CPU use (%) of the arm's workers since the last read, averaged per worker
-   * (100 = one core each, busy the whole time), and their RSS as a share of
-   * the machine's memory; null where not measurable.
+   * CPU use (%) of the arm's workers, averaged per worker (100 = one core
+   * each, busy the whole time), over the last period of at least a second —
+   * /proc counts in 10 ms ticks, too coarse for less — and their RSS as a
+   * share of the machine's memory; null where not measurable.
    */
   private resources(pids: readonly number[], rssBytes: number, rssKnown: boolean): { cpuPercent: number | null; memoryPercent: number | null } {
+    const memoryPercent = rssKnown ? (100 * rssBytes) / totalmem() : null;
     const now = performance.now();
     const seconds = (now - this.cpuAt) / 1000;
+    if (seconds < CPU_PERIOD_S && this.cpu.size > 0) return { cpuPercent: this.cpuPercent, memoryPercent };
     const next = new Map<number, number>();
     let used = 0;
     let measured = 0;
@@ -87,10 +93,8 @@ export class ArmReader {
     }
     this.cpu = next;
     this.cpuAt = now;
-    return {
-      cpuPercent: measured === 0 || seconds <= 0 ? null : (100 * used) / seconds / measured,
-      memoryPercent: rssKnown ? (100 * rssBytes) / totalmem() : null,
-    };
+    this.cpuPercent = measured === 0 ? null : (100 * used) / seconds / measured;
+    return { cpuPercent: this.cpuPercent, memoryPercent };
   }
 }
 

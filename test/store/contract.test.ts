@@ -125,6 +125,21 @@ for (const backend of BACKENDS) {
       await store.close();
     });
 
+    test("operator commands: queued with an id, pending until completed once, listed newest first", async () => {
+      const store = await open();
+      const a = await store.commands.enqueue({ target: "m1", command: "pause", args: { reason: "lunch" }, requestedBy: "ops" });
+      const b = await store.commands.enqueue({ target: "m1", command: "resume" });
+      await store.commands.enqueue({ target: "m2", command: "promote" });
+      expect(b).toBeGreaterThan(a);
+      expect((await store.commands.pending("m1")).map((c) => [c.id, c.command, c.args])).toEqual([[a, "pause", { reason: "lunch" }], [b, "resume", {}]]);
+      expect(await store.commands.complete(a, "applied", { state: "paused" })).toBe(true);
+      expect(await store.commands.complete(a, "failed", { error: "again" })).toBe(false);
+      expect(await store.commands.get(a)).toMatchObject({ status: "applied", result: { state: "paused" }, requestedBy: "ops" });
+      expect((await store.commands.pending("m1")).map((c) => c.id)).toEqual([b]);
+      expect((await store.commands.list("m1")).map((c) => c.id)).toEqual([b, a]);
+      await store.close();
+    });
+
     test("shadow mismatches: recorded with both values, newest first", async () => {
       const store = await open();
       await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: { a: 1 }, shadow: { a: 2 }, at: 5 });
