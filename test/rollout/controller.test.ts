@@ -66,22 +66,25 @@ describe("rollout controller", () => {
   }, 60_000);
 
   // [fault, rule that must fail, critical?, calls per window]; a crash fails the calls in flight with it, so it may be critical too.
-  const faults: [string, string, boolean | null, number][] = [
-    ["errors", "v2_error_rate_critical", true, 60],
-    ["slow", "v2_p99_ms", false, 24],
-    ["crash", "worker_failure_rate", null, 60],
-    ["some_errors", "error_rate_vs_v1", false, 400],
-    ["grow", "memory_growth_per_hour", false, 40],
-    ["busy", "v2_cpu_percent", false, 60],
+  const LONG_STAGE = { ...QUICK_PLAN, stages: [{ weightBp: 5000, minDurationMs: 3_600_000, minSamples: 20 }] };
+  const NO_LATENCY = { p99Ratio: 1000, maxP99Ms: 60_000 };
+  // [fault, rule that must fire, critical?, calls per window, thresholds relaxed (or tightened) so that
+  // this rule is the one that fires, plan]. A crash fails the calls in flight with it, so it may be critical too.
+  const faults: [string, string, boolean | null, number, Record<string, number>, typeof QUICK_PLAN][] = [
+    ["errors", "v2_error_rate_critical", true, 60, {}, QUICK_PLAN],
+    ["slow", "v2_p99_ms", false, 24, {}, QUICK_PLAN],
+    ["slow", "p99_vs_v1", false, 24, { maxP99Ms: 60_000, minLatencySample: 20 }, QUICK_PLAN],
+    ["crash", "worker_failure_rate", null, 60, {}, QUICK_PLAN],
+    ["some_errors", "error_rate_vs_v1", false, 400, { maxErrorRate: 0.5 }, QUICK_PLAN],
+    ["grow", "memory_growth_per_hour", false, 40, { ...NO_LATENCY, minGrowthSpanMs: 120_000 }, QUICK_PLAN],
+    // Memory as a share of this machine's (24 GiB here): the limit is lowered to what 1 MB per call reaches.
+    ["grow", "v2_memory_percent", false, 40, { ...NO_LATENCY, minGrowthSpanMs: 1e12, maxMemoryPercent: 0.3 }, LONG_STAGE],
+    // CPU is measured over periods of a second or more, so the stage lasts long enough to see one; the limit
+    // is lowered so that a machine loaded by other work still shows it (healthy workers here use a few percent).
+    ["busy", "v2_cpu_percent", false, 60, { ...NO_LATENCY, maxCpuPercent: 25 }, LONG_STAGE],
   ];
-  for (const [fault, ruleName, critical, calls] of faults) {
+  for (const [fault, ruleName, critical, calls, relaxed, plan] of faults) {
     test(`rule ${ruleName} rolls back a V2 whose handler injects "${fault}"`, async () => {
-      // The other rules a fault could also trip are relaxed, so that the rule under test is the one that fires.
-      const relaxed = fault === "some_errors" ? { maxErrorRate: 0.5 } : fault === "grow" ? { p99Ratio: 1000, maxP99Ms: 60_000, minGrowthSpanMs: 120_000 } : fault === "busy" ? { p99Ratio: 1000, maxP99Ms: 60_000, maxCpuPercent: 25 } : {};
-      // CPU is measured over periods of a second or more: the stage must last long enough to see one.
-      // (The CPU limit is lowered for "busy" so that a machine loaded by other work still shows it:
-      // healthy workers here use a few percent.)
-      const plan = fault === "busy" ? { ...QUICK_PLAN, stages: [{ weightBp: 5000, minDurationMs: 3_600_000, minSamples: 20 }] } : QUICK_PLAN;
       const r = await rig(fault, { plan, thresholds: { minCalls: 20, criticalMinCalls: 10, ...relaxed } });
       await r.rollout.start();
       for (let i = 0; i < 8 && r.rollout.status().state === "active"; i++) {
