@@ -135,3 +135,14 @@ export { createMigration, type Migration, type MigrationOptions, type MigrationP
 export type { Check } from "./src/migration/preflight.ts";
 export { readMigration, type StoredMigration } from "./src/migration/inspect.ts";
 export { migrationReport } from "./src/migration/report.ts";
+export {
+  type ArmClient,
+  type CaseResult,
+  DEFAULT_IGNORE,
+  defaultCases,
+  type EquivalenceCase,
+  type EquivalenceOptions,
+  type EquivalenceReport,
+  validateEquivalence,
+} from "./src/validation/equivalence.ts";
+export type { Difference } from "./src/validation/diff.ts";
