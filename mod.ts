@@ -146,3 +146,12 @@ export {
   validateEquivalence,
 } from "./src/validation/equivalence.ts";
 export type { Difference } from "./src/validation/diff.ts";
+export {
+  type ArmLoad,
+  type Comparison,
+  type LoadMixItem,
+  type LoadOptions,
+  type LoadReport,
+  validateLoad,
+} from "./src/validation/load.ts";
+export type { Estimate } from "./src/validation/statistics.ts";

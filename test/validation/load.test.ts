@@ -1,0 +1,44 @@
+/**
+ * The load comparison: the same workload on both arms in alternating blocks,
+ * intervals for every measure, and a verdict from the intervals of the
+ * differences.
+ */
+import { describe, expect, test } from "bun:test";
+import { validateLoad } from "../../mod.ts";
+import { rejection } from "../helpers.ts";
+import { armPool } from "../routing/helpers.ts";
+
+const outcome = (report: Awaited<ReturnType<typeof validateLoad>>, measure: string) => report.comparisons.find((c) => c.measure === measure)!.outcome;
+
+describe("validateLoad", () => {
+  test("the same handler on both arms: no measure is worse; each arm gets the same calls; intervals contain their values", async () => {
+    const [v1, v2] = await Promise.all([armPool("v1", { size: 2, strategy: "enhanced" }), armPool("v2", { size: 2 })]);
+    const report = await validateLoad({ v1, v2, users: 4, opsPerUser: 150, blocks: 6, mix: [{ command: "answer", args: { x: 1 }, weight: 3 }, { command: "ping" }], progress: "none" });
+    expect([report.v1.calls, report.v2.calls]).toEqual([600, 600]);
+    expect(report.comparisons.filter((c) => c.outcome === "worse")).toEqual([]);
+    expect(report.verdict).toBe("pass");
+    for (const arm of [report.v1, report.v2]) {
+      for (const e of [arm.throughput, arm.p50Ms, arm.p99Ms, arm.errorRate]) expect(e.low <= e.value && e.value <= e.high).toBe(true);
+    }
+    await Promise.all([v1.stop(), v2.stop()]);
+  }, 60_000);
+
+  test("a slower V2 is worse on latency; a failing V2 is worse on errors", async () => {
+    const [v1, slow] = await Promise.all([armPool("v1", { size: 2, strategy: "enhanced" }), armPool("v2", { size: 2, env: { MOLT_ARM: "v2", MOLT_FAULT: "slow" } })]);
+    const a = await validateLoad({ v1, v2: slow, users: 4, opsPerUser: 8, blocks: 2, mix: [{ command: "work", args: { x: 1 } }], progress: "none" });
+    expect([outcome(a, "p50Ms"), outcome(a, "throughput"), a.verdict]).toEqual(["worse", "worse", "fail"]);
+    await slow.stop();
+    const failing = await armPool("v2", { size: 2, env: { MOLT_ARM: "v2", MOLT_FAULT: "some_errors" } });
+    const b = await validateLoad({ v1, v2: failing, users: 4, opsPerUser: 400, blocks: 2, mix: [{ command: "work", args: { x: 1 } }], progress: "none" });
+    expect([outcome(b, "errorRate"), b.verdict]).toEqual(["worse", "fail"]);
+    expect(b.v2.errors).toBe(b.v2.calls / 25);
+    await Promise.all([v1.stop(), failing.stop()]);
+  }, 60_000);
+
+  test("options are validated", async () => {
+    const [v1, v2] = await Promise.all([armPool("v1"), armPool("v2")]);
+    expect((await rejection(validateLoad({ v1, v2, blocks: 3 }))).message).toBe("validate.load: blocks must be a positive even integer, received 3");
+    expect((await rejection(validateLoad({ v1, v2, mix: [] }))).option).toBe("mix");
+    await Promise.all([v1.stop(), v2.stop()]);
+  });
+});
