@@ -101,6 +101,7 @@ export type { ChangeMeta, FlagChange, FlagRecord, Flags as FlagsTable, FlagWatch
 export type { ShadowMismatch, ShadowMismatches } from "./src/store/tables/shadow-mismatches.ts";
 export type { Decision, Decisions } from "./src/store/tables/decisions.ts";
 export type { Commands, CommandStatus, OperatorCommand } from "./src/store/tables/commands.ts";
+export type { ValidationResult, Validations } from "./src/store/tables/validations.ts";
 export type { Journal, JournalEntry, JournalEvent, JournalRange } from "./src/store/tables/journal.ts";
 export type { MigrationPhase, MigrationStatus, PhaseStatus } from "./src/store/tables/migration-status.ts";
 export type { PoolConfiguration, PoolConfigurations } from "./src/store/tables/pool-configurations.ts";
@@ -155,3 +156,4 @@ export {
   validateLoad,
 } from "./src/validation/load.ts";
 export type { Estimate } from "./src/validation/statistics.ts";
+export { validationMarkdown } from "./src/validation/markdown.ts";

@@ -7,6 +7,9 @@
  */
 import type { Store } from "../store/store.ts";
 import type { Decision } from "../store/tables/decisions.ts";
+import type { EquivalenceReport } from "../validation/equivalence.ts";
+import type { LoadReport } from "../validation/load.ts";
+import { validationMarkdown } from "../validation/markdown.ts";
 import { readMigration } from "./inspect.ts";
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
@@ -38,9 +41,10 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
   const out: string[] = [`# Migration report: ${migrationId}`, "", `Generated ${iso(now)} from ${store.location}.`, ""];
 
   out.push("## Summary", "");
+  const validations = await store.validations.list(migrationId);
   if (m.migration === null && m.rollout === null) {
     out.push("The store has no migration or rollout with this id.", "");
-    return out.join("\n");
+    if (validations.length === 0) return out.join("\n");
   }
   if (m.migration !== null) {
     out.push(`- Migration: **${m.migration.state}**${m.migration.failedPhase === null ? "" : ` (phase ${m.migration.failedPhase} failed: ${m.migration.reason})`}`);
@@ -101,6 +105,13 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
     out.push("", "| rule | status | value | threshold |", "| --- | --- | --- | --- |");
     for (const r of judgement.rules) out.push(`| ${r.rule} | ${r.status} | ${r.value === null ? "—" : Number(r.value.toFixed(4))} | ${r.threshold} |`);
     out.push("");
+  }
+
+  if (validations.length > 0) {
+    out.push("## Validation", "");
+    for (const v of validations) {
+      out.push(`Run ${iso(v.at)}, **${v.verdict}**:`, "", validationMarkdown(v.report as unknown as EquivalenceReport | LoadReport, 3));
+    }
   }
 
   const mismatches = await store.shadowMismatches.list({ limit: 5 });

@@ -88,6 +88,15 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX commands_pending ON commands (target, status, id)",
     ],
   },
+  {
+    version: 5,
+    name: "validation results",
+    statements: ({ json, serial }) => [
+      `CREATE TABLE validation_results (
+        id ${serial}, target TEXT NOT NULL, kind TEXT NOT NULL, at BIGINT NOT NULL, verdict TEXT NOT NULL, report ${json} NOT NULL)`,
+      "CREATE INDEX validation_results_target ON validation_results (target, id)",
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

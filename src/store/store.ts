@@ -21,6 +21,7 @@ import { PoolMetrics } from "./tables/pool-metrics.ts";
 import { Programs } from "./tables/programs.ts";
 import { ShadowMismatches } from "./tables/shadow-mismatches.ts";
 import { Snapshots } from "./tables/snapshots.ts";
+import { Validations } from "./tables/validations.ts";
 import { DEFAULT_STORE_PATH, parseStoreUrl } from "./url.ts";
 
 /** Options of openStore. */
@@ -51,6 +52,7 @@ export interface Store {
   readonly shadowMismatches: ShadowMismatches;
   readonly decisions: Decisions;
   readonly commands: Commands;
+  readonly validations: Validations;
   /** Every migration recorded in `schema_migrations`, oldest first. */
   migrations(): Promise<AppliedMigration[]>;
   /** Close the connection; later calls reject with a StoreError "closed". */
@@ -76,7 +78,7 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4 ]
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4, 5 ]
  * await store.close();
  * ```
  */
@@ -112,6 +114,7 @@ class StoreImpl implements Store {
   readonly shadowMismatches: ShadowMismatches;
   readonly decisions: Decisions;
   readonly commands: Commands;
+  readonly validations: Validations;
 
   constructor(private readonly driver: Driver, now: () => number, readonly applied: readonly AppliedMigration[]) {
     this.backend = driver.backend;
@@ -127,6 +130,7 @@ class StoreImpl implements Store {
     this.shadowMismatches = new ShadowMismatches(driver);
     this.decisions = new Decisions(driver);
     this.commands = new Commands(driver, now);
+    this.validations = new Validations(driver, now);
   }
 
   migrations(): Promise<AppliedMigration[]> {

@@ -22,11 +22,11 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const first = await open(url);
       expect(first.backend).toBe(backend.name);
-      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4]);
+      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
       await first.close();
       const second = await open(url);
       expect(second.applied).toEqual([]);
-      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000], [4, 1_000]]);
+      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000], [4, 1_000], [5, 1_000]]);
       await second.close();
     });
 
@@ -137,6 +137,16 @@ for (const backend of BACKENDS) {
       expect(await store.commands.get(a)).toMatchObject({ status: "applied", result: { state: "paused" }, requestedBy: "ops" });
       expect((await store.commands.pending("m1")).map((c) => c.id)).toEqual([b]);
       expect((await store.commands.list("m1")).map((c) => c.id)).toEqual([b, a]);
+      await store.close();
+    });
+
+    test("validation results: recorded per target with their report", async () => {
+      const store = await open();
+      await store.validations.record({ target: "m1", kind: "equivalence", verdict: "pass", report: { kind: "equivalence", passed: 8, failed: 0, cases: [] } });
+      await store.validations.record({ target: "m1", kind: "load", verdict: "fail", report: { kind: "load" } });
+      await store.validations.record({ target: "m2", kind: "load", verdict: "pass", report: { kind: "load" } });
+      expect((await store.validations.list("m1")).map((v) => [v.kind, v.verdict])).toEqual([["equivalence", "pass"], ["load", "fail"]]);
+      expect((await store.validations.list("m1"))[0]!.report).toEqual({ kind: "equivalence", passed: 8, failed: 0, cases: [] });
       await store.close();
     });
 

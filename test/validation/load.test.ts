@@ -42,3 +42,21 @@ describe("validateLoad", () => {
     await Promise.all([v1.stop(), v2.stop()]);
   });
 });
+
+test("results are stored and appear in the migration report, as markdown", async () => {
+  const { openStore, migrationReport, validateEquivalence, validationMarkdown } = await import("../../mod.ts");
+  const store = await openStore(":memory:");
+  const [v1, v2] = await Promise.all([armPool("v1"), armPool("v2")]);
+  const equivalence = await validateEquivalence({ v1, v2 });
+  const load = await validateLoad({ v1, v2, users: 2, opsPerUser: 20, blocks: 2, progress: "none" });
+  for (const r of [equivalence, load]) {
+    await store.validations.record({ target: "m1", kind: r.kind, verdict: r.kind === "load" ? r.verdict : r.failed === 0 ? "pass" : "fail", report: r as never });
+  }
+  const report = await migrationReport(store, "m1");
+  expect(report).toContain("## Validation");
+  expect(report).toContain("### Equivalence: 6 passed, 0 failed");
+  expect(report).toContain("### Load: pass");
+  expect(validationMarkdown(load)).toContain("| V2 − V1 | difference | outcome |");
+  await Promise.all([v1.stop(), v2.stop()]);
+  await store.close();
+}, 30_000);
