@@ -124,6 +124,13 @@ function stageDone(context: RolloutContext, event: RolloutEvent): boolean {
     context.samples.v1 + e.v1Calls >= stage.minSamples && context.samples.v2 + e.v2Calls >= stage.minSamples;
 }
 
+/** What a judgement can do to a running rollout before anything else: roll it back, or pause it. */
+const BREACHES = [
+  { guard: "critical", target: "#rollout.rollingBack", actions: "rollBack" },
+  { guard: "failedEnough", target: "#rollout.rollingBack", actions: "rollBack" },
+  { guard: "unsureEnough", target: "#rollout.paused", actions: "pause" },
+] as const;
+
 /**
  * The rollout machine.
  *
@@ -255,9 +262,7 @@ export const rolloutMachine = setup({
         shadow: {
           on: {
             "window.judged": [
-              { guard: "critical", target: "#rollout.rollingBack", actions: "rollBack" },
-              { guard: "failedEnough", target: "#rollout.rollingBack", actions: "rollBack" },
-              { guard: "unsureEnough", target: "#rollout.paused", actions: "pause" },
+              ...BREACHES,
               { guard: "shadowDone", target: "stage", actions: "advance" },
               { actions: "count" },
             ],
@@ -266,9 +271,7 @@ export const rolloutMachine = setup({
         stage: {
           on: {
             "window.judged": [
-              { guard: "critical", target: "#rollout.rollingBack", actions: "rollBack" },
-              { guard: "failedEnough", target: "#rollout.rollingBack", actions: "rollBack" },
-              { guard: "unsureEnough", target: "#rollout.paused", actions: "pause" },
+              ...BREACHES,
               { guard: "lastStageDone", target: "#rollout.promoted", actions: "promote" },
               { guard: "stageDone", actions: "advance" },
               { actions: "count" },

@@ -37,6 +37,12 @@ export function option<A, F = A>(owner: string, name: string, value: unknown, ch
   throw new ConfigError({ owner, option: name, received: value, allowed: check.allowed });
 }
 
+/** `value` if it is valid; a ConfigError otherwise, missing included. */
+export function required<A>(owner: string, name: string, value: unknown, check: Rule<A>): A {
+  if (check.is(value)) return value;
+  throw new ConfigError({ owner, option: name, received: value, allowed: check.allowed });
+}
+
 /** Refuse keys that no rule knows, so a typo does not pass silently. */
 export function refuseUnknown(owner: string, given: object, known: readonly string[]): void {
   for (const key of Object.keys(given)) {
@@ -45,3 +51,9 @@ export function refuseUnknown(owner: string, given: object, known: readonly stri
     }
   }
 }
+
+/** An id that names a rollout or a migration in the store and on the command line. */
+export const idRule: Rule<string> = {
+  is: (v): v is string => typeof v === "string" && /^[\w.:-]{1,64}$/.test(v),
+  allowed: "1–64 letters, digits, '_', '.', ':' or '-'",
+};

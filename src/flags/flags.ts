@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { option, positiveInt, refuseUnknown } from "../config.ts";
+import { option, positiveInt, refuseUnknown, required } from "../config.ts";
 import { ConfigError, FlagError, StoreRowError } from "../errors.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import type { ChangeMeta, FlagChange, FlagWatch } from "../store/tables/flags.ts";
@@ -133,7 +133,7 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>): Partial<Rec
  */
 export async function createFlags(options: FlagsOptions): Promise<Flags> {
   refuseUnknown("flags", options, ["store", "defaults", "overrides", "env", "pollMs", "onError"]);
-  if (!storeRule.is(options.store)) throw new ConfigError({ owner: "flags", option: "store", received: options.store, allowed: storeRule.allowed });
+  required("flags", "store", options.store, storeRule);
   const pollMs = option("flags", "pollMs", options.pollMs, positiveInt, 1000);
   const defaults = { ...FLAG_DEFAULTS, ...partial(options.defaults, "defaults") } as FlagValues;
   const flags = new FlagSet(options.store, defaults, partial(options.overrides, "overrides"), fromEnv(options.env ?? process.env), options.onError ?? (() => {}));

@@ -17,7 +17,7 @@ import {
   type MigrationState,
   migrationState,
 } from "../../machines/migration.ts";
-import { refuseUnknown } from "../config.ts";
+import { idRule, option, refuseUnknown, required } from "../config.ts";
 import { ConfigError, MigrationError } from "../errors.ts";
 import type { Flags } from "../flags/flags.ts";
 import type { PoolOptions } from "../pool/options.ts";
@@ -119,11 +119,8 @@ const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "f
  */
 export async function createMigration(options: MigrationOptions): Promise<Migration> {
   refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "now"]);
-  if (!storeRule.is(options.store)) throw new ConfigError({ owner: "migration", option: "store", received: options.store, allowed: storeRule.allowed });
-  const migrationId = options.migrationId ?? "migration";
-  if (typeof migrationId !== "string" || !/^[\w.:-]{1,64}$/.test(migrationId)) {
-    throw new ConfigError({ owner: "migration", option: "migrationId", received: migrationId, allowed: "1–64 letters, digits, '_', '.', ':' or '-'" });
-  }
+  required("migration", "store", options.store, storeRule);
+  const migrationId = option("migration", "migrationId", options.migrationId, idRule, "migration");
   const now = options.now ?? Date.now;
   const actor = await persistActor(migrationMachine, {
     actorId: `migration:${migrationId}`,

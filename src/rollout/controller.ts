@@ -17,7 +17,7 @@ import {
   rolloutState,
   shareOf,
 } from "../../machines/rollout.ts";
-import { refuseUnknown } from "../config.ts";
+import { idRule, option, refuseUnknown, required } from "../config.ts";
 import { ConfigError, RolloutError } from "../errors.ts";
 import type { Flags } from "../flags/flags.ts";
 import { judge, type Judgement, type ShadowWindow } from "../monitor/judge.ts";
@@ -143,11 +143,8 @@ function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
  */
 export async function createRolloutController(options: RolloutOptions): Promise<RolloutController> {
   refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now"]);
-  if (!storeRule.is(options.store)) throw new ConfigError({ owner: "rollout", option: "store", received: options.store, allowed: storeRule.allowed });
-  const rolloutId = options.rolloutId ?? "rollout";
-  if (typeof rolloutId !== "string" || !/^[\w.:-]{1,64}$/.test(rolloutId)) {
-    throw new ConfigError({ owner: "rollout", option: "rolloutId", received: rolloutId, allowed: "1–64 letters, digits, '_', '.', ':' or '-'" });
-  }
+  required("rollout", "store", options.store, storeRule);
+  const rolloutId = option("rollout", "rolloutId", options.rolloutId, idRule, "rollout");
   const noiseFloor = options.noiseFloor ?? 0;
   if (typeof noiseFloor !== "number" || !(noiseFloor >= 0 && noiseFloor < 1)) {
     throw new ConfigError({ owner: "rollout", option: "noiseFloor", received: noiseFloor, allowed: "a number from 0 to 1 (exclusive)" });

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Actor, AnyStateMachine, EventFromLogic, SnapshotFrom } from "xstate";
-import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
+import { option, positiveInt, refuseUnknown, required, type Rule } from "../config.ts";
 import { ConfigError, StoreError } from "../errors.ts";
 import { type ActorIdentity, asJson, rebuild, startActor } from "./replay.ts";
 import { storeRule } from "./store.ts";
@@ -86,7 +86,7 @@ export async function persistActor<TMachine extends AnyStateMachine>(machine: TM
     throw new ConfigError({ owner: `persistActor "${options.actorId}"`, option: "machineVersion", received: v, allowed: "a non-empty string or a non-negative integer" });
   }
   const owner = `persistActor "${options.actorId}"`;
-  if (!storeRule.is(options.store)) throw new ConfigError({ owner, option: "store", received: options.store, allowed: storeRule.allowed });
+  required(owner, "store", options.store, storeRule);
   const snapshotEvery = option(owner, "snapshotEvery", options.snapshotEvery, positiveInt, 100);
   const now = option(owner, "now", options.now, clock, Date.now);
 
