@@ -157,3 +157,4 @@ export {
 } from "./src/validation/load.ts";
 export type { Estimate } from "./src/validation/statistics.ts";
 export { validationMarkdown } from "./src/validation/markdown.ts";
+export { FAULT_KINDS, type FaultKind, type FaultOptions, type FaultReport, type FaultResult, validateFaults } from "./src/validation/faults.ts";

@@ -8,6 +8,7 @@
 import type { Store } from "../store/store.ts";
 import type { Decision } from "../store/tables/decisions.ts";
 import type { EquivalenceReport } from "../validation/equivalence.ts";
+import type { FaultReport } from "../validation/faults.ts";
 import type { LoadReport } from "../validation/load.ts";
 import { validationMarkdown } from "../validation/markdown.ts";
 import { readMigration } from "./inspect.ts";
@@ -110,7 +111,7 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
   if (validations.length > 0) {
     out.push("## Validation", "");
     for (const v of validations) {
-      out.push(`Run ${iso(v.at)}, **${v.verdict}**:`, "", validationMarkdown(v.report as unknown as EquivalenceReport | LoadReport, 3));
+      out.push(`Run ${iso(v.at)}, **${v.verdict}**:`, "", validationMarkdown(v.report as unknown as EquivalenceReport | LoadReport | FaultReport, 3));
     }
   }
 

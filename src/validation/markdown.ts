@@ -5,6 +5,7 @@
  * @module
  */
 import type { EquivalenceReport } from "./equivalence.ts";
+import type { FaultReport } from "./faults.ts";
 import type { LoadReport } from "./load.ts";
 import type { Estimate } from "./statistics.ts";
 
@@ -20,7 +21,7 @@ const est = (e: Estimate, digits = 2): string => `${e.value.toFixed(digits)} [${
  * console.log(validationMarkdown({ kind: "equivalence", passed: 1, failed: 0, cases: [] }).split("\n")[0]); // ## Equivalence: 1 passed, 0 failed
  * ```
  */
-export function validationMarkdown(report: EquivalenceReport | LoadReport, level = 2): string {
+export function validationMarkdown(report: EquivalenceReport | LoadReport | FaultReport, level = 2): string {
   const h = "#".repeat(level);
   const out: string[] = [];
   if (report.kind === "equivalence") {
@@ -28,6 +29,14 @@ export function validationMarkdown(report: EquivalenceReport | LoadReport, level
     for (const c of report.cases) {
       const diffs = c.differences.slice(0, 3).map((d) => `\`${d.path || "(value)"}\`: V1 ${cell(d.v1)}, V2 ${cell(d.v2)}`).join("; ");
       out.push(`| ${c.name} | ${c.equal ? "yes" : "**no**"} | ${diffs}${c.differences.length > 3 ? ` (and ${c.differences.length - 3} more)` : ""} |`);
+    }
+  } else if (report.kind === "faults") {
+    const ms = (v: number | null): string => (v === null ? "not within the run" : `${v.toFixed(0)} ms`);
+    out.push(`${h} Fault recovery: ${report.verdict}`, "", "| fault | arm | back to full capacity | first success | failed | lost | retried, then ok |", "| --- | --- | --- | --- | --- | --- | --- |");
+    for (const r of report.results) {
+      for (const [arm, x] of [["V1", r.v1], ["V2", r.v2]] as const) {
+        out.push(`| ${r.fault} | ${arm} | ${ms(x.recoveredMs)} | ${ms(x.firstSuccessMs)} | ${x.failed} of ${x.calls} | ${x.lost} | ${x.retriedOk} |`);
+      }
     }
   } else {
     out.push(`${h} Load: ${report.verdict}`, "", `${report.users} users, ${report.blocks} alternating blocks; values with 95% intervals.`, "");

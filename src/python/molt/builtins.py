@@ -4,6 +4,7 @@ import os
 import sys
 import time
 
+from . import inject
 from .programs import Programs
 from .registry import all_commands, register_builtin
 
@@ -59,5 +60,6 @@ def install(counters, handler_name):
     register_builtin("describe", describe, True)
     # Whether a program may run twice is the caller's to say (the host's `idempotent`).
     register_builtin("execute_program", programs.execute, False, threaded=True)
+    inject.install()
     # shutdown is answered by the serving loop itself, which owns the exit.
     register_builtin("shutdown", None, False)
