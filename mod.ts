@@ -158,3 +158,4 @@ export {
 export type { Estimate } from "./src/validation/statistics.ts";
 export { validationMarkdown } from "./src/validation/markdown.ts";
 export { FAULT_KINDS, type FaultKind, type FaultOptions, type FaultReport, type FaultResult, validateFaults } from "./src/validation/faults.ts";
+export { type Checklist, type ChecklistItem, CHECKLIST_STAGES, stageChecklist } from "./src/validation/checklist.ts";

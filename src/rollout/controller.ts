@@ -26,6 +26,7 @@ import type { Pool } from "../pool/types.ts";
 import type { Router } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
+import { CHECKLIST_STAGES, stageChecklist } from "../validation/checklist.ts";
 import { ArmReader, forRecord } from "./arm-window.ts";
 import { RollbackManager, type RollbackOptions, type RollbackReport } from "./rollback.ts";
 
@@ -49,6 +50,11 @@ export interface RolloutOptions {
   readonly rollback?: RollbackOptions;
   /** The clock of the rollout (epoch ms). Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Hold a stage with a plan checklist (5, 25, 50%) until its checklist
+   * passes, and refuse `promote()` while the current stage's fails. Default false.
+   */
+  readonly requireChecklist?: boolean;
 }
 
 /** Where a rollout stands. */
@@ -142,7 +148,7 @@ function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
  * ```
  */
 export async function createRolloutController(options: RolloutOptions): Promise<RolloutController> {
-  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now"]);
+  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now", "requireChecklist"]);
   required("rollout", "store", options.store, storeRule);
   const rolloutId = option("rollout", "rolloutId", options.rolloutId, idRule, "rollout");
   const noiseFloor = options.noiseFloor ?? 0;
@@ -214,10 +220,14 @@ class Controller implements RolloutController {
     const shadow = this.shadowWindow();
     const judgement = judge({ v1: a.window, v2: b.window, shadow }, this.thresholds);
     this.lastJudgement = judgement;
+    // With checklists required, a passing window that would end a checklist stage holds it while its checklist fails.
+    const blocked = judgement.verdict === "pass" ? await this.checklistBlocks(a.calls, b.calls) : null;
+    const verdict = blocked === null ? judgement.verdict : "insufficient_data";
+    const reason = blocked === null ? judgement.reasons.join("; ") : `held: the ${this.status().shareBp / 100}% checklist fails (${blocked})`;
     await this.send(
-      { type: "window.judged", now: at, verdict: judgement.verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason: judgement.reasons.join("; ") },
+      { type: "window.judged", now: at, verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason },
       "judged",
-      judgement.reasons.join("; ") || judgement.verdict,
+      reason || judgement.verdict,
       { judgement, thresholds: this.thresholds, v1: forRecord(a.window), v2: forRecord(b.window), shadow },
     );
     if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? judgement.verdict, false);
@@ -232,8 +242,32 @@ class Controller implements RolloutController {
     return this.command("resume", ["paused"], ["active"], { type: "operator.resumed", now: this.now() });
   }
 
-  promote(): Promise<RolloutStatus> {
-    return this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
+  async promote(): Promise<RolloutStatus> {
+    const state = this.state();
+    if (this.o.requireChecklist && (state === "active" || state === "paused")) {
+      const failing = await this.failingChecklist(this.status().shareBp);
+      if (failing !== null) {
+        throw new RolloutError({ rolloutId: this.rolloutId, command: "promote", state: `${detailOf(this.actor.getSnapshot())} with its checklist failing (${failing})`, allowed: "a stage whose checklist passes" });
+      }
+    }
+    return await this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
+  }
+
+  /** The failing items of the checklist at `shareBp`, or null when it passes or the share has none. */
+  private async failingChecklist(shareBp: number): Promise<string | null> {
+    if (!CHECKLIST_STAGES.includes(shareBp)) return null;
+    const list = await stageChecklist(this.o.store, this.rolloutId, shareBp, { v2Pool: this.o.v2.name });
+    return list.passed ? null : list.items.filter((i) => i.status === "fail").map((i) => `${i.item}: ${i.evidence}`).join("; ");
+  }
+
+  /** Why the current stage may not end with this window, if checklists are required and it would end. */
+  private async checklistBlocks(v1Calls: number, v2Calls: number): Promise<string | null> {
+    if (!this.o.requireChecklist || this.state() !== "active") return null;
+    const s = this.status();
+    const stage = this.actor.getSnapshot().context.plan.stages[(s.stage ?? 0) - 1];
+    if (s.stage === null || stage === undefined) return null;
+    const due = s.elapsedMs >= stage.minDurationMs && s.samples.v1 + v1Calls >= stage.minSamples && s.samples.v2 + v2Calls >= stage.minSamples;
+    return due ? await this.failingChecklist(s.shareBp) : null;
   }
 
   rollback(reason = "operator rollback"): Promise<RollbackReport | null> {
