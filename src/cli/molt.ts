@@ -12,7 +12,25 @@ import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { Command, Option } from "commander";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
-import { createFlags, FLAG_NAMES, type FlagName, isMoltError, migrationReport, openStore, readMigration, type Store } from "../../mod.ts";
+import {
+  createFlags,
+  createPool,
+  defaultCases,
+  type EquivalenceReport,
+  FLAG_NAMES,
+  type FaultReport,
+  type FlagName,
+  isMoltError,
+  type LoadReport,
+  migrationReport,
+  openStore,
+  readMigration,
+  type Store,
+  validateEquivalence,
+  validateFaults,
+  validateLoad,
+  validationMarkdown,
+} from "../../mod.ts";
 
 interface Globals {
   store: string;
@@ -189,6 +207,49 @@ program.command("inspect").description("Print the machine definitions (JSON for 
         out.snapshots = { migration: m.migration, rollout: m.rollout };
       }
       console.log(JSON.stringify(out, null, 2));
+    })
+  );
+
+program.command("validate").argument("[what]", "equivalence, load, faults or all", "all")
+  .description("Run the validation suite on fresh V1 and V2 pools, store the results, and print them (markdown, or --json).")
+  .requiredOption("--v1-handler <path>", "V1's handler (module or .py file)")
+  .requiredOption("--v2-handler <path>", "V2's handler")
+  .option("--v1-python <path>", "V1's interpreter", "python3").option("--v2-python <path>", "V2's interpreter", "python3")
+  .option("--size <n>", "workers per pool", "2").option("--users <n>", "concurrent callers", "8")
+  .option("--duration-ms <ms>", "load run time, and time under each fault", "6000")
+  .option("--command <name>", "the call the load and faults make", "ping")
+  .option("--program-handler <command>", "a command both handlers serve, to exercise programs in the equivalence cases")
+  .option("--json", "print JSON instead of markdown")
+  .action((what: string, o: Record<string, string | boolean | undefined>) =>
+    withStore(async (store, g) => {
+      const kinds = what === "all" ? ["equivalence", "load", "faults"] : [what];
+      if (kinds.some((k) => !["equivalence", "load", "faults"].includes(k))) throw new Error(`validate: expected equivalence, load, faults or all, received ${JSON.stringify(what)}`);
+      const size = Number(o.size);
+      const arm = (name: "v1" | "v2") => ({
+        name, handler: String(o[`${name}Handler`]), python: String(o[`${name}Python`]), size, onStderr: () => {},
+        ...(name === "v1" ? { strategy: "basic" as const } : {}),
+      });
+      const results: unknown[] = [];
+      for (const kind of kinds) {
+        let report: EquivalenceReport | LoadReport | FaultReport;
+        if (kind === "faults") report = await validateFaults({ v1: arm("v1"), v2: arm("v2"), users: Number(o.users), durationMs: Number(o.durationMs), command: String(o.command) });
+        else {
+          const [v1, v2] = await Promise.all([createPool(arm("v1")), createPool(arm("v2"))]);
+          try {
+            report = kind === "equivalence"
+              ? await validateEquivalence({ v1, v2, cases: defaultCases(o.programHandler as string | undefined) })
+              : await validateLoad({ v1, v2, users: Number(o.users), durationMs: Number(o.durationMs), mix: [{ command: String(o.command) }], progress: o.json ? "none" : undefined });
+          } finally {
+            await Promise.all([v1.stop(), v2.stop()]);
+          }
+        }
+        const verdict = report.kind === "equivalence" ? (report.failed === 0 ? "pass" : "fail") : report.verdict;
+        await store.validations.record({ target: g.migration, kind: report.kind, verdict, report: report as never });
+        if (verdict === "fail") process.exitCode = 1;
+        results.push(report);
+        if (!o.json) console.log(validationMarkdown(report));
+      }
+      if (o.json) console.log(JSON.stringify(results, null, 2));
     })
   );
 

@@ -5,8 +5,8 @@
  * be none: every call settles), and calls that succeeded on a retry.
  *
  * Each arm gets a fresh pool per fault, started from its options with fault
- * injection on (MOLT_FAULT_INJECTION=1). Crashes and hangs come from outside
- * (SIGKILL, SIGSTOP); corrupt output and memory from the built-in
+ * injection on (MOLT_FAULT_INJECTION=1). A crash comes from outside
+ * (SIGKILL); a hanging handler, corrupt output and memory from the built-in
  * `molt.inject`; a saturated queue from a burst of calls.
  *
  * @module
@@ -71,23 +71,22 @@ function forFault(o: PoolOptions, fault: FaultKind): PoolOptions {
   return {
     ...o,
     env: { ...o.env, MOLT_FAULT_INJECTION: "1" },
-    ...(fault === "hang" ? { heartbeatMs: 100, heartbeatTimeoutMs: 300 } : {}),
     ...(fault === "memory" && enhanced ? { maxRssBytes: 150 << 20, sampleEveryMs: 50 } : {}),
     ...(fault === "saturation" && enhanced ? { maxQueue: 50 } : {}),
   };
 }
 
-/** Inject the fault; resolves with a process to resume afterwards (a stopped one), if any. */
-async function inject(pool: Pool, fault: FaultKind): Promise<number | null> {
+/** Inject the fault. */
+async function inject(pool: Pool, fault: FaultKind): Promise<void> {
   const victim = pool.metrics().workers[0]?.pid ?? null;
   if (fault === "crash" && victim !== null) process.kill(victim, "SIGKILL");
-  if (fault === "hang" && victim !== null) process.kill(victim, "SIGSTOP");
+  // A handler that hangs past its call's deadline: the pool must give up on that worker and replace it.
+  if (fault === "hang") await pool.execute("molt.inject", { kind: "hang", seconds: 60 }, { timeoutMs: 300 }).catch(() => {});
   if (fault === "garbage") await pool.execute("molt.inject", { kind: "garbage" }).catch(() => {});
   if (fault === "memory") await pool.execute("molt.inject", { kind: "memory", mb: 200 }).catch(() => {});
   if (fault === "saturation") {
     await Promise.allSettled(Array.from({ length: 400 }, () => pool.execute("ping", null, { timeoutMs: 500 })));
   }
-  return fault === "hang" ? victim : null;
 }
 
 async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<FaultOptions, "users" | "durationMs" | "command" | "timeoutMs">> & { args: unknown }): Promise<FaultResult> {
@@ -112,7 +111,7 @@ async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<F
   const retriesBefore = pool.stats().retries;
   const before = new Set(pool.metrics().workers.map((w) => w.pid));
   const t0 = performance.now();
-  const stopped = await inject(pool, fault);
+  await inject(pool, fault);
   let recoveredMs: number | null = null;
   let firstSuccessMs: number | null = null;
   while (performance.now() - t0 < o.durationMs) {
@@ -131,13 +130,6 @@ async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<F
   const settled = await Promise.race([Promise.all(loops).then(() => true), sleep(o.timeoutMs + 1000).then(() => false)]);
   const lost = settled ? 0 : pending.size;
   const retriedOk = Math.max(0, pool.stats().retries - retriesBefore);
-  if (stopped !== null) {
-    try {
-      process.kill(stopped, "SIGCONT");
-    } catch {
-      // Already gone: the pool replaced it.
-    }
-  }
   await pool.stop();
   return { calls, failed, lost, retriedOk, firstSuccessMs, recoveredMs };
 }

@@ -96,7 +96,7 @@ describe("molt CLI", () => {
   });
 
   test("every command has --help", async () => {
-    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"]]) {
+    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"]]) {
       const r = await cli(":memory:", ...args, "--help");
       expect([args.join(" "), r.code, r.out.startsWith("Usage: molt")]).toEqual([args.join(" "), 0, true]);
     }
@@ -109,3 +109,21 @@ describe("molt CLI", () => {
     expect(existsSync(url.replace(/^sqlite:/, ""))).toBe(true);
   });
 });
+
+test("molt validate runs the suite on fresh pools, stores the results, and prints markdown or JSON", async () => {
+  const url = sqlite.fresh();
+  const handler = fixture("arm_handler.py");
+  const common = ["--v1-handler", handler, "--v2-handler", handler, "--size", "1", "--users", "2", "--duration-ms", "600"];
+  const md = await cli(url, "--migration", "m1", "validate", "equivalence", ...common, "--program-handler", "shout");
+  expect([md.code, md.err]).toEqual([0, ""]);
+  expect(md.out).toContain("## Equivalence: 8 passed, 0 failed");
+  const json = await cli(url, "--migration", "m1", "validate", "load", ...common, "--json");
+  expect(json.code).toBe(0);
+  const [load] = JSON.parse(json.out);
+  expect([load.kind, load.verdict]).toEqual(["load", "pass"]);
+  const store = await openStore(url);
+  expect((await store.validations.list("m1")).map((v) => [v.kind, v.verdict])).toEqual([["equivalence", "pass"], ["load", "pass"]]);
+  await store.close();
+  const bad = await cli(url, "validate", "everything", ...common);
+  expect([bad.code, bad.err]).toEqual([1, expect.stringContaining('validate: expected equivalence, load, faults or all, received "everything"')]);
+}, 60_000);
