@@ -89,7 +89,15 @@ export const breakerMachine = setup({
   },
 });
 
-/** The breaker machine's version, stored beside persisted snapshots. 2: context holds cockatiel's `saved` state. */
+/**
+ * The breaker machine's version, stored beside persisted snapshots. 2: context holds cockatiel's `saved` state.
+ *
+ * @example
+ * ```ts
+ * import { BREAKER_MACHINE_VERSION } from "molt/machines";
+ * console.log(BREAKER_MACHINE_VERSION); // 2
+ * ```
+ */
 export const BREAKER_MACHINE_VERSION = 2;
 
 /** The breaker's states. */

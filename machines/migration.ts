@@ -9,7 +9,15 @@
  */
 import { assign, setup, type SnapshotFrom } from "xstate";
 
-/** The phases, in order. */
+/**
+ * The phases, in order.
+ *
+ * @example
+ * ```ts
+ * import { MIGRATION_PHASES } from "molt/machines";
+ * console.log(MIGRATION_PHASES[0], MIGRATION_PHASES.length); // preflight 6
+ * ```
+ */
 export const MIGRATION_PHASES = ["preflight", "backup", "deployShadow", "verify", "rollout", "decommission"] as const;
 
 /** A phase of a migration. */
@@ -91,8 +99,27 @@ export const migrationMachine = setup({
   },
 });
 
-/** The migration machine's version, stored beside persisted snapshots. */
+/**
+ * The migration machine's version, stored beside persisted snapshots.
+ *
+ * @example
+ * ```ts
+ * import { MIGRATION_MACHINE_VERSION } from "molt/machines";
+ * console.log(MIGRATION_MACHINE_VERSION); // 1
+ * ```
+ */
 export const MIGRATION_MACHINE_VERSION = 1;
 
-/** The state of a migration snapshot. */
+/**
+ * The state of a migration snapshot.
+ *
+ * @example
+ * ```ts
+ * import { createActor } from "xstate";
+ * import { migrationMachine, migrationState } from "molt/machines";
+ * const actor = createActor(migrationMachine, { input: { migrationId: "m" } }).start();
+ * actor.send({ type: "migration.started", now: 0 });
+ * console.log(migrationState(actor.getSnapshot())); // preflight
+ * ```
+ */
 export const migrationState = (snapshot: SnapshotFrom<typeof migrationMachine>): MigrationState => snapshot.value as MigrationState;

@@ -26,6 +26,7 @@ export {
   type Judged,
   type RolloutContext,
   type RolloutEvent,
+  rolloutDetail,
   rolloutMachine,
   type RolloutPlan,
   type RolloutState,

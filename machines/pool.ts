@@ -100,7 +100,15 @@ export const poolMachine = setup({
   },
 });
 
-/** The pool machine's version, stored beside persisted snapshots. */
+/**
+ * The pool machine's version, stored beside persisted snapshots.
+ *
+ * @example
+ * ```ts
+ * import { POOL_MACHINE_VERSION } from "molt/machines";
+ * console.log(POOL_MACHINE_VERSION); // 1
+ * ```
+ */
 export const POOL_MACHINE_VERSION = 1;
 
 /** The pool's states. */

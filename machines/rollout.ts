@@ -94,7 +94,12 @@ export type RolloutState = "idle" | "active" | "paused" | "promoted" | "rollingB
  * The plan's default: 5% for 1 h, 10% 1 h, 25% 2 h, 50% 4 h, 75% 8 h, then
  * 100%; 10 minutes of shadow first; 500 calls per arm per stage; roll back
  * after 2 failing judgements in a row; pause after 3 inconclusive ones; a
- * cool-down of 30 minutes after a rollback.
+ * cool-down of 30 minutes after a rollback. *
+ * @example
+ * ```ts
+ * import { DEFAULT_PLAN } from "molt/machines";
+ * console.log(DEFAULT_PLAN.stages.map((s) => s.weightBp)); // [ 500, 1000, 2500, 5000, 7500 ]
+ * ```
  */
 export const DEFAULT_PLAN: RolloutPlan = {
   shadowMs: 10 * 60_000,
@@ -130,6 +135,12 @@ const BREACHES = [
   { guard: "failedEnough", target: "#rollout.rollingBack", actions: "rollBack" },
   { guard: "unsureEnough", target: "#rollout.paused", actions: "pause" },
 ] as const;
+
+/** The ways out of a running or paused rollout that an operator has. */
+const ESCAPES = {
+  "operator.promoted": { target: "#rollout.promoted", actions: "promote" },
+  "rollback.requested": { target: "#rollout.rollingBack", actions: "rollBack" },
+} as const;
 
 /**
  * The rollout machine.
@@ -253,11 +264,7 @@ export const rolloutMachine = setup({
     },
     active: {
       initial: "shadow",
-      on: {
-        "operator.paused": { target: "paused", actions: "pause" },
-        "operator.promoted": { target: "promoted", actions: "promote" },
-        "rollback.requested": { target: "rollingBack", actions: "rollBack" },
-      },
+      on: { "operator.paused": { target: "paused", actions: "pause" }, ...ESCAPES },
       states: {
         shadow: {
           on: {
@@ -282,11 +289,7 @@ export const rolloutMachine = setup({
       },
     },
     paused: {
-      on: {
-        "operator.resumed": { target: "active.hist", actions: "resume" },
-        "operator.promoted": { target: "promoted", actions: "promote" },
-        "rollback.requested": { target: "rollingBack", actions: "rollBack" },
-      },
+      on: { "operator.resumed": { target: "active.hist", actions: "resume" }, ...ESCAPES },
     },
     promoted: {
       on: {
@@ -313,19 +316,63 @@ export const rolloutMachine = setup({
   },
 });
 
-/** The rollout machine's version, stored beside persisted snapshots. */
+/**
+ * The rollout machine's version, stored beside persisted snapshots.
+ *
+ * @example
+ * ```ts
+ * import { ROLLOUT_MACHINE_VERSION } from "molt/machines";
+ * console.log(ROLLOUT_MACHINE_VERSION); // 1
+ * ```
+ */
 export const ROLLOUT_MACHINE_VERSION = 1;
 
-/** The top-level state of a rollout snapshot. */
+/**
+ * The top-level state of a rollout snapshot.
+ *
+ * @example
+ * ```ts
+ * import { createActor } from "xstate";
+ * import { rolloutMachine, rolloutState, DEFAULT_PLAN } from "molt/machines";
+ * const actor = createActor(rolloutMachine, { input: { rolloutId: "r", plan: DEFAULT_PLAN } }).start();
+ * actor.send({ type: "rollout.started", now: 0 });
+ * console.log(rolloutState(actor.getSnapshot())); // active
+ * ```
+ */
 export function rolloutState(snapshot: SnapshotFrom<typeof rolloutMachine>): RolloutState {
   const value = snapshot.value;
   return (typeof value === "string" ? value : Object.keys(value)[0]) as RolloutState;
 }
 
 /**
+ * The state of a rollout snapshot down to its leaf: "active.stage", "paused", …
+ *
+ * @example
+ * ```ts
+ * import { createActor } from "xstate";
+ * import { rolloutMachine, rolloutDetail, DEFAULT_PLAN } from "molt/machines";
+ * const actor = createActor(rolloutMachine, { input: { rolloutId: "r", plan: DEFAULT_PLAN } }).start();
+ * actor.send({ type: "rollout.started", now: 0 });
+ * console.log(rolloutDetail(actor.getSnapshot())); // active.shadow
+ * ```
+ */
+export function rolloutDetail(snapshot: SnapshotFrom<typeof rolloutMachine>): string {
+  const value = snapshot.value;
+  return typeof value === "string" ? value : Object.entries(value).map(([k, v]) => `${k}.${v}`)[0]!;
+}
+
+/**
  * The V2 share (basis points) a rollout snapshot stands for: 0 before the
  * first stage and after a rollback, the stage's weight in a stage (and while
- * paused in one), 10000 once promoted.
+ * paused in one), 10000 once promoted. *
+ * @example
+ * ```ts
+ * import { createActor } from "xstate";
+ * import { DEFAULT_PLAN, rolloutMachine, shareOf } from "molt/machines";
+ * const actor = createActor(rolloutMachine, { input: { rolloutId: "r", plan: { ...DEFAULT_PLAN, shadowMs: 0 } } }).start();
+ * actor.send({ type: "rollout.started", now: 0 });
+ * console.log(shareOf(actor.getSnapshot())); // 500
+ * ```
  */
 export function shareOf(snapshot: SnapshotFrom<typeof rolloutMachine>): number {
   const state = rolloutState(snapshot);

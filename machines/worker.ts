@@ -68,7 +68,15 @@ export interface WorkerInput {
   readonly limits: WorkerLimits;
 }
 
-/** The version stored beside persisted snapshots of this machine. */
+/**
+ * The version stored beside persisted snapshots of this machine.
+ *
+ * @example
+ * ```ts
+ * import { WORKER_MACHINE_VERSION } from "molt/machines";
+ * console.log(WORKER_MACHINE_VERSION); // 1
+ * ```
+ */
 export const WORKER_MACHINE_VERSION = 1;
 
 /**

@@ -43,6 +43,13 @@ export function required<A>(owner: string, name: string, value: unknown, check: 
   throw new ConfigError({ owner, option: name, received: value, allowed: check.allowed });
 }
 
+/** A thrower of ConfigErrors for one owner, for checks a Rule does not fit; `prefix` goes before each option's name. */
+export function refuser(owner: string, prefix = ""): (option: string, received: unknown, allowed: string) => never {
+  return (option, received, allowed) => {
+    throw new ConfigError({ owner, option: `${prefix}${option}`, received, allowed });
+  };
+}
+
 /** Refuse keys that no rule knows, so a typo does not pass silently. */
 export function refuseUnknown(owner: string, given: object, known: readonly string[]): void {
   for (const key of Object.keys(given)) {

@@ -65,3 +65,23 @@ export const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   }
   return out;
 };
+
+/** A seeded pseudo-random sequence in [0, 1), so that a failing run can be replayed. */
+export function lcg(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/** Lines of a child's stdout, as they come. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk);
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+    }
+  }
+}

@@ -11,6 +11,7 @@
 import { writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { Command, Option } from "commander";
+import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
 import {
   createFlags,
@@ -55,8 +56,6 @@ async function withStore<T>(fn: (store: Store, g: Globals) => Promise<T>): Promi
   }
 }
 
-const pct = (bp: number): string => `${bp / 100}%`;
-const since = (ms: number): string => (ms < 120_000 ? `${(ms / 1000).toFixed(0)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(2)} h`);
 
 /** Queue a command for the running application and wait for its result. */
 async function send(command: string, args: Record<string, unknown>, waitMs: number): Promise<void> {
@@ -104,9 +103,9 @@ program.command("status").description("Phase, stage, share, time in stage, per-a
       head.push(
         { phase: m.migration?.state ?? "—" },
         { rollout: r?.detail ?? "—" },
-        { stage: c !== undefined && c.stage >= 0 && c.stage < c.plan.stages.length ? `${c.stage + 1} of ${c.plan.stages.length}` : "—" },
+        { stage: c === undefined ? "—" : stageOf(c) },
         { "V2 share": r === null ? "—" : pct(r.shareBp) },
-        { "time in stage": c === undefined ? "—" : since(c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, Date.now() - c.clockAt)) },
+        { "time in stage": c === undefined ? "—" : duration(c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, Date.now() - c.clockAt)) },
       );
       if (m.migration?.failedPhase) head.push({ failed: `${m.migration.failedPhase}: ${m.migration.reason}` });
       if (c?.pauseReason) head.push({ paused: c.pauseReason });

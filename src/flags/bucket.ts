@@ -10,10 +10,26 @@
  */
 import murmurhash from "murmurhash";
 
-/** The flag whose key salts the V2 bucket. */
+/**
+ * The flag whose key salts the V2 bucket.
+ *
+ * @example
+ * ```ts
+ * import { SHARE_FLAG } from "molt";
+ * console.log(SHARE_FLAG); // pool_v2_share
+ * ```
+ */
 export const SHARE_FLAG = "pool_v2_share";
 
-/** Buckets (and basis points) in the whole. */
+/**
+ * Buckets (and basis points) in the whole.
+ *
+ * @example
+ * ```ts
+ * import { BUCKETS } from "molt";
+ * console.log(BUCKETS); // 10000
+ * ```
+ */
 export const BUCKETS = 10_000;
 
 const encoder = new TextEncoder();

@@ -80,10 +80,26 @@ export const FLAG_DEFAULTS: FlagValues = {
   pool_v2_share: 0,
 };
 
-/** Every flag name, in a stable order. */
+/**
+ * Every flag name, in a stable order.
+ *
+ * @example
+ * ```ts
+ * import { FLAG_NAMES } from "molt";
+ * console.log(FLAG_NAMES[0]); // pool_v2_enabled
+ * ```
+ */
 export const FLAG_NAMES: readonly FlagName[] = Object.keys(FLAG_DEFAULTS) as FlagName[];
 
-/** The environment variable that overrides a flag: `MOLT_FLAG_POOL_V2_SHARE`. */
+/**
+ * The environment variable that overrides a flag.
+ *
+ * @example
+ * ```ts
+ * import { envName } from "molt";
+ * console.log(envName("pool_v2_share")); // MOLT_FLAG_POOL_V2_SHARE
+ * ```
+ */
 export const envName = (flag: FlagName): string => `MOLT_FLAG_${flag.toUpperCase()}`;
 
 /** True when `name` is a flag molt knows. */

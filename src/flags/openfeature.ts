@@ -23,7 +23,15 @@ import { inShare, SHARE_FLAG } from "./bucket.ts";
 import { FLAG_NAMES, isFlagName } from "./definitions.ts";
 import type { Flags } from "./flags.ts";
 
-/** The derived flag: is this targeting key routed to V2? */
+/**
+ * The derived flag: is this targeting key routed to V2?
+ *
+ * @example
+ * ```ts
+ * import { V2_ARM_FLAG } from "molt";
+ * console.log(V2_ARM_FLAG); // pool_v2
+ * ```
+ */
 export const V2_ARM_FLAG = "pool_v2";
 
 type Kind = "boolean" | "number" | "string" | "object";

@@ -6,7 +6,15 @@
  * @module
  */
 import { MIGRATION_MACHINE_VERSION, migrationMachine, type MigrationState } from "../../machines/migration.ts";
-import { ROLLOUT_MACHINE_VERSION, rolloutMachine, type RolloutContext, type RolloutState, rolloutState, shareOf } from "../../machines/rollout.ts";
+import {
+  type RolloutContext,
+  rolloutDetail,
+  ROLLOUT_MACHINE_VERSION,
+  rolloutMachine,
+  type RolloutState,
+  rolloutState,
+  shareOf,
+} from "../../machines/rollout.ts";
 import { replay } from "../store/replay.ts";
 import type { Store } from "../store/store.ts";
 import type { Decision } from "../store/tables/decisions.ts";
@@ -30,7 +38,18 @@ async function latest<T>(fn: () => Promise<T>): Promise<T | null> {
   }
 }
 
-/** Read everything the store has about a migration (and its rollout, which shares its id). */
+/**
+ * Read everything the store has about a migration (and its rollout, which
+ * shares its id), from any process.
+ *
+ * @example
+ * ```ts
+ * import { openStore, readMigration } from "molt";
+ * const store = await openStore(":memory:");
+ * console.log((await readMigration(store, "m1")).migration); // null
+ * await store.close();
+ * ```
+ */
 export async function readMigration(store: Store, migrationId: string): Promise<StoredMigration> {
   const hasMigration = (await store.journal.lastSeq(`migration:${migrationId}`)) > 0 || (await store.snapshots.latest(`migration:${migrationId}`)) !== undefined;
   const hasRollout = (await store.journal.lastSeq(`rollout:${migrationId}`)) > 0 || (await store.snapshots.latest(`rollout:${migrationId}`)) !== undefined;
@@ -40,11 +59,10 @@ export async function readMigration(store: Store, migrationId: string): Promise<
   const r = hasRollout
     ? await latest(() => replay(rolloutMachine, { actorId: `rollout:${migrationId}`, machineVersion: ROLLOUT_MACHINE_VERSION, store }))
     : null;
-  const detail = (value: unknown): string => (typeof value === "string" ? value : Object.entries(value as object).map(([k, v]) => `${k}.${v}`)[0]!);
   return {
     migrationId,
     migration: m === null ? null : { state: m.state.value as MigrationState, failedPhase: m.state.context.failedPhase, reason: m.state.context.reason, seq: m.seq },
-    rollout: r === null ? null : { state: rolloutState(r.state), detail: detail(r.state.value), shareBp: shareOf(r.state), context: r.state.context, seq: r.seq },
+    rollout: r === null ? null : { state: rolloutState(r.state), detail: rolloutDetail(r.state), shareBp: shareOf(r.state), context: r.state.context, seq: r.seq },
     phases: await store.migrationStatus.list(migrationId),
     decisions: await store.decisions.list(migrationId),
   };

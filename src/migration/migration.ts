@@ -387,7 +387,7 @@ class MigrationImpl implements Migration {
     if (this.v2 !== null && (this.v2.state === "serving" || this.v2.state === "degraded")) return;
     await this.rollout?.stop();
     await this.router?.close();
-    this.v2 = await createPool({ ...this.o.v2, events: this.o.v2.events });
+    this.v2 = await createPool(this.o.v2);
     this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router });
     this.rollout = await createRolloutController({
       v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout,

@@ -37,7 +37,8 @@ const atLeast = (version: string, min: readonly number[]): boolean => {
   return true;
 };
 
-async function attempt(check: string, fn: () => Promise<string> | string): Promise<Check> {
+/** Run one check: its detail when it passes, its error's message when it fails. */
+export async function attempt(check: string, fn: () => Promise<string> | string): Promise<Check> {
   try {
     return { check, ok: true, detail: await fn() };
   } catch (e) {

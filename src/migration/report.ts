@@ -11,11 +11,10 @@ import type { EquivalenceReport } from "../validation/equivalence.ts";
 import type { FaultReport } from "../validation/faults.ts";
 import type { LoadReport } from "../validation/load.ts";
 import { validationMarkdown } from "../validation/markdown.ts";
+import { duration, pct, stageOf } from "./format.ts";
 import { readMigration } from "./inspect.ts";
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
-const pct = (bp: number): string => `${bp / 100}%`;
-const duration = (ms: number): string => (ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(2)} h`);
 const cell = (v: unknown): string => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 interface WindowRecord {
@@ -52,7 +51,7 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
   }
   if (m.rollout !== null) {
     const c = m.rollout.context;
-    out.push(`- Rollout: **${m.rollout.detail}**, V2 share ${pct(m.rollout.shareBp)}, stage ${c.stage >= 0 && c.stage < c.plan.stages.length ? `${c.stage + 1} of ${c.plan.stages.length}` : "—"}, ${c.rollbacks} rollback(s)`);
+    out.push(`- Rollout: **${m.rollout.detail}**, V2 share ${pct(m.rollout.shareBp)}, stage ${stageOf(c)}, ${c.rollbacks} rollback(s)`);
     out.push(`- Plan: ${c.plan.stages.map((s) => `${pct(s.weightBp)} for ${duration(s.minDurationMs)}`).join(", ")}, then 100%`);
   }
   out.push("");

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Pool } from "../pool/types.ts";
-import type { Check } from "./preflight.ts";
+import { attempt, type Check } from "./preflight.ts";
 
 const PROBE_CALLS = 20;
 const READY_WAIT_MS = 10_000;
@@ -25,13 +25,7 @@ async function p50(pool: Pool): Promise<number> {
 /** Every verification check (all run, so the report is whole). */
 export async function verify(v1: Pool, v2: Pool): Promise<Check[]> {
   const checks: Check[] = [];
-  const check = async (name: string, fn: () => Promise<string> | string): Promise<void> => {
-    try {
-      checks.push({ check: name, ok: true, detail: await fn() });
-    } catch (e) {
-      checks.push({ check: name, ok: false, detail: String((e as Error).message ?? e) });
-    }
-  };
+  const check = async (name: string, fn: () => Promise<string> | string): Promise<void> => void checks.push(await attempt(name, fn));
   await check("workers_ready", async () => {
     // A pool serves once minReady workers are up; verification waits for all of them.
     const deadline = performance.now() + READY_WAIT_MS;

@@ -45,7 +45,15 @@ export interface Thresholds {
   readonly alpha: number;
 }
 
-/** The plan's thresholds. */
+/**
+ * The plan's thresholds.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_THRESHOLDS } from "molt";
+ * console.log(DEFAULT_THRESHOLDS.maxErrorRate, DEFAULT_THRESHOLDS.maxP99Ms); // 0.05 200
+ * ```
+ */
 export const DEFAULT_THRESHOLDS: Thresholds = {
   maxErrorRate: 0.05,
   criticalErrorRate: 0.10,
@@ -68,7 +76,16 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 const FRACTIONS = new Set<keyof Thresholds>(["maxErrorRate", "criticalErrorRate", "maxWorkerFailureRate", "mismatchMargin", "alpha"]);
 const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare", "minGrowthSpanMs", "minLatencySample"]);
 
-/** Defaults overlaid with `given`, each checked: fractions in (0, 1), counts positive integers, the rest positive. */
+/**
+ * Defaults overlaid with `given`, each checked: fractions in (0, 1), counts
+ * positive integers, the rest positive.
+ *
+ * @example
+ * ```ts
+ * import { resolveThresholds } from "molt";
+ * console.log(resolveThresholds({ maxP99Ms: 500 }).maxP99Ms); // 500
+ * ```
+ */
 export function resolveThresholds(given: Partial<Thresholds> = {}, owner = "monitor"): Thresholds {
   for (const [key, value] of Object.entries(given)) {
     if (!(key in DEFAULT_THRESHOLDS)) {

@@ -47,7 +47,7 @@ export interface BreakerRecord {
 }
 
 /** A breaker machine held in memory only. */
-export function memoryRecord(breakerId: string): BreakerRecord {
+function memoryRecord(breakerId: string): BreakerRecord {
   const actor = createActor(breakerMachine, { input: { breakerId } }).start();
   return {
     state: "closed",

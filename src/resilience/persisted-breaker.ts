@@ -19,7 +19,7 @@ export interface PersistedBreaker {
 }
 
 /** The actor id of a pool's breaker machine. */
-export const breakerActorId = (pool: string): string => `breaker:${pool}`;
+const breakerActorId = (pool: string): string => `breaker:${pool}`;
 
 /** Restore (or create) the breaker machine of `pool` from `store`. */
 export async function persistedBreaker(pool: string, store: Store): Promise<PersistedBreaker> {

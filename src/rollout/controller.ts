@@ -10,6 +10,7 @@ import type { SnapshotFrom } from "xstate";
 import {
   DEFAULT_PLAN,
   ROLLOUT_MACHINE_VERSION,
+  rolloutDetail,
   rolloutMachine,
   type RolloutEvent,
   type RolloutPlan,
@@ -17,7 +18,7 @@ import {
   rolloutState,
   shareOf,
 } from "../../machines/rollout.ts";
-import { idRule, option, refuseUnknown, required } from "../config.ts";
+import { idRule, option, refuseUnknown, required, refuser } from "../config.ts";
 import { ConfigError, RolloutError } from "../errors.ts";
 import type { Flags } from "../flags/flags.ts";
 import { judge, type Judgement, type ShadowWindow } from "../monitor/judge.ts";
@@ -102,13 +103,10 @@ export interface RolloutController {
 
 type Snapshot = SnapshotFrom<typeof rolloutMachine>;
 
-const detailOf = (s: Snapshot): string => (typeof s.value === "string" ? s.value : Object.entries(s.value).map(([k, v]) => `${k}.${v}`)[0]!);
 
 function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
   const plan = { ...DEFAULT_PLAN, ...given };
-  const bad = (option: string, received: unknown, allowed: string): never => {
-    throw new ConfigError({ owner: "rollout", option: `plan.${option}`, received, allowed });
-  };
+  const bad = refuser("rollout", "plan.");
   if (!Array.isArray(plan.stages) || plan.stages.length === 0) bad("stages", plan.stages, "a non-empty array of stages");
   let last = 0;
   plan.stages.forEach((s, i) => {
@@ -247,7 +245,7 @@ class Controller implements RolloutController {
     if (this.o.requireChecklist && (state === "active" || state === "paused")) {
       const failing = await this.failingChecklist(this.status().shareBp);
       if (failing !== null) {
-        throw new RolloutError({ rolloutId: this.rolloutId, command: "promote", state: `${detailOf(this.actor.getSnapshot())} with its checklist failing (${failing})`, allowed: "a stage whose checklist passes" });
+        throw new RolloutError({ rolloutId: this.rolloutId, command: "promote", state: `${rolloutDetail(this.actor.getSnapshot())} with its checklist failing (${failing})`, allowed: "a stage whose checklist passes" });
       }
     }
     return await this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
@@ -287,7 +285,7 @@ class Controller implements RolloutController {
     return {
       rolloutId: this.rolloutId,
       state: rolloutState(s),
-      detail: detailOf(s),
+      detail: rolloutDetail(s),
       stage: c.stage >= 0 && c.stage < c.plan.stages.length ? c.stage + 1 : null,
       stages: c.plan.stages.length,
       shareBp: shareOf(s),
@@ -326,7 +324,7 @@ class Controller implements RolloutController {
     const state = this.state();
     if (done.includes(state)) return this.status();
     if (!from.includes(state)) {
-      throw new RolloutError({ rolloutId: this.rolloutId, command: name, state: detailOf(this.actor.getSnapshot()), allowed: from.join(", ") });
+      throw new RolloutError({ rolloutId: this.rolloutId, command: name, state: rolloutDetail(this.actor.getSnapshot()), allowed: from.join(", ") });
     }
     await this.send(event, `operator.${name}`, "reason" in event ? String(event.reason) : `operator ${name}`);
     return this.status();
@@ -364,14 +362,14 @@ class Controller implements RolloutController {
   private async send(event: RolloutEvent, kind: string, reason: string, inputs: Record<string, unknown> = {}): Promise<void> {
     const before = this.actor.getSnapshot();
     const after = await this.actor.send(event);
-    const moved = detailOf(before) !== detailOf(after) || before.context.stage !== after.context.stage;
+    const moved = rolloutDetail(before) !== rolloutDetail(after) || before.context.stage !== after.context.stage;
     const label = kind === "judged" && moved ? this.movement(before, after) : kind;
     await this.o.store.decisions.record({
       rolloutId: this.rolloutId,
       at: event.now,
       kind: label,
-      stateFrom: detailOf(before),
-      stateTo: detailOf(after),
+      stateFrom: rolloutDetail(before),
+      stateTo: rolloutDetail(after),
       shareFrom: shareOf(before),
       shareTo: shareOf(after),
       reason,

@@ -10,7 +10,16 @@
 import { Result, Schema } from "effect";
 import { ProgramError } from "../errors.ts";
 
-/** A program definition. */
+/**
+ * A program definition, as a Schema.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { ProgramDefinition } from "molt";
+ * console.log(Schema.is(ProgramDefinition)({ signature: "question -> answer", handler: "qa" })); // true
+ * ```
+ */
 export const ProgramDefinition = Schema.Struct({
   /** `"question, context -> answer"`: input fields, then output fields. */
   signature: Schema.String.check(Schema.isPattern(/^\s*[A-Za-z_][\w]*(\s*,\s*[A-Za-z_][\w]*)*\s*->\s*[A-Za-z_][\w]*(\s*,\s*[A-Za-z_][\w]*)*\s*$/)),

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { refuseUnknown } from "../config.ts";
-import { ConfigError, ProgramError } from "../errors.ts";
+import { refuseUnknown, refuser } from "../config.ts";
+import { ProgramError } from "../errors.ts";
 import { classifyError } from "../resilience/classify.ts";
 import { murmur3 } from "../flags/bucket.ts";
 import type { FlagValues } from "../flags/definitions.ts";
@@ -124,9 +124,7 @@ const lostWithV2 = (e: unknown): boolean => {
  */
 export function createRouter(options: RouterOptions): Router {
   refuseUnknown("router", options, ["v1", "v2", "flags", "store", "fallback", "shadow", "events", "random"]);
-  const bad = (option: string, received: unknown, allowed: string): never => {
-    throw new ConfigError({ owner: "router", option, received, allowed });
-  };
+  const bad = refuser("router");
   if (!isPool(options.v1)) bad("v1", options.v1, "a Pool from createPool()");
   if (!isPool(options.v2)) bad("v2", options.v2, "a Pool from createPool()");
   if (typeof (options.flags as Flags | null)?.get !== "function") bad("flags", options.flags, "Flags from createFlags()");
@@ -162,7 +160,8 @@ class RouterImpl implements Router {
     let decision = this.decider.decide(options);
     // A V2 that is not serving would queue or refuse the call: V1 takes it at once.
     if (decision.arm === "v2" && this.fallback && !serving(this.pools.v2)) decision = unavailable(decision);
-    const route = { arm: decision.arm };
+    // Where the call was finally served, for the shadow comparison (only kept when there is one).
+    const route = this.shadow === null ? null : { arm: decision.arm };
     let result = this.dispatch(command, args, options, decision);
     if (decision.arm === "v2" && this.fallback) {
       result = result.catch((e: unknown) => {
@@ -172,12 +171,12 @@ class RouterImpl implements Router {
         if (!refusedUnrun(e) && !switched) throw e;
         this.served.v2--;
         this.counts[decision.reason]--;
-        route.arm = "v1";
+        if (route !== null) route.arm = "v1";
         return this.dispatch(command, args, options, unavailable(decision));
       });
     }
     // Once V2 holds everything V1 is retiring: it gets no shadow calls, so that it can be seen idle and decommissioned.
-    if (this.shadow !== null && !(route.arm === "v2" && this.shadow.mode === "other-arm" && this.o.flags.share() >= 10_000)) {
+    if (this.shadow !== null && route !== null && !(route.arm === "v2" && this.shadow.mode === "other-arm" && this.o.flags.share() >= 10_000)) {
       this.shadow.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
     }
     return result as Promise<T>;

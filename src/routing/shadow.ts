@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ConfigError } from "../errors.ts";
+import { refuser } from "../config.ts";
 import { classifyError } from "../resilience/classify.ts";
 import type { Store } from "../store/store.ts";
 import type { EventBus } from "../telemetry/events.ts";
@@ -72,10 +72,8 @@ export class Shadow {
   private readonly counts = new Map<string, Mutable>();
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(o: ShadowOptions, private readonly store: Store, private readonly events: EventBus, private readonly owner: string) {
-    const bad = (option: string, received: unknown, allowed: string): never => {
-      throw new ConfigError({ owner, option: `shadow.${option}`, received, allowed });
-    };
+  constructor(o: ShadowOptions, private readonly store: Store, private readonly events: EventBus, owner: string) {
+    const bad = refuser(owner, "shadow.");
     if (typeof o.sampleRate !== "number" || !(o.sampleRate >= 0 && o.sampleRate <= 1)) bad("sampleRate", o.sampleRate, "a number from 0 to 1");
     if (!Array.isArray(o.commands) || o.commands.some((c) => typeof c !== "string" || c.length === 0)) bad("commands", o.commands, "an array of command names");
     if (o.mode !== undefined && o.mode !== "other-arm" && o.mode !== "same-arm") bad("mode", o.mode, '"other-arm" or "same-arm"');

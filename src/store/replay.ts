@@ -49,7 +49,7 @@ export interface Rebuilt<TMachine extends AnyStateMachine> {
 const isBuiltIn = (action: unknown): boolean => typeof (action as { type?: unknown }).type === "string" && String((action as { type: string }).type).startsWith("xstate.");
 
 /** The machine with every effect (named action that is not an XState built-in) replaced by nothing. */
-export function silenced<TMachine extends AnyStateMachine>(machine: TMachine): TMachine {
+function silenced<TMachine extends AnyStateMachine>(machine: TMachine): TMachine {
   const actions = Object.entries(machine.implementations.actions ?? {})
     .filter(([, action]) => !isBuiltIn(action))
     .map(([name]) => [name, () => {}]);
@@ -73,7 +73,7 @@ function version(v: string | number): string {
 }
 
 /** The stored snapshot's content, migrated to the current version or refused. */
-export function acceptSnapshot(record: SnapshotRecord, machine: AnyStateMachine, o: ActorIdentity): unknown {
+function acceptSnapshot(record: SnapshotRecord, machine: AnyStateMachine, o: ActorIdentity): unknown {
   const expected = version(o.machineVersion);
   if (record.machine !== machine.id) {
     throw new MachineVersionError({ actorId: o.actorId, machine: record.machine, stored: `${record.machine}@${record.machineVersion}`, expected: `${machine.id}@${expected}` });

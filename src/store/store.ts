@@ -6,7 +6,6 @@
  */
 import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { StoreBackend } from "../errors.ts";
-import type { Driver } from "./driver.ts";
 import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.ts";
 import { openPostgres } from "./postgres-driver.ts";
 import { openSqlite } from "./sqlite-driver.ts";
@@ -93,51 +92,30 @@ export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, op
     : openPostgres({ url: where.url, schema: where.schema, display: where.display, connectTimeoutMs, maxConnections });
   try {
     const applied = await migrate(driver, undefined, now);
-    return new StoreImpl(driver, now, applied);
+    const tables = {
+      poolConfigurations: new PoolConfigurations(driver, now),
+      poolMetrics: new PoolMetrics(driver),
+      migrationStatus: new MigrationStatus(driver),
+      flags: new Flags(driver, now),
+      programs: new Programs(driver, now),
+      snapshots: new Snapshots(driver),
+      journal: new Journal(driver),
+      shadowMismatches: new ShadowMismatches(driver),
+      decisions: new Decisions(driver),
+      commands: new Commands(driver, now),
+      validations: new Validations(driver, now),
+    };
+    return {
+      backend: driver.backend,
+      location: driver.display,
+      applied,
+      ...tables,
+      backups: new Backups(driver, now, tables),
+      migrations: () => appliedMigrations(driver),
+      close: () => driver.close(),
+    };
   } catch (e) {
     await driver.close().catch(() => {});
     throw e;
-  }
-}
-
-class StoreImpl implements Store {
-  readonly backend: StoreBackend;
-  readonly location: string;
-  readonly poolConfigurations: PoolConfigurations;
-  readonly poolMetrics: PoolMetrics;
-  readonly migrationStatus: MigrationStatus;
-  readonly flags: Flags;
-  readonly programs: Programs;
-  readonly snapshots: Snapshots;
-  readonly journal: Journal;
-  readonly backups: Backups;
-  readonly shadowMismatches: ShadowMismatches;
-  readonly decisions: Decisions;
-  readonly commands: Commands;
-  readonly validations: Validations;
-
-  constructor(private readonly driver: Driver, now: () => number, readonly applied: readonly AppliedMigration[]) {
-    this.backend = driver.backend;
-    this.location = driver.display;
-    this.poolConfigurations = new PoolConfigurations(driver, now);
-    this.poolMetrics = new PoolMetrics(driver);
-    this.migrationStatus = new MigrationStatus(driver);
-    this.flags = new Flags(driver, now);
-    this.programs = new Programs(driver, now);
-    this.snapshots = new Snapshots(driver);
-    this.journal = new Journal(driver);
-    this.backups = new Backups(driver, now, this);
-    this.shadowMismatches = new ShadowMismatches(driver);
-    this.decisions = new Decisions(driver);
-    this.commands = new Commands(driver, now);
-    this.validations = new Validations(driver, now);
-  }
-
-  migrations(): Promise<AppliedMigration[]> {
-    return appliedMigrations(this.driver);
-  }
-
-  close(): Promise<void> {
-    return this.driver.close();
   }
 }

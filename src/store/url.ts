@@ -5,7 +5,15 @@
  */
 import { StoreError } from "../errors.ts";
 
-/** Where the embedded store lives when no location is given. */
+/**
+ * Where the embedded store lives when no location is given.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STORE_PATH } from "molt";
+ * console.log(DEFAULT_STORE_PATH); // ./.molt/molt.db
+ * ```
+ */
 export const DEFAULT_STORE_PATH = "./.molt/molt.db";
 
 /** A parsed store location. */
@@ -20,7 +28,7 @@ function badUrl(display: string, reason: string): StoreError {
 }
 
 /** The URL with its password replaced, for messages and logs. */
-export function redact(url: string): string {
+function redact(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, "$1***@");
 }
 

@@ -8,7 +8,15 @@
 import { inShare, SHARE_FLAG } from "../flags/bucket.ts";
 import type { Store } from "../store/store.ts";
 
-/** The stages the plan has checklists for (basis points). */
+/**
+ * The stages the plan has checklists for (basis points).
+ *
+ * @example
+ * ```ts
+ * import { CHECKLIST_STAGES } from "molt";
+ * console.log(CHECKLIST_STAGES); // [ 500, 2500, 5000, 10000 ]
+ * ```
+ */
 export const CHECKLIST_STAGES: readonly number[] = [500, 2500, 5000, 10_000];
 
 /** One item of a checklist. */

@@ -63,7 +63,15 @@ export interface EquivalenceReport {
   readonly cases: readonly CaseResult[];
 }
 
-/** What differs between two healthy workers of any version: process ids, timings, versions, paths. */
+/**
+ * What differs between two healthy workers of any version: process ids, timings, versions, paths.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_IGNORE } from "molt";
+ * console.log(DEFAULT_IGNORE.includes("pid")); // true
+ * ```
+ */
 export const DEFAULT_IGNORE: readonly string[] = ["pid", "rss_bytes", "uptime_s", "served", "failed", "python", "handler", "traceback", "programs"];
 
 const errorOf = (e: unknown): unknown => {
@@ -96,7 +104,12 @@ const settle = (p: Promise<unknown>): Promise<unknown> => p.catch(errorOf);
  * The plan's operations: ping and describe, health's shape, a program's
  * create/execute/list/delete (its handler is `programHandler`, a command
  * both arms serve, called with `{ text }`), 20 concurrent sessions, and
- * error cases (an unknown command, a program with missing inputs).
+ * error cases (an unknown command, a program with missing inputs). *
+ * @example
+ * ```ts
+ * import { defaultCases } from "molt";
+ * console.log(defaultCases().length, defaultCases("summarize").length); // 6 8
+ * ```
  */
 export function defaultCases(programHandler?: string): EquivalenceCase[] {
   const cases: EquivalenceCase[] = [

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ConfigError } from "../errors.ts";
+import { refuser } from "../config.ts";
 import { createPool } from "../pool/pool.ts";
 import type { PoolOptions } from "../pool/options.ts";
 import type { Pool } from "../pool/types.ts";
@@ -19,7 +19,15 @@ import type { Pool } from "../pool/types.ts";
 /** The faults, as the plan names them. */
 export type FaultKind = "crash" | "hang" | "garbage" | "memory" | "saturation";
 
-/** Every fault, in order. */
+/**
+ * Every fault, in order.
+ *
+ * @example
+ * ```ts
+ * import { FAULT_KINDS } from "molt";
+ * console.log(FAULT_KINDS.length); // 5
+ * ```
+ */
 export const FAULT_KINDS: readonly FaultKind[] = ["crash", "hang", "garbage", "memory", "saturation"];
 
 /** Options of validateFaults. */
@@ -147,9 +155,7 @@ async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<F
  */
 export async function validateFaults(options: FaultOptions): Promise<FaultReport> {
   const faults = options.faults ?? FAULT_KINDS;
-  const bad = (option: string, received: unknown, allowed: string): never => {
-    throw new ConfigError({ owner: "validate.faults", option, received, allowed });
-  };
+  const bad = refuser("validate.faults");
   if (!Array.isArray(faults) || faults.some((f) => !FAULT_KINDS.includes(f))) bad("faults", faults, `an array of ${FAULT_KINDS.join(", ")}`);
   const o = {
     users: options.users ?? 4,

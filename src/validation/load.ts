@@ -8,10 +8,11 @@
  * @module
  */
 import { SingleBar } from "cli-progress";
-import { ConfigError } from "../errors.ts";
+import { refuser } from "../config.ts";
 import { twoProportionTest } from "../monitor/statistics.ts";
 import type { Pool } from "../pool/types.ts";
-import { bootstrap, bootstrapDifference, type Estimate, mean, quantile, seeded, wilson } from "./statistics.ts";
+import { mean } from "simple-statistics";
+import { bootstrap, bootstrapDifference, type Estimate, quantile, seeded, wilson } from "./statistics.ts";
 
 /** One kind of call in the workload. */
 export interface LoadMixItem {
@@ -106,9 +107,7 @@ const positiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number
  * ```
  */
 export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
-  const bad = (option: string, received: unknown, allowed: string): never => {
-    throw new ConfigError({ owner: "validate.load", option, received, allowed });
-  };
+  const bad = refuser("validate.load");
   const users = o.users ?? 8;
   const blocks = o.blocks ?? 6;
   const durationMs = o.durationMs ?? 6000;

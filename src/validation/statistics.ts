@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mean, quantileSorted } from "simple-statistics";
+import { quantileSorted } from "simple-statistics";
 
 /** A value with its 95% confidence interval. */
 export interface Estimate {
@@ -62,5 +62,3 @@ export function wilson(x: number, n: number): Estimate {
   const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
   return { value: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
-
-export { mean };

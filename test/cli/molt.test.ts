@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createFlags, createMigration, openStore } from "../../mod.ts";
-import { fixture, repoPath } from "../helpers.ts";
+import { fixture, repoPath, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
@@ -57,8 +57,7 @@ describe("molt CLI", () => {
 
       const set = await cli(url, "flags", "set", "telemetry_v2", "true", "--reason", "from the CLI");
       expect([set.code, set.out.trim()]).toEqual([0, "telemetry_v2 = true (effective here: true from store)"]);
-      const until = Date.now() + 2000;
-      while (!flags.get("telemetry_v2") && Date.now() < until) await Bun.sleep(20);
+      await waitFor(() => flags.get("telemetry_v2"), 2000);
       expect(flags.get("telemetry_v2")).toBe(true);
       expect((await cli(url, "flags", "set", "pool_v2_share", "120%")).err).toContain("flag pool_v2_share must be an integer from 0 to 10000");
       expect((await cli(url, "flags", "get")).out).toContain("telemetry_v2");

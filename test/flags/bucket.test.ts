@@ -7,17 +7,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { bucketOf, inShare, murmur3 } from "../../mod.ts";
-import { repoPath } from "../helpers.ts";
+import { lcg, repoPath } from "../helpers.ts";
 
 const spec = JSON.parse(readFileSync(repoPath("test/spec/bucket/murmur3.json"), "utf8")) as {
   vectors: { text: string; seed: number; hash: string }[];
 };
 
-/** A seeded generator, so a failure can be replayed. */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-}
 
 const ALPHABET = ["a", "Z", "7", "-", "_", " ", "é", "ß", "π", "中", "文", "😀", "🚀", "\u0000"];
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createFlags, FLAG_DEFAULTS, type FlagUpdate, openStore } from "../../mod.ts";
-import { fixture, rejection } from "../helpers.ts";
+import { fixture, rejection, waitFor } from "../helpers.ts";
 import postgres from "postgres";
 import { BACKENDS, PG_URL } from "../store/backends.ts";
 
@@ -151,8 +151,7 @@ for (const backend of BACKENDS) {
       for (const [flag, value] of [["pool_v2_enabled", true], ["pool_v2_share", 2500]] as const) {
         const child = Bun.spawn([process.execPath, fixture("set-flag.ts"), url, flag, JSON.stringify(value)], { stdout: "pipe", stderr: "pipe" });
         expect({ code: await child.exited, err: await new Response(child.stderr).text() }).toEqual({ code: 0, err: "" });
-        const until = Date.now() + 3000;
-        while (flags.get(flag) !== value && Date.now() < until) await Bun.sleep(5);
+        await waitFor(() => flags.get(flag) === value, 3000);
         expect(flags.get(flag)).toBe(value);
       }
       expect(heard.map((u) => [u.flag, u.to, u.origin])).toEqual([["pool_v2_enabled", true, "remote"], ["pool_v2_share", 2500, "remote"]]);
@@ -177,8 +176,7 @@ describe.skipIf(BACKENDS[1]!.skip !== null)("flags on PostgreSQL", () => {
       await admin.unsafe(`INSERT INTO ${schema}.flags (key, value, updated_at) VALUES ('pool_v2_share', '700', 1)`);
       const cut = await admin.unsafe("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen %molt_flags%' AND pid <> pg_backend_pid()");
       expect(cut.length).toBeGreaterThan(0);
-      const until = Date.now() + 5000;
-      while (flags.share() !== 700 && Date.now() < until) await Bun.sleep(10);
+      await waitFor(() => flags.share() === 700, 5000);
       expect(flags.share()).toBe(700);
     } finally {
       await admin.end();

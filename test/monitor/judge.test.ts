@@ -6,12 +6,8 @@
 import { describe, expect, test } from "bun:test";
 import { type ArmWindow, judge, resolveThresholds } from "../../mod.ts";
 import { growthPerHour, twoProportionTest } from "../../src/monitor/statistics.ts";
+import { lcg } from "../helpers.ts";
 
-/** A seeded generator, so a failing window can be replayed. */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-}
 
 /** A window of `calls` with error probability `errorRate` and log-normal latencies around `medianMs`. */
 function window(random: () => number, calls: number, errorRate: number, medianMs: number, extra: Partial<ArmWindow> = {}): ArmWindow {

@@ -5,25 +5,11 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createFlags, openStore } from "../../mod.ts";
-import { fixture } from "../helpers.ts";
+import { fixture, lines } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
 const sqlite = BACKENDS[0]!;
 afterAll(() => sqlite.cleanup());
-
-/** Lines of a child's stdout, as they come. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of stream) {
-    buffer += decoder.decode(chunk);
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-    }
-  }
-}
 
 test("kill -9 mid-stage, start again: same stage, same elapsed time, downtime not counted", async () => {
   const url = sqlite.fresh();

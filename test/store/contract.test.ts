@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openStore, type Store } from "../../mod.ts";
-import { rejection } from "../helpers.ts";
+import { rejection, waitFor } from "../helpers.ts";
 import { BACKENDS } from "./backends.ts";
 
 for (const backend of BACKENDS) {
@@ -102,8 +102,7 @@ for (const backend of BACKENDS) {
       let heard = 0;
       const watch = await reader.flags.watch(() => heard++, { pollMs: 20, onError: (e) => { throw e; } });
       await writer.flags.set("pool_v2_enabled", true);
-      const until = Date.now() + 3000;
-      while (heard === 0 && Date.now() < until) await Bun.sleep(10);
+      await waitFor(() => heard > 0, 3000);
       expect(heard).toBeGreaterThan(0);
       expect((await reader.flags.get("pool_v2_enabled"))?.value).toBe(true);
       await watch.close();

@@ -7,27 +7,17 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { openStore, persistActor } from "../../mod.ts";
 import { ledgerMachine } from "../fixtures/ledger-machine.ts";
-import { fixture } from "../helpers.ts";
+import { fixture, lcg, lines } from "../helpers.ts";
 import { BACKENDS } from "./backends.ts";
 
 const KILLS = { sqlite: 25, postgres: 10 } as const;
 
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-}
 
+/** The sequence number the writer printed once it was ready. */
 async function readyLine(stream: ReadableStream<Uint8Array>): Promise<number> {
-  const reader = stream.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`writer exited before it was ready: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return Number(/ready (\d+)/.exec(text)![1]);
+  const first = await lines(stream).next();
+  if (first.done) throw new Error("writer exited before it was ready");
+  return Number(/ready (\d+)/.exec(first.value)![1]);
 }
 
 for (const backend of BACKENDS) {

@@ -60,7 +60,7 @@ const changeCodec = rowCodec(
 const SELECT = "SELECT key, value, updated_at, updated_by, reason FROM flags";
 
 /** The notification channel of flag changes (PostgreSQL). */
-export const FLAGS_CHANNEL = "molt_flags";
+const FLAGS_CHANNEL = "molt_flags";
 
 /** Who changed a flag and why. */
 export interface ChangeMeta {
