@@ -129,6 +129,18 @@ function stageDone(context: RolloutContext, event: RolloutEvent): boolean {
     context.samples.v1 + e.v1Calls >= stage.minSamples && context.samples.v2 + e.v2Calls >= stage.minSamples;
 }
 
+/** The part of the context a (re)start clears. */
+const UNSTARTED = {
+  stage: -1,
+  elapsedMs: 0,
+  samples: { v1: 0, v2: 0 },
+  failures: 0,
+  inconclusive: 0,
+  pausedAt: null,
+  pauseReason: null,
+  rollbackReason: null,
+} as const;
+
 /** What a judgement can do to a running rollout before anything else: roll it back, or pause it. */
 const BREACHES = [
   { guard: "critical", target: "#rollout.rollingBack", actions: "rollBack" },
@@ -177,15 +189,8 @@ export const rolloutMachine = setup({
   },
   actions: {
     start: assign({
-      stage: -1,
-      elapsedMs: 0,
+      ...UNSTARTED,
       clockAt: ({ event }) => event.now,
-      samples: { v1: 0, v2: 0 },
-      failures: 0,
-      inconclusive: 0,
-      pausedAt: null,
-      pauseReason: null,
-      rollbackReason: null,
       startedAt: ({ event }) => event.now,
       changedAt: ({ event }) => event.now,
     }),
@@ -239,15 +244,8 @@ export const rolloutMachine = setup({
   context: ({ input }) => ({
     rolloutId: input.rolloutId,
     plan: input.plan,
-    stage: -1,
-    elapsedMs: 0,
+    ...UNSTARTED,
     clockAt: null,
-    samples: { v1: 0, v2: 0 },
-    failures: 0,
-    inconclusive: 0,
-    pausedAt: null,
-    pauseReason: null,
-    rollbackReason: null,
     rollbacks: 0,
     cooldownUntil: null,
     startedAt: null,
