@@ -18,9 +18,9 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** Poll `check` every 10 ms until it is true or `ms` pass; returns its last value. */
-export async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+export async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -10,7 +10,8 @@ function lcg(seed: number): () => number {
 
 test("chaos: 2,000 calls over 4 workers while workers are killed, hang, corrupt their stream and exit", async () => {
   const random = lcg(20261121);
-  const timeoutMs = 5000;
+  // Sized for a busy machine, where a worker takes a second to restart and calls queue meanwhile.
+  const timeoutMs = 20_000;
   const grace = 250;
   const { pool, events } = await echoPool({
     name: "v2",
@@ -28,9 +29,14 @@ test("chaos: 2,000 calls over 4 workers while workers are killed, hang, corrupt 
   const seenPids = new Set(pids(pool));
   const faults = { kill: 0, hang: 0, garbage: 0, exit: 0 };
   let running = true;
+  let succeeded = 0;
+  // Faults are paced by the pool's progress, not by the clock: each waits for 20–60 more calls to
+  // succeed and for two workers to be ready. At a fixed rate, a busy machine restarts workers slower
+  // than they are killed, and calls wait out their deadline for one.
   const injector = (async () => {
     while (running) {
-      await new Promise((r) => setTimeout(r, 40 + random() * 60));
+      const after = succeeded + 20 + Math.floor(random() * 40);
+      await waitFor(() => !running || (succeeded >= after && pool.metrics().ready >= 2), 120_000);
       if (!running) break;
       for (const pid of pids(pool)) seenPids.add(pid);
       const roll = random();
@@ -60,6 +66,7 @@ test("chaos: 2,000 calls over 4 workers while workers are killed, hang, corrupt 
     try {
       const value = await pool.execute(idempotent ? "echo" : "pid", idempotent ? { i } : { sleep: 0.005 }, { timeoutMs, idempotent });
       if (idempotent) expect(value).toEqual({ i });
+      succeeded++;
       settled.push({ ok: true, idempotent, tag: null, lateMs: performance.now() - started - timeoutMs });
     } catch (e) {
       settled.push({ ok: false, idempotent, tag: (e as { _tag?: string })._tag ?? "untagged", lateMs: performance.now() - started - timeoutMs });

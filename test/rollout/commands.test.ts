@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { type RolloutController, type RolloutStatus } from "../../mod.ts";
-import { rejection } from "../helpers.ts";
+import { rejection, waitFor } from "../helpers.ts";
 import { rig } from "./helpers.ts";
 
 type Command = "start" | "pause" | "resume" | "promote" | "rollback";
@@ -75,7 +75,7 @@ describe("operator commands", () => {
     await r.rollout.start();
     await r.rollout.promote();
     const inFlight = Array.from({ length: 8 }, (_, i) => r.router.execute("work", { x: i }, { sessionId: `f${i}`, idempotent: true }));
-    await Bun.sleep(20);
+    expect(await waitFor(() => r.v2.stats().inFlight === 8, 5000)).toBe(true);
     const draining = r.v2.drain({ deadlineMs: 5000 });
     const rollingBack = r.rollout.emergencyRollback("p99 alarm");
     // Synchronously after the call, before anything was awaited:

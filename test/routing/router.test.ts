@@ -80,7 +80,7 @@ describe("routing", () => {
     await share(flags, 10_000);
     const idempotent = Array.from({ length: 4 }, (_, i) => router.execute<Answer>("slow", { x: i, sleep: 2 }, { sessionId: `i${i}`, idempotent: true }));
     const once = Array.from({ length: 2 }, (_, i) => rejection(router.execute("slow", { x: i, sleep: 2 }, { sessionId: `o${i}` })));
-    await Bun.sleep(50);
+    expect(await waitFor(() => v2.stats().inFlight === 6, 5000)).toBe(true);
     flags.pin("pool_v2_share", 0);
     await v2.drain({ deadlineMs: 100 });
     const answers = await Promise.all(idempotent);

@@ -59,7 +59,9 @@ describe("persisted breaker", () => {
 
     const second = await openBreaker(url, 300);
     expect(second.pool.metrics().breaker).toBe("open");
-    await Bun.sleep(350);
+    // cockatiel lets the probe through once halfOpenAfterMs have passed since the restored openedAt.
+    const { openedAt } = (second.pool.breakerState() as { ownState: { openedAt: number } }).ownState;
+    expect(await waitFor(() => Date.now() - openedAt >= 300, 5000)).toBe(true);
     expect(await second.pool.execute("echo", 7)).toBe(7);
     expect(second.pool.metrics().breaker).toBe("closed");
     expect(ofType(second.events, "breaker.changed").map((e) => e.to)).toEqual(["halfOpen", "closed"]);
@@ -86,7 +88,8 @@ describe("persisted breaker", () => {
     const run = await openBreaker(sqlite.fresh(), 60_000);
     await crashTwice(run.pool);
     expect(await waitFor(() => run.pool.metrics().breaker === "open", 2000)).toBe(true);
-    await Bun.sleep(50);
+    // The opening's journal write must land before the store closes: only the final snapshot may fail.
+    expect(await waitFor(async () => (await run.store.journal.read("breaker:v2")).length === 1, 5000)).toBe(true);
     await run.store.close();
     await run.pool.stop();
     expect(ofType(run.events, "store.failed").map((e) => e.operation)).toEqual(["breaker.snapshot"]);
