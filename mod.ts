@@ -92,6 +92,7 @@ export {
 export { type LatencySummary, MetricsWindow, type WindowTotals } from "./src/telemetry/metrics-window.ts";
 export { attachStatsd, type StatsdOptions, type StatsdSink } from "./src/telemetry/statsd-sink.ts";
 export { openStore, type Store, type StoreOptions } from "./src/store/store.ts";
+export type { StoreProbe } from "./src/store/probe.ts";
 export { DEFAULT_STORE_PATH } from "./src/store/url.ts";
 export type { AppliedMigration } from "./src/store/migrations.ts";
 export { type PersistedActor, persistActor, type PersistOptions, type RestoreInfo } from "./src/store/persist-actor.ts";
@@ -130,10 +131,12 @@ export {
   type RolloutController,
   type RolloutOptions,
   type RolloutStatus,
+  type TickFailures,
 } from "./src/rollout/controller.ts";
 export type { RollbackOptions, RollbackReport, RollbackStep } from "./src/rollout/rollback.ts";
 export { createMigration, type Migration, type MigrationOptions, type MigrationProgress } from "./src/migration/migration.ts";
 export type { Check } from "./src/migration/preflight.ts";
+export type { VerifyOptions } from "./src/migration/verify.ts";
 export { readMigration, type StoredMigration } from "./src/migration/inspect.ts";
 export { migrationReport } from "./src/migration/report.ts";
 export {
@@ -157,5 +160,15 @@ export {
 } from "./src/validation/load.ts";
 export type { Estimate } from "./src/validation/statistics.ts";
 export { validationMarkdown } from "./src/validation/markdown.ts";
-export { FAULT_KINDS, type FaultKind, type FaultOptions, type FaultReport, type FaultResult, validateFaults } from "./src/validation/faults.ts";
-export { type Checklist, type ChecklistItem, CHECKLIST_STAGES, stageChecklist } from "./src/validation/checklist.ts";
+export {
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultLimits,
+  type FaultOptions,
+  type FaultReport,
+  type FaultResult,
+  type FaultRun,
+  faultVerdict,
+  validateFaults,
+} from "./src/validation/faults.ts";
+export { type Checklist, type ChecklistItem, CHECKLIST_STAGES, type ChecklistStatus, stageChecklist } from "./src/validation/checklist.ts";

@@ -84,7 +84,7 @@ export type RolloutEvent =
   | { readonly type: "operator.promoted"; readonly now: number }
   | { readonly type: "rollback.requested"; readonly now: number; readonly reason: string }
   | { readonly type: "rollback.completed"; readonly now: number }
-  /** The controller came back after its process stopped: the time it was away does not count. */
+  /** The controller came back after its process stopped, or after its ticks failed long enough to hold: the time it was away does not count. */
   | { readonly type: "controller.restored"; readonly now: number };
 
 /** The rollout's top-level states. */

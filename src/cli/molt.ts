@@ -8,7 +8,7 @@
 // application (`migration.serve()`) applies them within its poll interval
 // (250 ms by default) and writes the result back, which this command waits
 // for. `flags` reads and writes the flags directly.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { Command, Option } from "commander";
 import { duration, pct, stageOf } from "../migration/format.ts";
@@ -109,6 +109,9 @@ program.command("status").description("Phase, stage, share, time in stage, per-a
       );
       if (m.migration?.failedPhase) head.push({ failed: `${m.migration.failedPhase}: ${m.migration.reason}` });
       if (c?.pauseReason) head.push({ paused: c.pauseReason });
+      // A failing tick loop, unless a tick has succeeded since (a judged window, or the recovery).
+      const failing = [...m.decisions].reverse().find((d) => d.kind !== "started" && !d.kind.startsWith("operator."));
+      if (failing?.kind === "tick_failed" || failing?.kind === "held") head.push({ [failing.kind === "held" ? "held" : "tick failed"]: `${new Date(failing.at).toISOString()}: ${failing.reason}` });
       if (c?.rollbackReason) head.push({ "rolled back": c.rollbackReason });
       console.log(head.toString());
       if (arms?.v1 !== undefined && arms.v2 !== undefined) {
@@ -217,12 +220,16 @@ program.command("validate").argument("[what]", "equivalence, load, faults or all
   .option("--size <n>", "workers per pool", "2").option("--users <n>", "concurrent callers", "8")
   .option("--duration-ms <ms>", "load run time, and time under each fault", "6000")
   .option("--command <name>", "the call the load and faults make", "ping")
+  .option("--args <json>", "the call's arguments, as JSON (default null)")
+  .option("--args-file <path>", "read the call's arguments from a JSON file")
   .option("--program-handler <command>", "a command both handlers serve, to exercise programs in the equivalence cases")
   .option("--json", "print JSON instead of markdown")
-  .action((what: string, o: Record<string, string | boolean | undefined>) =>
-    withStore(async (store, g) => {
-      const kinds = what === "all" ? ["equivalence", "load", "faults"] : [what];
-      if (kinds.some((k) => !["equivalence", "load", "faults"].includes(k))) throw new Error(`validate: expected equivalence, load, faults or all, received ${JSON.stringify(what)}`);
+  .action((what: string, o: Record<string, string | boolean | undefined>, command: Command) => {
+    const kinds = what === "all" ? ["equivalence", "load", "faults"] : [what];
+    const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
+    if (kinds.some((k) => !["equivalence", "load", "faults"].includes(k))) usage(`validate: expected equivalence, load, faults or all, received ${JSON.stringify(what)}`);
+    const args = callArgs(o.args as string | undefined, o.argsFile as string | undefined, usage);
+    return withStore(async (store, g) => {
       const size = Number(o.size);
       const arm = (name: "v1" | "v2") => ({
         name, handler: String(o[`${name}Handler`]), python: String(o[`${name}Python`]), size, onStderr: () => {},
@@ -231,26 +238,49 @@ program.command("validate").argument("[what]", "equivalence, load, faults or all
       const results: unknown[] = [];
       for (const kind of kinds) {
         let report: EquivalenceReport | LoadReport | FaultReport;
-        if (kind === "faults") report = await validateFaults({ v1: arm("v1"), v2: arm("v2"), users: Number(o.users), durationMs: Number(o.durationMs), command: String(o.command) });
+        if (kind === "faults") report = await validateFaults({ v1: arm("v1"), v2: arm("v2"), users: Number(o.users), durationMs: Number(o.durationMs), command: String(o.command), args });
         else {
           const [v1, v2] = await Promise.all([createPool(arm("v1")), createPool(arm("v2"))]);
           try {
             report = kind === "equivalence"
               ? await validateEquivalence({ v1, v2, cases: defaultCases(o.programHandler as string | undefined) })
-              : await validateLoad({ v1, v2, users: Number(o.users), durationMs: Number(o.durationMs), mix: [{ command: String(o.command) }], progress: o.json ? "none" : undefined });
+              : await validateLoad({ v1, v2, users: Number(o.users), durationMs: Number(o.durationMs), mix: [{ command: String(o.command), args }], progress: o.json ? "none" : undefined });
           } finally {
             await Promise.all([v1.stop(), v2.stop()]);
           }
         }
-        const verdict = report.kind === "equivalence" ? (report.failed === 0 ? "pass" : "fail") : report.verdict;
-        await store.validations.record({ target: g.migration, kind: report.kind, verdict, report: report as never });
-        if (verdict === "fail") process.exitCode = 1;
+        await store.validations.record({ target: g.migration, kind: report.kind, verdict: report.verdict, report: report as never });
+        // Only a pass is a pass: "insufficient" exits non-zero too, so a script cannot mistake it for one.
+        if (report.verdict !== "pass") process.exitCode = 1;
         results.push(report);
         if (!o.json) console.log(validationMarkdown(report));
       }
       if (o.json) console.log(JSON.stringify(results, null, 2));
-    })
-  );
+    });
+  });
+
+/** The call's arguments from `--args` or `--args-file`: JSON, or a usage error naming the option. */
+function callArgs(text: string | undefined, file: string | undefined, usage: (message: string) => never): unknown {
+  if (text !== undefined && file !== undefined) usage("validate: give --args or --args-file, not both");
+  if (file !== undefined) {
+    let content: string;
+    try {
+      content = readFileSync(file, "utf8");
+    } catch (e) {
+      return usage(`validate: --args-file ${JSON.stringify(file)} cannot be read: ${(e as Error).message}`);
+    }
+    return parseJson("--args-file", content, usage);
+  }
+  return text === undefined ? null : parseJson("--args", text, usage);
+}
+
+function parseJson(option: string, text: string, usage: (message: string) => never): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return usage(`validate: ${option} must be JSON, received ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} (${(e as Error).message})`);
+  }
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -11,13 +11,13 @@ import { BUCKETS } from "./bucket.ts";
 export interface FlagValues {
   /** Route any traffic to V2 at all. */
   readonly pool_v2_enabled: boolean;
-  /** Use the enhanced worker features. */
-  readonly enhanced_workers: boolean;
-  /** Turn the circuit breaker on. */
+  /**
+   * The circuit breakers of every pool created with these flags guard its
+   * calls; off, calls bypass them (a kill switch for a breaker that refuses
+   * good traffic). Read live.
+   */
   readonly circuit_breaker: boolean;
-  /** Send the V2 telemetry. */
-  readonly telemetry_v2: boolean;
-  /** Let the pool optimizer resize pools. */
+  /** Pools created with these flags whose optimizer is enabled may resize; off, none does. Read live. */
   readonly pool_optimizer: boolean;
   /** The V2 share in basis points, 0–10000 (2500 = 25%). */
   readonly pool_v2_share: number;
@@ -55,15 +55,15 @@ const basisPoints: Definition = {
 /** Each flag's rule. */
 export const DEFINITIONS: Readonly<Record<FlagName, Definition>> = {
   pool_v2_enabled: bool,
-  enhanced_workers: bool,
   circuit_breaker: bool,
-  telemetry_v2: bool,
   pool_optimizer: bool,
   pool_v2_share: basisPoints,
 };
 
 /**
- * The plan's defaults: everything off, a V2 share of 0.
+ * The defaults: V2 off with a share of 0, as the plan has it; the two kill
+ * switches on, so that flags change nothing about a pool until an operator
+ * turns one off.
  *
  * @example
  * ```ts
@@ -73,10 +73,8 @@ export const DEFINITIONS: Readonly<Record<FlagName, Definition>> = {
  */
 export const FLAG_DEFAULTS: FlagValues = {
   pool_v2_enabled: false,
-  enhanced_workers: false,
-  circuit_breaker: false,
-  telemetry_v2: false,
-  pool_optimizer: false,
+  circuit_breaker: true,
+  pool_optimizer: true,
   pool_v2_share: 0,
 };
 

@@ -28,7 +28,7 @@ import { createRouter, type Router, type RouterOptions } from "../routing/router
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { type Check, preflight } from "./preflight.ts";
-import { verify } from "./verify.ts";
+import { resolveVerifyOptions, verify, type VerifyOptions } from "./verify.ts";
 
 /** Options of createMigration. */
 export interface MigrationOptions {
@@ -44,8 +44,10 @@ export interface MigrationOptions {
   readonly router?: Omit<RouterOptions, "v1" | "v2" | "flags" | "store">;
   /** Rollout settings (plan, thresholds, rollback). Default: the rollout's defaults. */
   readonly rollout?: Omit<RolloutOptions, "v1" | "v2" | "flags" | "store" | "router" | "rolloutId" | "now">;
-  /** Free bytes the store's disk must have. Default 100 MB. */
+  /** Free bytes each disk molt writes to (the work directory's, a SQLite store's) must have. Default 100 MB. */
   readonly minFreeBytes?: number;
+  /** Verification's latency probe: the call, and how much slower than V1 V2 may be. Default: `ping`, 20 calls, V1 × 2 + 5 ms. */
+  readonly verify?: VerifyOptions;
   /** How long V2 must hold 100% (with no V1 call) before V1 may be decommissioned. Default 1 hour. */
   readonly decommissionAfterMs?: number;
   /** Where the migration keeps its backup file and temporary files. Default `.molt/migrations/<id>` beside a SQLite store, else the system's temporary directory. */
@@ -96,7 +98,7 @@ export interface Migration {
   stop(options?: { stopV2?: boolean }): Promise<void>;
 }
 
-const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "function" || key === "events" || key === "store" ? undefined : value);
+const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "function" || key === "events" || key === "store" || key === "flags" ? undefined : value);
 
 /**
  * Create (or restore) a migration.
@@ -118,8 +120,9 @@ const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "f
  * ```
  */
 export async function createMigration(options: MigrationOptions): Promise<Migration> {
-  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "now"]);
+  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "verify", "now"]);
   required("migration", "store", options.store, storeRule);
+  const verifyOptions = resolveVerifyOptions(options.verify);
   const migrationId = option("migration", "migrationId", options.migrationId, idRule, "migration");
   const now = options.now ?? Date.now;
   const actor = await persistActor(migrationMachine, {
@@ -131,7 +134,7 @@ export async function createMigration(options: MigrationOptions): Promise<Migrat
   });
   const sqlitePath = options.store.backend === "sqlite" && !options.store.location.endsWith(":memory:") ? options.store.location.replace(/^sqlite:/, "") : null;
   const workDir = options.workDir ?? (sqlitePath === null ? join(tmpdir(), "molt", migrationId) : join(dirname(resolve(sqlitePath)), "migrations", migrationId));
-  return new MigrationImpl(options, migrationId, now, actor, workDir);
+  return new MigrationImpl(options, migrationId, now, actor, workDir, verifyOptions);
 }
 
 class MigrationImpl implements Migration {
@@ -147,6 +150,7 @@ class MigrationImpl implements Migration {
     private readonly now: () => number,
     private readonly actor: PersistedActor<typeof migrationMachine>,
     private readonly workDir: string,
+    private readonly verifyOptions: Required<VerifyOptions>,
   ) {}
 
   status(): MigrationProgress {
@@ -344,7 +348,7 @@ class MigrationImpl implements Migration {
     switch (phase) {
       case "preflight": {
         mkdirSync(join(this.workDir, "tmp"), { recursive: true });
-        const checks = await preflight(this.o.v1, this.o.v2, this.o.store, this.o.minFreeBytes ?? 100e6);
+        const checks = await preflight(this.o.v1, this.o.v2, this.o.store, this.o.minFreeBytes ?? 100e6, this.workDir);
         writeFileSync(join(this.workDir, "tmp", "preflight.json"), JSON.stringify(checks, null, 2));
         const failed = checks.filter((c) => !c.ok);
         if (failed.length > 0) throw Object.assign(new Error(failed.map((c) => `${c.check}: ${c.detail}`).join("; ")), { checks });
@@ -367,7 +371,7 @@ class MigrationImpl implements Migration {
         return { v2: this.o.v2.name, ready: this.v2!.metrics().ready };
       }
       case "verify": {
-        const checks = await verify(this.o.v1, this.v2!);
+        const checks = await verify(this.o.v1, this.v2!, this.verifyOptions);
         if (checks.some((c) => !c.ok)) throw Object.assign(new Error(checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; ")), { checks });
         return { checks };
       }
@@ -387,7 +391,9 @@ class MigrationImpl implements Migration {
     if (this.v2 !== null && (this.v2.state === "serving" || this.v2.state === "degraded")) return;
     await this.rollout?.stop();
     await this.router?.close();
-    this.v2 = await createPool(this.o.v2);
+    // V2 obeys the migration's kill switches unless told otherwise (a basic pool has none to obey).
+    const followFlags = this.o.v2.strategy !== "basic" && this.o.v2.flags === undefined;
+    this.v2 = await createPool(followFlags ? { ...this.o.v2, flags: this.o.flags } : this.o.v2);
     this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router });
     this.rollout = await createRolloutController({
       v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout,

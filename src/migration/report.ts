@@ -80,7 +80,7 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
     out.push("");
   }
 
-  const incidents = m.decisions.filter((d) => ["rolling_back", "rolled_back", "paused", "operator.rollback", "operator.emergency_rollback", "operator.pause"].includes(d.kind));
+  const incidents = m.decisions.filter((d) => ["rolling_back", "rolled_back", "paused", "held", "recovered", "operator.rollback", "operator.emergency_rollback", "operator.pause"].includes(d.kind));
   out.push("## Incidents", "");
   if (incidents.length === 0) out.push("None.", "");
   for (const d of incidents) {

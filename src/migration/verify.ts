@@ -1,29 +1,65 @@
 /**
  * Verification of a freshly started V2 before any traffic moves: its
  * workers are ready, a failing call comes back as a typed error and leaves
- * the worker alive, its telemetry flows, and a short latency probe against
- * V1 measures both.
+ * the worker alive, its telemetry flows, and a latency probe: the same call
+ * on both arms, alternately, and V2 no slower than V1 beyond a ratio and a
+ * floor.
  *
  * @module
  */
+import { refuseUnknown, refuser } from "../config.ts";
 import type { Pool } from "../pool/types.ts";
 import { attempt, type Check } from "./preflight.ts";
 
-const PROBE_CALLS = 20;
+/** The latency probe of verification. */
+export interface VerifyOptions {
+  /** The call both arms answer. Default `{ command: "ping" }`. */
+  readonly probe?: { readonly command: string; readonly args?: unknown };
+  /** Calls per arm (sequential, alternating arms). Default 20. */
+  readonly calls?: number;
+  /** V2's median over V1's above this fails (with the floor). Default 2. */
+  readonly latencyRatio?: number;
+  /** ...and only when V2's median also exceeds V1's times the ratio by this many ms: scheduling noise. Default 5. */
+  readonly latencyFloorMs?: number;
+}
+
 const READY_WAIT_MS = 10_000;
 
-async function p50(pool: Pool): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < PROBE_CALLS; i++) {
-    const t = performance.now();
-    await pool.execute("ping", null, { timeoutMs: 5000 });
-    times.push(performance.now() - t);
+/** Validate verification options, applying defaults. */
+export function resolveVerifyOptions(given: VerifyOptions = {}): Required<VerifyOptions> {
+  const bad = refuser("migration", "verify.");
+  if (typeof given !== "object" || given === null) bad("options", given, "an object");
+  refuseUnknown("migration: verify", given, ["probe", "calls", "latencyRatio", "latencyFloorMs"]);
+  const o = { probe: given.probe ?? { command: "ping" }, calls: given.calls ?? 20, latencyRatio: given.latencyRatio ?? 2, latencyFloorMs: given.latencyFloorMs ?? 5 };
+  if (typeof o.probe?.command !== "string" || o.probe.command.length === 0) bad("probe", o.probe, "{ command: a non-empty string, args?: any }");
+  if (!Number.isInteger(o.calls) || o.calls < 5 || o.calls > 10_000) bad("calls", o.calls, "an integer from 5 to 10000");
+  if (!(typeof o.latencyRatio === "number" && o.latencyRatio >= 1 && o.latencyRatio < Infinity)) bad("latencyRatio", o.latencyRatio, "a finite number of at least 1");
+  if (!(typeof o.latencyFloorMs === "number" && o.latencyFloorMs >= 0 && o.latencyFloorMs < Infinity)) bad("latencyFloorMs", o.latencyFloorMs, "a finite number of milliseconds, at least 0");
+  return o;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** The probe on both arms, alternately so that the machine's noise falls on both; throws on the first failed call. */
+async function probeBoth(v1: Pool, v2: Pool, o: Required<VerifyOptions>): Promise<{ v1: number; v2: number }> {
+  const times = { v1: [] as number[], v2: [] as number[] };
+  for (let i = 0; i < o.calls; i++) {
+    for (const [arm, pool] of [["v1", v1], ["v2", v2]] as const) {
+      const t = performance.now();
+      await pool.execute(o.probe.command, o.probe.args ?? null, { timeoutMs: 5000 }).catch((e: unknown) => {
+        throw new Error(`the probe ${o.probe.command} failed on ${arm} (${pool.name}): ${(e as { _tag?: string })._tag ?? "Error"}: ${(e as Error).message}`);
+      });
+      times[arm].push(performance.now() - t);
+    }
   }
-  return times.sort((a, b) => a - b)[PROBE_CALLS / 2]!;
+  return { v1: median(times.v1), v2: median(times.v2) };
 }
 
 /** Every verification check (all run, so the report is whole). */
-export async function verify(v1: Pool, v2: Pool): Promise<Check[]> {
+export async function verify(v1: Pool, v2: Pool, options: Required<VerifyOptions> = resolveVerifyOptions()): Promise<Check[]> {
   const checks: Check[] = [];
   const check = async (name: string, fn: () => Promise<string> | string): Promise<void> => void checks.push(await attempt(name, fn));
   await check("workers_ready", async () => {
@@ -54,8 +90,11 @@ export async function verify(v1: Pool, v2: Pool): Promise<Check[]> {
     return `events and metrics flow (${v2.metrics().calls} calls in the window)`;
   });
   await check("latency_probe", async () => {
-    const [a, b] = [await p50(v1), await p50(v2)];
-    return `ping p50: V1 ${a.toFixed(2)} ms, V2 ${b.toFixed(2)} ms (${PROBE_CALLS} calls each)`;
+    const { v1: a, v2: b } = await probeBoth(v1, v2, options);
+    const limit = a * options.latencyRatio + options.latencyFloorMs;
+    const text = `${options.probe.command} median: V1 ${a.toFixed(2)} ms, V2 ${b.toFixed(2)} ms over ${options.calls} calls each; limit ${limit.toFixed(2)} ms (V1 × ${options.latencyRatio} + ${options.latencyFloorMs} ms)`;
+    if (b > limit) throw new Error(`V2 is slower than V1: ${text}`);
+    return text;
   });
   return checks;
 }

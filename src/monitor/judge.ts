@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { exceedanceTest, growthPerHour, proportionAboveTest, twoProportionTest } from "./statistics.ts";
+import { exceedanceTest, growthInterval, proportionAboveTest, proportionBelowTest, twoProportionTest } from "./statistics.ts";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./thresholds.ts";
 
 /** One arm over the window being judged. */
@@ -15,6 +15,8 @@ export interface ArmWindow {
   readonly calls: number;
   /** Calls that did not succeed. */
   readonly errors: number;
+  /** Seconds the window covers. */
+  readonly windowS: number;
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly p99Ms: number;
@@ -24,11 +26,17 @@ export interface ArmWindow {
   readonly workers: number;
   /** Workers that crashed in the window. */
   readonly crashes: number;
+  /** Calls refused for want of a worker (queue full, or their wait ran out). */
+  readonly saturated: number;
+  /** Calls that waited in the queue for a worker. */
+  readonly queued: number;
+  /** p99 over every call of the time spent waiting for a worker. */
+  readonly queueWaitP99Ms: number;
   /** CPU use (%), or null when not measured. */
   readonly cpuPercent: number | null;
   /** Memory use (%) of the machine's, or null when not measured. */
   readonly memoryPercent: number | null;
-  /** Total RSS of the arm's workers over time. */
+  /** Total RSS of the arm's workers over time, since its set of workers last changed. */
   readonly rss: readonly { readonly at: number; readonly bytes: number }[];
 }
 
@@ -47,8 +55,12 @@ export interface JudgeInput {
   readonly shadow?: ShadowWindow | null;
 }
 
-/** How a single rule came out. */
-export type RuleStatus = "pass" | "fail" | "inconclusive" | "skipped";
+/**
+ * How a single rule came out. "inconclusive": over its threshold, but not
+ * significantly; "insufficient": no evidence to judge it by (not measured,
+ * too few samples, too short a span), which is never shown as a pass.
+ */
+export type RuleStatus = "pass" | "fail" | "inconclusive" | "insufficient";
 
 /** One rule's result, with what it looked at. */
 export interface RuleResult {
@@ -82,7 +94,7 @@ const rate = (x: number, n: number): number => (n === 0 ? 0 : x / n);
  * @example
  * ```ts
  * import { judge } from "molt";
- * const arm = { calls: 1000, errors: 5, p50Ms: 4, p90Ms: 8, p99Ms: 20, latencySample: [], workers: 2, crashes: 0, cpuPercent: null, memoryPercent: null, rss: [] };
+ * const arm = { calls: 1000, errors: 5, windowS: 60, p50Ms: 4, p90Ms: 8, p99Ms: 20, latencySample: [], workers: 2, crashes: 0, saturated: 0, queued: 0, queueWaitP99Ms: 0, cpuPercent: null, memoryPercent: null, rss: [] };
  * console.log(judge({ v1: arm, v2: { ...arm, errors: 150 } }).verdict, judge({ v1: arm, v2: arm }).verdict); // fail pass
  * ```
  */
@@ -103,8 +115,11 @@ export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Ju
 
   rules.push(above("v2_error_rate", e2, t.maxErrorRate));
   rules.push(above("v2_p99_ms", v2.p99Ms, t.maxP99Ms));
-  rules.push(v2.cpuPercent === null ? skipped("v2_cpu_percent", t.maxCpuPercent) : above("v2_cpu_percent", v2.cpuPercent, t.maxCpuPercent));
-  rules.push(v2.memoryPercent === null ? skipped("v2_memory_percent", t.maxMemoryPercent) : above("v2_memory_percent", v2.memoryPercent, t.maxMemoryPercent));
+  rules.push(v2.cpuPercent === null ? insufficient("v2_cpu_percent", t.maxCpuPercent) : above("v2_cpu_percent", v2.cpuPercent, t.maxCpuPercent));
+  rules.push(v2.memoryPercent === null ? insufficient("v2_memory_percent", t.maxMemoryPercent) : above("v2_memory_percent", v2.memoryPercent, t.maxMemoryPercent));
+  rules.push({ ...above("v2_saturation_rate", rate(v2.saturated, v2.calls), t.maxSaturationRate), stats: { saturated: v2.saturated, calls: v2.calls } });
+  rules.push({ ...above("v2_queue_wait_p99_ms", v2.queueWaitP99Ms, t.maxQueueWaitMs), stats: { queued: v2.queued, calls: v2.calls } });
+  rules.push(throughput(v1, v2, t));
 
   // Relative rules: a ratio over its threshold fails only when the difference is significant.
   const errorTest = twoProportionTest(v1.errors, v1.calls, v2.errors, v2.calls);
@@ -123,20 +138,18 @@ export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Ju
     : { v1P99: v1.p99Ms, v2P99: v2.p99Ms, v1P90: v1.p90Ms, v2AboveV1P90: latency.above, sample: latency.n, z: latency.z, pValue: latency.pValue };
   rules.push(
     v2.latencySample.length < t.minLatencySample
-      ? { ...skipped("p99_vs_v1", t.p99Ratio), stats: { sample: v2.latencySample.length } }
+      ? { ...insufficient("p99_vs_v1", t.p99Ratio), stats: { sample: v2.latencySample.length } }
       : relative("p99_vs_v1", p99Ratio, t.p99Ratio, latency !== null && latency.pValue < t.alpha, latencyStats),
   );
 
   const failureRate = rate(v2.crashes, Math.max(v2.workers, 1));
   rules.push({ ...above("worker_failure_rate", failureRate, t.maxWorkerFailureRate), stats: { crashes: v2.crashes, workers: v2.workers } });
 
-  const span = v2.rss.length < 2 ? 0 : v2.rss.at(-1)!.at - v2.rss[0]!.at;
-  const growth = span < t.minGrowthSpanMs ? null : growthPerHour(v2.rss);
-  rules.push(growth === null ? skipped("memory_growth_per_hour", t.maxMemoryGrowthPerHour) : { ...above("memory_growth_per_hour", growth, t.maxMemoryGrowthPerHour), stats: { samples: v2.rss.length, spanMs: span } });
+  rules.push(memoryGrowth(v2, t));
 
   const shadow = input.shadow;
   if (shadow === undefined || shadow === null || shadow.compared === 0) {
-    rules.push(skipped("shadow_mismatch_rate", t.mismatchMargin));
+    rules.push(insufficient("shadow_mismatch_rate", t.mismatchMargin));
   } else {
     const mismatch = rate(shadow.mismatched, shadow.compared);
     const limit = Math.min(shadow.noiseFloor + t.mismatchMargin, 0.999);
@@ -154,8 +167,52 @@ function above(rule: string, value: number, threshold: number): RuleResult {
   return { rule, status: value > threshold ? "fail" : "pass", value, threshold };
 }
 
-function skipped(rule: string, threshold: number): RuleResult {
-  return { rule, status: "skipped", value: null, threshold };
+function insufficient(rule: string, threshold: number, stats?: Record<string, number>): RuleResult {
+  return { rule, status: "insufficient", value: null, threshold, ...(stats === undefined ? {} : { stats }) };
+}
+
+/**
+ * Growth from the slope's interval over at least `minGrowthSpanMs` of RSS
+ * samples: a leak shows as a lower bound over the limit, a steady arm as an
+ * upper bound under it; a noisy or short series proves neither.
+ */
+function memoryGrowth(v2: ArmWindow, t: Thresholds): RuleResult {
+  const name = "memory_growth_per_hour";
+  const limit = t.maxMemoryGrowthPerHour;
+  const spanMs = v2.rss.length < 2 ? 0 : v2.rss.at(-1)!.at - v2.rss[0]!.at;
+  const g = spanMs < t.minGrowthSpanMs ? null : growthInterval(v2.rss, t.alpha);
+  if (g === null) return insufficient(name, limit, { samples: v2.rss.length, spanMs });
+  const status: RuleStatus = g.low > limit ? "fail" : g.high < limit ? "pass" : "insufficient";
+  return { rule: name, status, value: g.perHour, threshold: limit, stats: { samples: g.samples, spanMs: g.spanMs, low: g.low, high: g.high } };
+}
+
+/**
+ * Throughput: an arm's completed calls per second per worker measure what
+ * it was offered (its share of the traffic) until it saturates, and its
+ * capacity only then. So V2 passes while it serves all it is offered — no
+ * call refused for want of a worker, and its p99 queue wait within
+ * `maxQueueWaitMs` (a burst that queues a few calls for a moment is not
+ * saturation); once saturated, its rate per worker must reach
+ * `minThroughputRatio` of V1's in the same window. The test conditions on
+ * the completions of both arms: at the threshold ratio, V2's share of them
+ * would be binomial with a known probability.
+ */
+function throughput(v1: ArmWindow, v2: ArmWindow, t: Thresholds): RuleResult {
+  const name = "throughput_vs_v1";
+  const ok1 = v1.calls - v1.errors;
+  const ok2 = v2.calls - v2.errors;
+  const exposure1 = v1.workers * v1.windowS;
+  const exposure2 = v2.workers * v2.windowS;
+  if (ok1 === 0 || exposure1 <= 0 || exposure2 <= 0) return insufficient(name, t.minThroughputRatio, { v1Completed: ok1 });
+  const v1Rate = ok1 / exposure1;
+  const v2Rate = ok2 / exposure2;
+  const ratio = v2Rate / v1Rate;
+  const stats = { v1PerWorkerPerS: v1Rate, v2PerWorkerPerS: v2Rate, v2Saturated: v2.saturated, v2Queued: v2.queued };
+  const saturated = v2.saturated > 0 || v2.queueWaitP99Ms > t.maxQueueWaitMs;
+  if (!saturated || ratio >= t.minThroughputRatio) return { rule: name, status: "pass", value: ratio, threshold: t.minThroughputRatio, stats };
+  const p0 = (exposure2 * t.minThroughputRatio) / (exposure2 * t.minThroughputRatio + exposure1);
+  const test = proportionBelowTest(ok2, ok1 + ok2, p0);
+  return { rule: name, status: test.pValue < t.alpha ? "fail" : "inconclusive", value: ratio, threshold: t.minThroughputRatio, stats: { ...stats, z: test.z, pValue: test.pValue } };
 }
 
 /** Over the threshold and significant: fail; over but not significant: inconclusive. */

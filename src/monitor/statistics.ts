@@ -1,11 +1,18 @@
 /**
  * The tests the monitor runs, over counts it can get from any two arms in
  * the same window. The error function (for normal probabilities) and the
- * regression come from simple-statistics.
+ * regression come from simple-statistics, Student's t quantiles from jStat.
  *
  * @module
  */
+import jStatModule from "jstat";
 import { errorFunction, gammaln, linearRegression } from "simple-statistics";
+
+// jStat ships no type declarations; this is the one function molt uses.
+const jStat = jStatModule as unknown as { studentt: { inv(p: number, dof: number): number } };
+
+/** The `p` quantile of Student's t distribution with `dof` degrees of freedom. */
+export const tQuantile = (p: number, dof: number): number => jStat.studentt.inv(p, dof);
 
 /** A one-sided test's result: its statistic and p-value. */
 export interface TestResult {
@@ -50,6 +57,12 @@ export function proportionAboveTest(x: number, n: number, p0: number): TestResul
   return { z, pValue: upperTail(z) };
 }
 
+/** One-sample proportion z-test, one-sided: is `x/n` lower than `p0`? */
+export function proportionBelowTest(x: number, n: number, p0: number): TestResult {
+  const above = proportionAboveTest(n - x, n, 1 - p0);
+  return { z: -above.z, pValue: above.pValue };
+}
+
 /**
  * Quantile exceedance test: if V2's latencies came from V1's distribution,
  * a fraction `1 - q` of them would exceed V1's q-quantile. Counts V2's
@@ -60,17 +73,37 @@ export function exceedanceTest(v2Sample: readonly number[], v1Quantile: number, 
   return { ...proportionAboveTest(above, v2Sample.length, 1 - q), above, n: v2Sample.length };
 }
 
+/** Memory growth per hour as a fraction of the mean, with its confidence bounds. */
+export interface GrowthInterval {
+  /** The least-squares slope, per hour, over the mean. */
+  readonly perHour: number;
+  /** One-sided lower and upper bounds at the confidence asked for. */
+  readonly low: number;
+  readonly high: number;
+  readonly samples: number;
+  readonly spanMs: number;
+}
+
 /**
  * Memory growth per hour, as a fraction of the mean, from a least-squares
- * line through (time, bytes) samples; null with fewer than 3 samples or no
- * time between them.
+ * line through (time, bytes) samples, with the slope's t interval: each
+ * bound holds with probability `1 - alpha`. Null with fewer than 3 samples,
+ * no time between them, or no memory.
  */
-export function growthPerHour(samples: readonly { readonly at: number; readonly bytes: number }[]): number | null {
-  if (samples.length < 3) return null;
+export function growthInterval(samples: readonly { readonly at: number; readonly bytes: number }[], alpha: number): GrowthInterval | null {
+  const n = samples.length;
+  if (n < 3) return null;
   const t0 = samples[0]!.at;
-  if (samples.at(-1)!.at === t0) return null;
-  const mean = samples.reduce((s, x) => s + x.bytes, 0) / samples.length;
-  if (mean <= 0) return null;
-  const { m } = linearRegression(samples.map((s) => [(s.at - t0) / 3_600_000, s.bytes]));
-  return m / mean;
+  const spanMs = samples.at(-1)!.at - t0;
+  const mean = samples.reduce((s, x) => s + x.bytes, 0) / n;
+  if (spanMs <= 0 || mean <= 0) return null;
+  const points = samples.map((s) => [(s.at - t0) / 3_600_000, s.bytes / mean]);
+  const { m, b } = linearRegression(points);
+  const meanT = points.reduce((s, p) => s + p[0]!, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p[0]! - meanT) ** 2, 0);
+  if (sxx === 0) return null;
+  const residuals = points.reduce((s, p) => s + (p[1]! - (m * p[0]! + b)) ** 2, 0);
+  const se = Math.sqrt(residuals / (n - 2) / sxx);
+  const half = tQuantile(1 - alpha, n - 2) * se;
+  return { perHour: m, low: m - half, high: m + half, samples: n, spanMs };
 }

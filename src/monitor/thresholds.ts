@@ -31,8 +31,23 @@ export interface Thresholds {
   readonly maxWorkerFailureRate: number;
   /** RSS growth per hour as a fraction of its mean, above this fails. Default 0.10. */
   readonly maxMemoryGrowthPerHour: number;
-  /** RSS samples must span this long before growth is judged: a few seconds of warm-up say nothing per hour. Default 600000 (10 min). */
+  /**
+   * RSS samples must span this long before growth is judged; after that the
+   * slope's confidence interval decides (fail when its lower bound is over
+   * the limit, pass when its upper bound is under it). Default 30000 (30 s).
+   */
   readonly minGrowthSpanMs: number;
+  /**
+   * Once V2 is saturated (refusing calls for want of a worker, or its p99
+   * queue wait over `maxQueueWaitMs`), its completed
+   * calls per second per worker below this fraction of V1's (and
+   * significantly so) fails. Default 0.8.
+   */
+  readonly minThroughputRatio: number;
+  /** V2 calls refused for want of a worker (queue full, or their wait ran out), as a fraction of its calls, above this fails. Default 0.01. */
+  readonly maxSaturationRate: number;
+  /** V2's p99 time waiting for a worker (over every call) above this (ms) fails. Default 100. */
+  readonly maxQueueWaitMs: number;
   /** Shadow mismatch rate above the A/A noise floor by more than this (and significantly so) fails. Default 0.01. */
   readonly mismatchMargin: number;
   /** Calls each arm needs before anything but a critical breach is judged. Default 100. */
@@ -67,13 +82,16 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   p99Ratio: 2,
   maxWorkerFailureRate: 0.10,
   maxMemoryGrowthPerHour: 0.10,
-  minGrowthSpanMs: 600_000,
+  minGrowthSpanMs: 30_000,
+  minThroughputRatio: 0.8,
+  maxSaturationRate: 0.01,
+  maxQueueWaitMs: 100,
   mismatchMargin: 0.01,
   minCalls: 100,
   alpha: 0.001,
 };
 
-const FRACTIONS = new Set<keyof Thresholds>(["maxErrorRate", "criticalErrorRate", "maxWorkerFailureRate", "mismatchMargin", "alpha"]);
+const FRACTIONS = new Set<keyof Thresholds>(["maxErrorRate", "criticalErrorRate", "maxWorkerFailureRate", "mismatchMargin", "alpha", "minThroughputRatio", "maxSaturationRate"]);
 const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minErrorsToCompare", "minGrowthSpanMs", "minLatencySample"]);
 
 /**

@@ -6,6 +6,7 @@
 import { ConfigError } from "../errors.ts";
 import { boolean, nonEmptyString, nonNegativeInt, option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { BreakOn, BreakerSettings } from "../resilience/breaker.ts";
+import type { Flags } from "../flags/flags.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import type { EventBus } from "../telemetry/events.ts";
 import type { WorkerOptions } from "../worker/options.ts";
@@ -50,7 +51,7 @@ export interface RetryOptions {
 
 /** Optimizer settings: grow when busy with a queue, shrink when idle. */
 export interface OptimizerOptions {
-  /** Default false (the `pool_optimizer` flag's default). */
+  /** Default false. With `flags`, it runs only while the `pool_optimizer` flag is on too. */
   readonly enabled?: boolean;
   /** How often utilisation is judged. Default 5000 ms. */
   readonly intervalMs?: number;
@@ -124,6 +125,12 @@ export interface PoolOptions extends Omit<WorkerOptions, "id"> {
    * was. An explicit `breaker.initialState` wins. Default: none (in memory).
    */
   readonly store?: Store;
+  /**
+   * Enhanced: flags whose kill switches this pool obeys, live —
+   * `circuit_breaker` off bypasses its breaker, `pool_optimizer` off stops
+   * its optimizer. Default: none (both always on as configured).
+   */
+  readonly flags?: Flags;
 }
 
 /** Options after defaults. */
@@ -154,6 +161,7 @@ export interface ResolvedPoolOptions {
   readonly windowSlices: number;
   readonly events: EventBus | undefined;
   readonly store: Store | undefined;
+  readonly flags: Flags | undefined;
   /** What each worker is started with (the pool adds `id`). */
   readonly worker: Omit<WorkerOptions, "id">;
 }
@@ -170,7 +178,7 @@ const POOL_KEYS = [
   "name", "strategy", "size", "minReady", "capacity", "affinity", "maxQueue", "queueTimeoutMs", "minSize", "maxSize",
   "maxOverflow", "overflowAfterMs", "overflowIdleMs", "maxRequestsPerWorker", "maxRssBytes", "sampleEveryMs",
   "maxConsecutiveFailures", "restartInitialMs", "restartMaxMs", "breaker", "retry", "optimizer", "windowMs",
-  "windowSlices", "events", "store",
+  "windowSlices", "events", "store", "flags",
 ] as const;
 const WORKER_KEYS = [
   "handler", "python", "threads", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs", "heartbeatTimeoutMs",
@@ -191,6 +199,10 @@ const plainObject: Rule<Record<string, unknown>> = {
 const objectOrFalse: Rule<Record<string, unknown> | false> = {
   is: (v): v is Record<string, unknown> | false => v === false || plainObject.is(v),
   allowed: "an object or false",
+};
+const flagsRule: Rule<Flags> = {
+  is: (v): v is Flags => typeof (v as Flags | null)?.get === "function" && typeof (v as Flags).subscribe === "function",
+  allowed: "Flags from createFlags()",
 };
 const bus: Rule<EventBus> = {
   is: (v): v is EventBus => typeof (v as EventBus | null)?.emit === "function" && typeof (v as EventBus).subscribe === "function",
@@ -221,7 +233,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       throw new ConfigError({ owner, option: key, received: given[key], allowed: `left out with strategy "basic" (the V1 baseline has none)` });
     }
   };
-  for (const key of ["minReady", "minSize", "maxSize", "maxOverflow", "maxRequestsPerWorker", "maxRssBytes", "optimizer", "store"] as const) onlyEnhanced(key, undefined);
+  for (const key of ["minReady", "minSize", "maxSize", "maxOverflow", "maxRequestsPerWorker", "maxRssBytes", "optimizer", "store", "flags"] as const) onlyEnhanced(key, undefined);
   onlyEnhanced("capacity", 1);
   onlyEnhanced("affinity", "none");
   onlyEnhanced("breaker", false);
@@ -297,6 +309,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     windowSlices: get("windowSlices", positiveInt, 6),
     events: get("events", bus, undefined),
     store: get("store", storeRule, undefined),
+    flags: get("flags", flagsRule, undefined),
     worker,
   };
 }

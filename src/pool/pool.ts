@@ -86,7 +86,9 @@ class PoolImpl implements Pool {
   private readonly crashed = new WeakSet<Slot>();
   private readonly sleeps = new Set<{ timer: ReturnType<typeof setTimeout>; wake: () => void }>();
   private readonly backoff: ExponentialBackoff<unknown> | null;
-  private readonly counts = { calls: 0, ok: 0, pythonErrors: 0, failed: 0, rejected: 0, retries: 0, crashes: 0, restarts: 0, recycled: 0 };
+  private readonly counts = {
+    calls: 0, ok: 0, pythonErrors: 0, failed: 0, rejected: 0, retries: 0, crashes: 0, restarts: 0, recycled: 0, sessionCalls: 0, sessionsMoved: 0, sessionsRebound: 0,
+  };
   private accepting = false;
   private stopped = false;
   private inFlight = 0;
@@ -97,6 +99,10 @@ class PoolImpl implements Pool {
   private queuedSince: number | null = null;
   private scaledAt: number | null = null;
   private readyWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+  /** The kill switches of `flags` (on without flags). */
+  private breakerOn = true;
+  private optimizerOn = true;
+  private unsubscribeFlags: () => void = () => {};
   private drainWaiter: (() => void) | null = null;
   private draining: Promise<DrainReport> | null = null;
   private stopping: Promise<void> | null = null;
@@ -150,6 +156,7 @@ class PoolImpl implements Pool {
     }
     this.readyWaiter = null;
     this.accepting = true;
+    this.followFlags();
     this.startHousekeeping();
     this.emit({ type: "pool.started", pool: this.name, at: Date.now(), ready: this.supervisor.slots.length, startMs: performance.now() - t0 });
   }
@@ -194,6 +201,7 @@ class PoolImpl implements Pool {
         served: s.served,
         overflow: s.overflow,
         rssBytes: s.rssBytes,
+        rssSampledAt: s.rssSampledAt,
       })),
     };
   }
@@ -227,6 +235,7 @@ class PoolImpl implements Pool {
     this.stopping ??= (async () => {
       await this.drain({ deadlineMs: this.drainTimeoutMs });
       this.stopped = true;
+      this.unsubscribeFlags();
       for (const sleep of this.sleeps) sleep.wake();
       await this.supervisor.close();
       await this.breaker?.stop();
@@ -241,8 +250,30 @@ class PoolImpl implements Pool {
     return this.breaker?.toJSON() ?? null;
   }
 
+  /** Obey the kill switches now and whenever they change. */
+  private followFlags(): void {
+    const flags = this.o.flags;
+    if (flags === undefined) return;
+    const apply = (flag: "circuit_breaker" | "pool_optimizer", on: boolean): void => {
+      const was = flag === "circuit_breaker" ? this.breakerOn : this.optimizerOn;
+      if (flag === "circuit_breaker") this.breakerOn = on;
+      else this.optimizerOn = on;
+      if (was !== on) this.emit({ type: "pool.flag.applied", pool: this.name, at: Date.now(), flag, enabled: on });
+    };
+    apply("circuit_breaker", flags.get("circuit_breaker"));
+    apply("pool_optimizer", flags.get("pool_optimizer"));
+    this.unsubscribeFlags = flags.subscribe((u) => {
+      if (u.flag === "circuit_breaker" || u.flag === "pool_optimizer") apply(u.flag, u.to === true);
+    });
+  }
+
+  /** The breaker calls go through: none when there is none, or while the `circuit_breaker` flag is off. */
+  private get activeBreaker(): PoolBreaker | null {
+    return this.breakerOn ? this.breaker : null;
+  }
+
   private run(command: string, args: unknown, o: ExecuteOptions, t0: number, deadline: number): Promise<unknown> {
-    const breaker = this.breaker;
+    const breaker = this.activeBreaker;
     if (breaker !== null && !breaker.closed) {
       return this.guarded(command, args, o, deadline).then(
         (result) => this.succeeded(result, command, t0, 1),
@@ -268,9 +299,8 @@ class PoolImpl implements Pool {
   }
 
   private guarded(command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {
-    return this.breaker === null
-      ? this.attempt(command, args, o, deadline)
-      : this.breaker.execute(command, () => this.attempt(command, args, o, deadline));
+    const breaker = this.activeBreaker;
+    return breaker === null ? this.attempt(command, args, o, deadline) : breaker.execute(command, () => this.attempt(command, args, o, deadline));
   }
 
   /** The slow path: retry a failed first attempt while it is safe and time remains. */
@@ -309,7 +339,7 @@ class PoolImpl implements Pool {
           if (this.affinity === "strict") {
             return Promise.reject(new SessionWorkerLostError({ pool: this.name, command, sessionId: session, workerId: bound }));
           }
-          this.sessions.delete(session);
+          // The stale binding stays until the call lands elsewhere: bind() then records the move as caused by the loss.
         } else if (this.eligible(slot)) {
           return this.callOn(slot, command, args, o, deadline);
         } else if (this.affinity === "strict") {
@@ -342,7 +372,10 @@ class PoolImpl implements Pool {
     slot.inFlight++;
     slot.served++;
     const session = o.sessionId;
-    if (session !== undefined && this.affinity !== "none") this.bind(session, slot.id);
+    if (session !== undefined && this.affinity !== "none") {
+      this.counts.sessionCalls++;
+      this.bind(session, slot.id);
+    }
     const call = slot.worker.call(command, args, { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session });
     if (this.o.maxRequestsPerWorker > 0 && slot.served >= this.o.maxRequestsPerWorker) this.supervisor.retire(slot, "max_requests");
     return call.then(
@@ -374,7 +407,14 @@ class PoolImpl implements Pool {
   }
 
   private bind(session: string, slotId: string): void {
-    if (this.sessions.get(session) === slotId) return;
+    const before = this.sessions.get(session);
+    if (before === slotId) return;
+    if (before !== undefined) {
+      // Its worker still serving means affinity gave way (the worker was full); otherwise the worker was lost.
+      const kept = this.supervisor.slots.find((s) => s.id === before);
+      if (kept !== undefined && kept.worker.state === "ready") this.counts.sessionsMoved++;
+      else this.counts.sessionsRebound++;
+    }
     this.sessions.delete(session);
     this.sessions.set(session, slotId);
     if (this.sessions.size > SESSION_LIMIT) this.sessions.delete(this.sessions.keys().next().value!);
@@ -418,6 +458,7 @@ class PoolImpl implements Pool {
     while (this.queue.size > 0 && !slot.gone && this.eligible(slot)) {
       const waiter = this.queue.takeFirst((w) => w.slotId === null || w.slotId === slot.id);
       if (waiter === undefined) break;
+      this.window.waited(performance.now() - waiter.enqueuedAt);
       waiter.run(slot);
     }
     this.queueChanged();
@@ -431,6 +472,7 @@ class PoolImpl implements Pool {
   }
 
   private queueExpired(w: Waiter): void {
+    this.window.waited(performance.now() - w.enqueuedAt);
     w.fail(new QueueTimeoutError({ pool: this.name, command: w.command, waitedMs: Math.round(performance.now() - w.enqueuedAt), limitMs: Math.round(w.limitMs) }));
     this.queueChanged();
   }
@@ -440,19 +482,21 @@ class PoolImpl implements Pool {
     let outcome: CallOutcome = "ok";
     let category = null;
     let severity = null;
+    let saturated = false;
     if (error !== null) {
       const k = classifyError(error);
       category = k.category;
       severity = k.severity;
       const tag = (error as { _tag?: string })._tag;
       outcome = tag === "PythonError" ? "python_error" : !k.mayHaveRun && !k.infrastructure ? "rejected" : "failed";
+      saturated = tag === "PoolSaturatedError" || tag === "QueueTimeoutError";
     }
     this.counts.calls++;
     if (outcome === "ok") this.counts.ok++;
     else if (outcome === "python_error") this.counts.pythonErrors++;
     else if (outcome === "rejected") this.counts.rejected++;
     else this.counts.failed++;
-    this.window.record(outcome, category, latencyMs);
+    this.window.record(outcome, category, latencyMs, saturated);
     if (this.events.active) {
       const tag = error === null ? null : (error as { _tag?: string })._tag ?? "Error";
       this.emit({ type: "call.completed", pool: this.name, at: Date.now(), command, outcome, category, severity, error: tag, latencyMs, attempts });
@@ -608,7 +652,7 @@ class PoolImpl implements Pool {
         idleOverflow: idle.length,
         lastChangeAt: this.scaledAt,
       },
-      { optimizer: this.o.optimizer.enabled, minSize: this.o.minSize, maxSize: this.o.maxSize, ...this.o.optimizer, maxOverflow: this.o.maxOverflow, overflowAfterMs: this.o.overflowAfterMs },
+      { optimizer: this.o.optimizer.enabled && this.optimizerOn, minSize: this.o.minSize, maxSize: this.o.maxSize, ...this.o.optimizer, maxOverflow: this.o.maxOverflow, overflowAfterMs: this.o.overflowAfterMs },
     );
     if (decision.action === "hold") return;
     const from = this.supervisor.target + this.supervisor.overflowWanted;

@@ -32,6 +32,8 @@ export interface Slot {
   /** When its last call settled (performance.now()). */
   idleSince: number;
   rssBytes: number | null;
+  /** When `rssBytes` was sampled (ms since the epoch). */
+  rssSampledAt: number | null;
   /** True once it has left the dispatch set. */
   gone: boolean;
 }
@@ -161,7 +163,7 @@ export class Supervisor {
 
   private adopt(worker: PythonWorker, scope: Scope.Closeable, overflow: boolean, startMs: number, replacing: boolean): void {
     if (this.closing) return;
-    const slot: Slot = { id: worker.id, worker, overflow, startMs, replacing, inFlight: 0, served: 0, failures: 0, idleSince: performance.now(), rssBytes: null, gone: false };
+    const slot: Slot = { id: worker.id, worker, overflow, startMs, replacing, inFlight: 0, served: 0, failures: 0, idleSince: performance.now(), rssBytes: null, rssSampledAt: null, gone: false };
     this.scopes.set(slot, scope);
     this.slots.push(slot);
     worker.watch((state) => this.onState(slot, state));
@@ -170,6 +172,7 @@ export class Supervisor {
       const sample = Effect.tryPromise(() => worker.health()).pipe(
         Effect.tap((h) => Effect.sync(() => {
           slot.rssBytes = h.rssBytes;
+          slot.rssSampledAt = Date.now();
           this.hooks.sampled(slot);
         })),
         Effect.ignore,

@@ -39,6 +39,12 @@ export interface PoolStats {
   readonly recycled: number;
   readonly inFlight: number;
   readonly queued: number;
+  /** Calls dispatched with a session under affinity ("hint" or "strict"). */
+  readonly sessionCalls: number;
+  /** Sessions that moved to another worker while theirs still served (affinity gave way: the worker was full). */
+  readonly sessionsMoved: number;
+  /** Sessions that moved because their worker was gone (crashed, recycled, stopped). */
+  readonly sessionsRebound: number;
 }
 
 /** One worker in a metrics report. */
@@ -51,6 +57,8 @@ export interface WorkerMetrics {
   readonly overflow: boolean;
   /** Last sampled RSS, or null before the first sample. */
   readonly rssBytes: number | null;
+  /** When `rssBytes` was sampled (ms since the epoch), or null before the first sample. */
+  readonly rssSampledAt: number | null;
 }
 
 /** The pool's rolling window plus its gauges: what the monitor judges. */

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import type { ArmWindow } from "../monitor/judge.ts";
-import type { Pool } from "../pool/types.ts";
+import type { Pool, PoolMetrics } from "../pool/types.ts";
 
 /** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
 const TICKS_PER_SECOND = 100;
@@ -29,36 +29,71 @@ function cpuSeconds(pid: number): number | null {
 /** RSS samples kept per arm for the growth regression. */
 const RSS_HISTORY = 120;
 
-/** Reads one pool's window each judgement and keeps its call counter and RSS history. */
+/** How the arm's sessions kept their workers since the last read (see PoolStats). */
+export interface SessionCounts {
+  readonly calls: number;
+  readonly moved: number;
+  readonly rebound: number;
+}
+
+/** One read of an arm. */
+export interface ArmRead {
+  readonly window: ArmWindow;
+  /** Calls served since the last read. */
+  readonly calls: number;
+  readonly sessions: SessionCounts;
+  readonly affinity: Pool["affinity"];
+  /** The breaker's state at the read; null without one. */
+  readonly breaker: string | null;
+}
+
+/** Reads one pool's window each judgement and keeps its call counters and RSS history. */
 export class ArmReader {
   private lastCalls: number;
-  private readonly rss: { at: number; bytes: number }[] = [];
+  private lastSessions: SessionCounts;
+  private rss: { at: number; bytes: number }[] = [];
+  /** The workers the RSS history is of, and when they were last sampled. */
+  private rssOf = "";
+  private rssSampledAt: number | null = null;
   /** CPU seconds per pid at the last read, and when (wall clock: CPU time is real time, whatever the rollout's clock). */
   private cpu = new Map<number, number>();
   private cpuAt = performance.now();
   private cpuPercent: number | null = null;
 
   constructor(private readonly pool: Pool) {
-    this.lastCalls = pool.stats().calls;
+    const s = pool.stats();
+    this.lastCalls = s.calls;
+    this.lastSessions = { calls: s.sessionCalls, moved: s.sessionsMoved, rebound: s.sessionsRebound };
   }
 
-  /** The window as the monitor sees it, and the calls served since the last read (for a stage's samples). */
-  read(now: number): { window: ArmWindow; calls: number } {
+  /**
+   * The window as the monitor sees it, the calls served since the last read
+   * (for a stage's samples), how sessions kept their workers since then, and
+   * the breaker's state now.
+   */
+  read(now: number): ArmRead {
     const m = this.pool.metrics();
-    const total = this.pool.stats().calls;
-    const calls = Math.max(0, total - this.lastCalls);
-    this.lastCalls = total;
+    const stats = this.pool.stats();
+    const calls = Math.max(0, stats.calls - this.lastCalls);
+    this.lastCalls = stats.calls;
+    const total = { calls: stats.sessionCalls, moved: stats.sessionsMoved, rebound: stats.sessionsRebound };
+    const sessions = { calls: total.calls - this.lastSessions.calls, moved: total.moved - this.lastSessions.moved, rebound: total.rebound - this.lastSessions.rebound };
+    this.lastSessions = total;
     const sampled = m.workers.filter((w) => w.rssBytes !== null);
-    if (sampled.length > 0) {
-      this.rss.push({ at: now, bytes: sampled.reduce((sum, w) => sum + (w.rssBytes ?? 0), 0) });
-      if (this.rss.length > RSS_HISTORY) this.rss.shift();
-    }
+    this.recordRss(now, m.workers, sampled);
     return {
       calls,
+      sessions,
+      affinity: this.pool.affinity,
+      breaker: m.breaker,
       window: {
         ...this.resources(m.workers.map((w) => w.pid), sampled.reduce((sum, w) => sum + (w.rssBytes ?? 0), 0), sampled.length > 0),
         calls: m.calls,
         errors: m.calls - m.outcomes.ok,
+        windowS: Math.max(0, m.to - m.from) / 1000,
+        saturated: m.saturated,
+        queued: m.queued,
+        queueWaitP99Ms: m.queueWaitP99Ms,
         p50Ms: m.latencyMs.p50,
         p90Ms: m.latencyMs.p90,
         p99Ms: m.latencyMs.p99,
@@ -68,6 +103,25 @@ export class ArmReader {
         rss: [...this.rss],
       },
     };
+  }
+
+  /**
+   * One point of total RSS per fresh sample: a repeated old sample would make
+   * the growth interval look surer than it is. The series restarts when the
+   * set of workers changes, since a sum over other processes is another series.
+   */
+  private recordRss(now: number, workers: PoolMetrics["workers"], sampled: PoolMetrics["workers"]): void {
+    const of = workers.map((w) => w.pid).sort((a, b) => a - b).join(",");
+    if (of !== this.rssOf) (this.rss = [], this.rssOf = of, this.rssSampledAt = null);
+    if (sampled.length < workers.length || sampled.length === 0) return;
+    const sampledAt = Math.max(...sampled.map((w) => w.rssSampledAt ?? 0));
+    if (sampledAt === this.rssSampledAt) return;
+    this.rssSampledAt = sampledAt;
+    // When it was sampled, on the rollout's clock (which a test may drive): up to a sampling period ago.
+    const at = now - Math.max(0, Date.now() - sampledAt);
+    if (this.rss.length > 0 && at <= this.rss.at(-1)!.at) return;
+    this.rss.push({ at, bytes: sampled.reduce((sum, w) => sum + (w.rssBytes ?? 0), 0) });
+    if (this.rss.length > RSS_HISTORY) this.rss.shift();
   }
 
   /**
@@ -98,8 +152,12 @@ export class ArmReader {
   }
 }
 
-/** A window for the decision log: everything but the latency sample, which is summarised by its size. */
-export function forRecord(w: ArmWindow): Record<string, unknown> {
-  const { latencySample, rss, ...rest } = w;
-  return { ...rest, latencySampleSize: latencySample.length, rssSamples: rss.length };
+/**
+ * An arm's read for the decision log: its window but the latency sample
+ * (summarised by its size) and the RSS series, with how its sessions kept
+ * their workers and its breaker's state.
+ */
+export function forRecord(read: ArmRead): Record<string, unknown> {
+  const { latencySample, rss, ...rest } = read.window;
+  return { ...rest, latencySampleSize: latencySample.length, rssSamples: rss.length, sessions: read.sessions, affinity: read.affinity, breaker: read.breaker };
 }

@@ -18,7 +18,7 @@ import {
   rolloutState,
   shareOf,
 } from "../../machines/rollout.ts";
-import { idRule, option, refuseUnknown, required, refuser } from "../config.ts";
+import { idRule, option, positiveInt, refuseUnknown, required, refuser } from "../config.ts";
 import { ConfigError, RolloutError } from "../errors.ts";
 import type { Flags } from "../flags/flags.ts";
 import { judge, type Judgement, type ShadowWindow } from "../monitor/judge.ts";
@@ -56,6 +56,23 @@ export interface RolloutOptions {
    * passes, and refuse `promote()` while the current stage's fails. Default false.
    */
   readonly requireChecklist?: boolean;
+  /**
+   * Failed ticks in a row after which the rollout holds: its share stays
+   * where it is and its stage clock stops until a tick succeeds again (the
+   * time held does not count toward the stage). Default 3.
+   */
+  readonly maxTickFailures?: number;
+}
+
+/** Ticks that failed in a row, and whether the rollout holds because of them. */
+export interface TickFailures {
+  /** Failed ticks in a row (0 once one succeeds). */
+  readonly consecutive: number;
+  /** The last failure: its error's tag and message, and when. */
+  readonly lastError: string;
+  readonly lastAt: number;
+  /** Since when the rollout holds (after `maxTickFailures` in a row), or null. */
+  readonly heldSince: number | null;
 }
 
 /** Where a rollout stands. */
@@ -74,6 +91,8 @@ export interface RolloutStatus {
   readonly rollbackReason: string | null;
   readonly cooldownUntil: number | null;
   readonly lastJudgement: Judgement | null;
+  /** Failed ticks, while the last tick failed (or the rollout holds); null when the last tick succeeded. */
+  readonly tickFailures: TickFailures | null;
 }
 
 /** A running rollout. */
@@ -81,7 +100,11 @@ export interface RolloutController {
   readonly rolloutId: string;
   /** Start (or, after a cool-down, restart) the rollout. Safe to repeat while running. */
   start(): Promise<RolloutStatus>;
-  /** Judge the current window of both arms and let the machine act on it. */
+  /**
+   * Judge the current window of both arms and let the machine act on it.
+   * A failure rejects, emits `rollout.tick_failed` and counts toward
+   * `maxTickFailures`.
+   */
   tick(): Promise<Judgement>;
   pause(reason?: string): Promise<RolloutStatus>;
   resume(): Promise<RolloutStatus>;
@@ -95,7 +118,7 @@ export interface RolloutController {
    */
   emergencyRollback(reason?: string): Promise<RollbackReport | null>;
   status(): RolloutStatus;
-  /** Judge every `everyMs` until `stop()`. */
+  /** Judge every `everyMs` until `stop()`; a failed tick is reported (event, decision, status), not thrown. */
   run(everyMs: number): void;
   /** Stop judging and write the rollout's final snapshot. The pools are the caller's. */
   stop(): Promise<void>;
@@ -146,7 +169,7 @@ function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
  * ```
  */
 export async function createRolloutController(options: RolloutOptions): Promise<RolloutController> {
-  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now", "requireChecklist"]);
+  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now", "requireChecklist", "maxTickFailures"]);
   required("rollout", "store", options.store, storeRule);
   const rolloutId = option("rollout", "rolloutId", options.rolloutId, idRule, "rollout");
   const noiseFloor = options.noiseFloor ?? 0;
@@ -156,6 +179,7 @@ export async function createRolloutController(options: RolloutOptions): Promise<
   const plan = resolvePlan(options.plan);
   const thresholds = resolveThresholds(options.thresholds, "rollout");
   const now = options.now ?? Date.now;
+  const maxTickFailures = option("rollout", "maxTickFailures", options.maxTickFailures, positiveInt, 3);
   const actor = await persistActor(rolloutMachine, {
     actorId: `rollout:${rolloutId}`,
     machineVersion: ROLLOUT_MACHINE_VERSION,
@@ -164,7 +188,7 @@ export async function createRolloutController(options: RolloutOptions): Promise<
     now,
     snapshotEvery: 20,
   });
-  const controller = new Controller(options, rolloutId, thresholds, noiseFloor, now, actor);
+  const controller = new Controller(options, rolloutId, thresholds, noiseFloor, maxTickFailures, now, actor);
   await controller.recover();
   return controller;
 }
@@ -178,12 +202,14 @@ class Controller implements RolloutController {
   private ticking: Promise<unknown> | null = null;
   private rollingBack: Promise<RollbackReport | null> | null = null;
   private stopped = false;
+  private failures: TickFailures | null = null;
 
   constructor(
     private readonly o: RolloutOptions,
     readonly rolloutId: string,
     private readonly thresholds: Thresholds,
     private readonly noiseFloor: number,
+    private readonly maxTickFailures: number,
     private readonly now: () => number,
     private readonly actor: PersistedActor<typeof rolloutMachine>,
   ) {
@@ -212,6 +238,47 @@ class Controller implements RolloutController {
   }
 
   async tick(): Promise<Judgement> {
+    try {
+      if (this.failures?.heldSince != null) await this.recoverFromHold();
+      const judgement = await this.judgeOnce();
+      this.failures = null;
+      return judgement;
+    } catch (e) {
+      await this.tickFailed(e);
+      throw e;
+    }
+  }
+
+  /** A failed tick: counted, told on the bus, recorded where the store allows; enough in a row and the rollout holds. */
+  private async tickFailed(e: unknown): Promise<void> {
+    const at = this.now();
+    const error = (e as { _tag?: string })._tag ?? "Error";
+    const detail = String((e as Error)?.message ?? e);
+    const consecutive = (this.failures?.consecutive ?? 0) + 1;
+    const holds = this.failures?.heldSince == null && consecutive >= this.maxTickFailures;
+    const heldSince = holds ? at : this.failures?.heldSince ?? null;
+    this.failures = { consecutive, lastError: `${error}: ${detail}`, lastAt: at, heldSince };
+    const pool = this.o.v2.name;
+    this.o.v2.events.emit({ type: "rollout.tick_failed", pool, at: Date.now(), rolloutId: this.rolloutId, error, detail, consecutive });
+    if (holds) this.o.v2.events.emit({ type: "rollout.held", pool, at: Date.now(), rolloutId: this.rolloutId, failures: consecutive, detail });
+    const reason = holds
+      ? `held after ${consecutive} failed ticks in a row: the share stays at ${shareOf(this.actor.getSnapshot()) / 100}% and the stage clock stops until a tick succeeds (last: ${error}: ${detail})`
+      : `tick ${consecutive} in a row failed: ${error}: ${detail}`;
+    await this.record(holds ? "held" : "tick_failed", at, reason, { error, detail, consecutive }).catch(() => {});
+  }
+
+  /** The first tick after a hold: the time held does not count toward the stage, and the outage is recorded. */
+  private async recoverFromHold(): Promise<void> {
+    const f = this.failures!;
+    const at = this.now();
+    await this.actor.send({ type: "controller.restored", now: at });
+    const heldMs = Math.max(0, at - f.heldSince!);
+    await this.record("recovered", at, `ticks succeed again after ${f.consecutive} failures; held for ${Math.round(heldMs / 1000)} s, which did not count toward the stage (last failure: ${f.lastError})`, { failures: f.consecutive, heldMs, lastError: f.lastError });
+    this.o.v2.events.emit({ type: "rollout.recovered", pool: this.o.v2.name, at: Date.now(), rolloutId: this.rolloutId, failures: f.consecutive, heldMs });
+    this.failures = null;
+  }
+
+  private async judgeOnce(): Promise<Judgement> {
     const at = this.now();
     const a = this.v1.read(at);
     const b = this.v2.read(at);
@@ -221,12 +288,12 @@ class Controller implements RolloutController {
     // With checklists required, a passing window that would end a checklist stage holds it while its checklist fails.
     const blocked = judgement.verdict === "pass" ? await this.checklistBlocks(a.calls, b.calls) : null;
     const verdict = blocked === null ? judgement.verdict : "insufficient_data";
-    const reason = blocked === null ? judgement.reasons.join("; ") : `held: the ${this.status().shareBp / 100}% checklist fails (${blocked})`;
+    const reason = blocked === null ? judgement.reasons.join("; ") : `held: the ${this.status().shareBp / 100}% checklist does not pass (${blocked})`;
     await this.send(
       { type: "window.judged", now: at, verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason },
       "judged",
       reason || judgement.verdict,
-      { judgement, thresholds: this.thresholds, v1: forRecord(a.window), v2: forRecord(b.window), shadow },
+      { judgement, thresholds: this.thresholds, v1: forRecord(a), v2: forRecord(b), shadow },
     );
     if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? judgement.verdict, false);
     return judgement;
@@ -251,11 +318,13 @@ class Controller implements RolloutController {
     return await this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
   }
 
-  /** The failing items of the checklist at `shareBp`, or null when it passes or the share has none. */
+  /** The items of the checklist at `shareBp` that fail or lack evidence, or null when it passes or the share has none. */
   private async failingChecklist(shareBp: number): Promise<string | null> {
     if (!CHECKLIST_STAGES.includes(shareBp)) return null;
     const list = await stageChecklist(this.o.store, this.rolloutId, shareBp, { v2Pool: this.o.v2.name });
-    return list.passed ? null : list.items.filter((i) => i.status === "fail").map((i) => `${i.item}: ${i.evidence}`).join("; ");
+    if (list.passed) return null;
+    return list.items.filter((i) => i.status === "fail" || i.status === "insufficient")
+      .map((i) => `${i.item}: ${i.status === "insufficient" ? "insufficient evidence, " : ""}${i.evidence}`).join("; ");
   }
 
   /** Why the current stage may not end with this window, if checklists are required and it would end. */
@@ -295,6 +364,7 @@ class Controller implements RolloutController {
       rollbackReason: c.rollbackReason,
       cooldownUntil: c.cooldownUntil,
       lastJudgement: this.lastJudgement,
+      tickFailures: this.failures,
     };
   }
 
@@ -303,6 +373,7 @@ class Controller implements RolloutController {
     if (this.timer !== null || this.stopped) return;
     this.timer = setInterval(() => {
       if (this.ticking !== null) return;
+      // tick() has reported its failure (event, decision, status) before rejecting.
       this.ticking = this.tick().catch(() => {}).finally(() => (this.ticking = null));
     }, everyMs);
   }
@@ -358,16 +429,30 @@ class Controller implements RolloutController {
     return { compared, mismatched, noiseFloor: this.noiseFloor };
   }
 
-  /** Journal an event, record the decision it led to, and make the flags say what the new state stands for. */
+  /**
+   * Journal an event, record the decision it led to, and make the flags say
+   * what the new state stands for — the flags even when the decision cannot
+   * be recorded, since the journaled state is the truth.
+   */
   private async send(event: RolloutEvent, kind: string, reason: string, inputs: Record<string, unknown> = {}): Promise<void> {
     const before = this.actor.getSnapshot();
     const after = await this.actor.send(event);
     const moved = rolloutDetail(before) !== rolloutDetail(after) || before.context.stage !== after.context.stage;
     const label = kind === "judged" && moved ? this.movement(before, after) : kind;
-    await this.o.store.decisions.record({
+    try {
+      await this.record(label, event.now, reason, inputs, before);
+    } finally {
+      await this.reconcile(reason);
+    }
+  }
+
+  /** Record a decision; without `before`, one that left the state where it is. */
+  private record(kind: string, at: number, reason: string, inputs: Record<string, unknown>, before: Snapshot = this.actor.getSnapshot()): Promise<void> {
+    const after = this.actor.getSnapshot();
+    return this.o.store.decisions.record({
       rolloutId: this.rolloutId,
-      at: event.now,
-      kind: label,
+      at,
+      kind,
       stateFrom: rolloutDetail(before),
       stateTo: rolloutDetail(after),
       shareFrom: shareOf(before),
@@ -375,7 +460,6 @@ class Controller implements RolloutController {
       reason,
       inputs: JSON.parse(JSON.stringify({ ...inputs, stage: after.context.stage + 1, elapsedMs: after.context.elapsedMs, samples: after.context.samples })),
     });
-    await this.reconcile(reason);
   }
 
   private movement(before: Snapshot, after: Snapshot): string {

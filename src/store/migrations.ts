@@ -108,7 +108,10 @@ const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
  */
 export function migrate(driver: Driver, migrations: readonly Migration[] = MIGRATIONS, now: () => number = Date.now): Promise<AppliedMigration[]> {
   return driver.exclusive(async (q) => {
-    await q.run(LEDGER);
+    // CREATE TABLE IF NOT EXISTS needs the schema's CREATE privilege even when the table exists:
+    // a PostgreSQL role that may only use molt's tables must still be able to open a migrated store.
+    const ledger = driver.backend === "postgres" ? await q.all("SELECT to_regclass('schema_migrations') IS NOT NULL AS present") : [];
+    if (ledger[0]?.present !== true) await q.run(LEDGER);
     const done = new Set((await q.all("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
     const applied: AppliedMigration[] = [];
     for (const m of migrations) {

@@ -8,6 +8,7 @@ import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { StoreBackend } from "../errors.ts";
 import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.ts";
 import { openPostgres } from "./postgres-driver.ts";
+import { probeStore, type StoreProbe } from "./probe.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 import { Backups } from "./tables/backups.ts";
 import { Commands } from "./tables/commands.ts";
@@ -54,6 +55,8 @@ export interface Store {
   readonly validations: Validations;
   /** Every migration recorded in `schema_migrations`, oldest first. */
   migrations(): Promise<AppliedMigration[]>;
+  /** The server's version against the oldest supported, and which of molt's tables this connection cannot write. */
+  probe(): Promise<StoreProbe>;
   /** Close the connection; later calls reject with a StoreError "closed". */
   close(): Promise<void>;
 }
@@ -112,6 +115,7 @@ export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, op
       ...tables,
       backups: new Backups(driver, now, tables),
       migrations: () => appliedMigrations(driver),
+      probe: () => probeStore(driver),
       close: () => driver.close(),
     };
   } catch (e) {

@@ -70,6 +70,12 @@ export type MoltEvent =
   }
   | Base & { readonly type: "call.retried"; readonly command: string; readonly attempt: number; readonly category: ErrorCategory; readonly delayMs: number }
   | Base & { readonly type: "breaker.changed"; readonly from: string; readonly to: string }
+  | Base & {
+    /** A pool began obeying a kill switch of its `flags` (and at creation, when one is off). */
+    readonly type: "pool.flag.applied";
+    readonly flag: "circuit_breaker" | "pool_optimizer";
+    readonly enabled: boolean;
+  }
   | Base & { readonly type: "store.failed"; readonly operation: string; readonly detail: string }
   | Base & {
     /** A router chose an arm; `pool` is the arm's pool. */
@@ -81,6 +87,30 @@ export type MoltEvent =
     readonly bucket: number | null;
     /** MurmurHash3 of the sticky key (hex), null without one: correlates calls without logging the key. */
     readonly keyHash: string | null;
+  }
+  | Base & {
+    /** A rollout's tick failed (a store write, a pool read); `pool` is V2's pool. Nothing it would have changed was applied. */
+    readonly type: "rollout.tick_failed";
+    readonly rolloutId: string;
+    /** The error's `_tag`, or "Error". */
+    readonly error: string;
+    readonly detail: string;
+    /** Failed ticks in a row, this one included. */
+    readonly consecutive: number;
+  }
+  | Base & {
+    /** After `maxTickFailures` failed ticks in a row the rollout holds its share, and its clock, until a tick succeeds; `pool` is V2's pool. */
+    readonly type: "rollout.held";
+    readonly rolloutId: string;
+    readonly failures: number;
+    readonly detail: string;
+  }
+  | Base & {
+    /** A held rollout ticked again; the time it was held did not count toward its stage. `pool` is V2's pool. */
+    readonly type: "rollout.recovered";
+    readonly rolloutId: string;
+    readonly failures: number;
+    readonly heldMs: number;
   }
   | Base & {
     /** A shadow call was compared with the serving one; `pool` is the shadow arm's pool. */

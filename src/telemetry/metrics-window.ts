@@ -34,6 +34,12 @@ export interface WindowTotals {
   readonly restarts: number;
   /** A uniform sample of the window's latencies (ms), up to 128 per slice: what the monitor's quantile test reads. */
   readonly latencySample: readonly number[];
+  /** Calls refused because the pool was saturated: its queue full, or their wait for a worker ran out. */
+  readonly saturated: number;
+  /** Calls that waited in the queue for a worker. */
+  readonly queued: number;
+  /** The 99th percentile of the time every call of the window spent waiting for a worker (0 when under 1% waited). */
+  readonly queueWaitP99Ms: number;
 }
 
 /** Latencies kept per slice for the sample (reservoir sampling). */
@@ -49,6 +55,9 @@ interface Slice {
   readonly sample: number[];
   /** Latencies offered to the sample so far. */
   seen: number;
+  saturated: number;
+  /** Waits of the calls that queued; created by the first one (most slices have none). */
+  queueWaits: hdr.Histogram | null;
 }
 
 const HOUR_US = 3_600_000_000;
@@ -88,10 +97,11 @@ export class MetricsWindow {
     this.current = this.openSlice(this.now());
   }
 
-  /** Record one finished call; latency in milliseconds. */
-  record(outcome: CallOutcome, category: ErrorCategory | null, latencyMs: number): void {
+  /** Record one finished call; latency in milliseconds; `saturated` when the pool refused it for want of a worker. */
+  record(outcome: CallOutcome, category: ErrorCategory | null, latencyMs: number, saturated = false): void {
     const slice = this.slice();
     slice.outcomes[outcome]++;
+    if (saturated) slice.saturated++;
     if (category !== null) slice.categories[category] = (slice.categories[category] ?? 0) + 1;
     if (outcome === "rejected") return;
     slice.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
@@ -102,6 +112,13 @@ export class MetricsWindow {
       const j = Math.floor(this.random() * seen);
       if (j < SAMPLE_PER_SLICE) slice.sample[j] = latencyMs;
     }
+  }
+
+  /** Record the time a call waited in the queue before a worker took it. */
+  waited(ms: number): void {
+    const slice = this.slice();
+    slice.queueWaits ??= newHistogram();
+    slice.queueWaits.recordValue(Math.max(1, Math.round(ms * 1000)));
   }
 
   /** Count a worker that died on its own. */
@@ -123,6 +140,8 @@ export class MetricsWindow {
     const categories: Partial<Record<ErrorCategory, number>> = {};
     let crashes = 0;
     let restarts = 0;
+    let saturated = 0;
+    let waits: hdr.Histogram | null = null;
     const latencySample: number[] = [];
     const from = this.slices[0]!.start;
     for (const s of this.slices) {
@@ -132,6 +151,8 @@ export class MetricsWindow {
       for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
       crashes += s.crashes;
       restarts += s.restarts;
+      saturated += s.saturated;
+      if (s.queueWaits !== null) (waits ??= newHistogram()).add(s.queueWaits);
     }
     const calls = outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected;
     const coveredS = Math.max(now - from, 1) / 1000;
@@ -146,20 +167,31 @@ export class MetricsWindow {
         mean: ms(merged.mean),
       };
     merged.destroy();
-    return { from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts, latencySample };
+    const queued = waits?.totalCount ?? 0;
+    // Calls that never queued waited 0: the p99 over every call is the waits' quantile that leaves 1% of all calls above it.
+    const queueWaitP99Ms = waits === null || queued < 0.01 * calls ? 0 : ms(waits.getValueAtPercentile(100 * Math.max(0, 1 - (0.01 * calls) / queued)));
+    waits?.destroy();
+    return {
+      from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts, latencySample,
+      saturated, queued, queueWaitP99Ms,
+    };
   }
 
   private slice(): Slice {
     const now = this.now();
     if (now - this.current.start < this.sliceMs) return this.current;
     const start = this.current.start + Math.floor((now - this.current.start) / this.sliceMs) * this.sliceMs;
-    while (this.slices.length > 0 && this.slices[0]!.start <= start - this.windowMs) this.slices.shift()!.histogram.destroy();
+    while (this.slices.length > 0 && this.slices[0]!.start <= start - this.windowMs) {
+      const old = this.slices.shift()!;
+      old.histogram.destroy();
+      old.queueWaits?.destroy();
+    }
     this.current = this.openSlice(start);
     return this.current;
   }
 
   private openSlice(start: number): Slice {
-    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, crashes: 0, restarts: 0, sample: [], seen: 0 };
+    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, crashes: 0, restarts: 0, sample: [], seen: 0, saturated: 0, queueWaits: null };
     this.slices.push(slice);
     return slice;
   }

@@ -111,6 +111,8 @@ function send(client: InstanceType<typeof StatsD>, e: MoltEvent): void {
     case "breaker.changed":
       client.increment("breaker.changed", 1, { pool, state: e.to });
       return client.gauge("breaker.open", e.to === "closed" ? 0 : 1, { pool });
+    case "pool.flag.applied":
+      return client.gauge("pool.flag", e.enabled ? 1 : 0, { pool, flag: e.flag });
     case "pool.changed":
       return client.increment("pool.changed", 1, { pool, state: e.to });
     case "pool.scaled":
@@ -127,5 +129,11 @@ function send(client: InstanceType<typeof StatsD>, e: MoltEvent): void {
       return client.increment("router.routed", 1, { arm: e.arm, reason: e.reason, command: e.command });
     case "shadow.compared":
       return client.increment("shadow.compared", 1, { command: e.command, outcome: e.outcome, shadow_arm: e.shadowArm });
+    case "rollout.tick_failed":
+      return client.increment("rollout.tick_failed", 1, { rollout: e.rolloutId, error: e.error });
+    case "rollout.held":
+      return client.gauge("rollout.held", 1, { rollout: e.rolloutId });
+    case "rollout.recovered":
+      return client.gauge("rollout.held", 0, { rollout: e.rolloutId });
   }
 }

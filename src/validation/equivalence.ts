@@ -61,6 +61,8 @@ export interface EquivalenceReport {
   readonly passed: number;
   readonly failed: number;
   readonly cases: readonly CaseResult[];
+  /** "fail": a case differs; "insufficient": no case ran; "pass": every case was equal. */
+  readonly verdict: "pass" | "fail" | "insufficient";
 }
 
 /**
@@ -173,7 +175,9 @@ export async function validateEquivalence(options: EquivalenceOptions): Promise<
     const found = differences(a, b);
     results.push({ name: c.name, equal: found.length === 0, v1, v2, differences: found });
   }
-  return { kind: "equivalence", passed: results.filter((r) => r.equal).length, failed: results.filter((r) => !r.equal).length, cases: results };
+  const passed = results.filter((r) => r.equal).length;
+  const failed = results.length - passed;
+  return { kind: "equivalence", passed, failed, cases: results, verdict: failed > 0 ? "fail" : passed === 0 ? "insufficient" : "pass" };
 }
 
 /** Ignored keys are removed wherever they appear, at any depth, as well as along exact dotted paths. */

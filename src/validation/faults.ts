@@ -2,7 +2,9 @@
  * The fault-recovery comparison: the same fault injected into each arm under
  * load, and what it cost — time until full capacity returned, time to the
  * first successful call after it, calls that failed, calls lost (which must
- * be none: every call settles), and calls that succeeded on a retry.
+ * be none: every call settles), and calls that succeeded on a retry. Lost
+ * calls are counted here, from the calls issued against the calls settled,
+ * not taken from the pool's own counters.
  *
  * Each arm gets a fresh pool per fault, started from its options with fault
  * injection on (MOLT_FAULT_INJECTION=1). A crash comes from outside
@@ -47,13 +49,24 @@ export interface FaultOptions {
   readonly args?: unknown;
   /** Each call's deadline. Default 2000 ms. */
   readonly timeoutMs?: number;
+  /** V2 may be this much slower to recover, and fail this much more, than V1 (a share of V1's value) before it fails. Default 0.5. */
+  readonly tolerance?: number;
+  /** ...plus this many milliseconds of recovery time: scheduling noise on a busy machine. Default 250. */
+  readonly recoveryFloorMs?: number;
+  /** ...plus this many failed calls. Default 5. */
+  readonly failedFloor?: number;
+  /** Load calls each arm must make per fault before the comparison can pass; fewer is "insufficient". Default 20. */
+  readonly minCalls?: number;
 }
 
 /** What one fault cost one arm. */
 export interface FaultResult {
+  /** Load calls made (the injection's own calls are not counted here, but are in `lost`). */
   readonly calls: number;
   readonly failed: number;
-  /** Calls that never settled: must be 0. */
+  /** Load calls that succeeded before the fault. */
+  readonly okBefore: number;
+  /** Calls issued (load and injection) that had not settled a second past their deadline: must be 0. */
   readonly lost: number;
   /** Calls the pool retried (safely) that then succeeded. */
   readonly retriedOk: number;
@@ -63,68 +76,165 @@ export interface FaultResult {
   readonly recoveredMs: number | null;
 }
 
+/** What one fault cost both arms. */
+export interface FaultRun {
+  readonly fault: FaultKind;
+  readonly v1: FaultResult;
+  readonly v2: FaultResult;
+}
+
 /** The fault-recovery report. */
 export interface FaultReport {
   readonly kind: "faults";
-  readonly results: readonly { readonly fault: FaultKind; readonly v1: FaultResult; readonly v2: FaultResult }[];
-  /** "pass" when no call was lost on V2 and V2 recovered from every fault V1 recovered from. */
-  readonly verdict: "pass" | "fail";
+  readonly results: readonly FaultRun[];
+  /**
+   * "fail": a call was lost on either arm, an arm served nothing before the
+   * fault, V2 did not recover (full capacity and a success) within the run,
+   * or V2 recovered slower or failed more calls than V1 beyond the
+   * tolerance and its floor; "insufficient": none of these, but an arm made
+   * fewer than `minCalls` calls; "pass": otherwise.
+   */
+  readonly verdict: "pass" | "fail" | "insufficient";
+  /** Why the verdict is not "pass", one line each. */
+  readonly reasons: readonly string[];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The limits a fault run is judged by. */
+export interface FaultLimits {
+  readonly tolerance: number;
+  readonly recoveryFloorMs: number;
+  readonly failedFloor: number;
+  readonly minCalls: number;
+}
 
-/** The pool options a fault needs on top of the arm's own. */
+/**
+ * The verdict over fault runs: pure, so every way it can fail is tested on
+ * made-up results.
+ *
+ * @example
+ * ```ts
+ * import { faultVerdict } from "molt";
+ * const arm = { calls: 500, failed: 1, okBefore: 40, lost: 0, retriedOk: 0, firstSuccessMs: 10, recoveredMs: 300 };
+ * const limits = { tolerance: 0.5, recoveryFloorMs: 250, failedFloor: 5, minCalls: 20 };
+ * console.log(faultVerdict([{ fault: "crash", v1: arm, v2: { ...arm, recoveredMs: 1200 } }], limits).reasons);
+ * // [ "crash: V2 back to full capacity in 1200 ms, V1 in 300 ms: slower than V1 × 1.5 + 250 ms" ]
+ * ```
+ */
+export function faultVerdict(runs: readonly FaultRun[], limits: FaultLimits): { verdict: FaultReport["verdict"]; reasons: string[] } {
+  const failures: string[] = [];
+  const gaps: string[] = [];
+  const beyond = (v1: number, v2: number, floor: number): boolean => v2 > v1 * (1 + limits.tolerance) + floor;
+  const rule = `V1 × ${1 + limits.tolerance}`;
+  for (const { fault, v1, v2 } of runs) {
+    for (const [arm, r] of [["V1", v1], ["V2", v2]] as const) {
+      if (r.lost > 0) failures.push(`${fault}: ${r.lost} calls on ${arm} never settled`);
+      if (r.okBefore === 0) failures.push(`${fault}: no call succeeded on ${arm} before the fault: the load cannot run there (check the command and its args)`);
+      if (r.calls < limits.minCalls) gaps.push(`${fault}: ${arm} made ${r.calls} calls, fewer than minCalls (${limits.minCalls})`);
+    }
+    if (v2.recoveredMs === null) failures.push(`${fault}: V2 was not back to full capacity within the run`);
+    if (v2.firstSuccessMs === null) failures.push(`${fault}: no call succeeded on V2 after the fault within the run`);
+    if (v1.recoveredMs !== null && v2.recoveredMs !== null && beyond(v1.recoveredMs, v2.recoveredMs, limits.recoveryFloorMs)) {
+      failures.push(`${fault}: V2 back to full capacity in ${v2.recoveredMs.toFixed(0)} ms, V1 in ${v1.recoveredMs.toFixed(0)} ms: slower than ${rule} + ${limits.recoveryFloorMs} ms`);
+    }
+    if (v1.firstSuccessMs !== null && v2.firstSuccessMs !== null && beyond(v1.firstSuccessMs, v2.firstSuccessMs, limits.recoveryFloorMs)) {
+      failures.push(`${fault}: first success on V2 ${v2.firstSuccessMs.toFixed(0)} ms after the fault, on V1 ${v1.firstSuccessMs.toFixed(0)} ms: slower than ${rule} + ${limits.recoveryFloorMs} ms`);
+    }
+    if (beyond(v1.failed, v2.failed, limits.failedFloor)) failures.push(`${fault}: V2 failed ${v2.failed} calls, V1 ${v1.failed}: more than ${rule} + ${limits.failedFloor}`);
+  }
+  if (failures.length > 0) return { verdict: "fail", reasons: failures };
+  return gaps.length > 0 ? { verdict: "insufficient", reasons: gaps } : { verdict: "pass", reasons: [] };
+}
+
+/** A sleep that does not keep the process alive once nothing else does. */
+const sleep = (ms: number): Promise<void> => new Promise((r) => (setTimeout(r, ms) as { unref?: () => void }).unref?.());
+
+/** The memory fault: a worker made to hold more than an enhanced pool's RSS limit. */
+const MEMORY_MB = 120;
+const MEMORY_LIMIT_MB = 80;
+
+/**
+ * Calls issued and calls settled, counted by whoever issues them: a call
+ * that never settles is lost whatever the pool's own counters say.
+ */
+export class Ledger {
+  issued = 0;
+  settled = 0;
+  private readonly open = new Set<Promise<unknown>>();
+
+  track<T>(call: Promise<T>): Promise<T> {
+    this.issued++;
+    const done = call.finally(() => {
+      this.settled++;
+      this.open.delete(done);
+    });
+    this.open.add(done);
+    return done;
+  }
+
+  /** Wait until every call has settled or `ms` pass; resolves with the calls still open. */
+  async lostAfter(ms: number): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+    await Promise.race([Promise.allSettled([...this.open]), limit]);
+    clearTimeout(timer);
+    return this.issued - this.settled;
+  }
+}
 function forFault(o: PoolOptions, fault: FaultKind): PoolOptions {
   const enhanced = o.strategy !== "basic";
   return {
     ...o,
     env: { ...o.env, MOLT_FAULT_INJECTION: "1" },
-    ...(fault === "memory" && enhanced ? { maxRssBytes: 150 << 20, sampleEveryMs: 50 } : {}),
+    ...(fault === "memory" && enhanced ? { maxRssBytes: MEMORY_LIMIT_MB << 20, sampleEveryMs: 50 } : {}),
     ...(fault === "saturation" && enhanced ? { maxQueue: 50 } : {}),
   };
 }
 
-/** Inject the fault. */
-async function inject(pool: Pool, fault: FaultKind): Promise<void> {
+/** Inject the fault; its calls go through the ledger like any other. */
+async function inject(pool: Pool, fault: FaultKind, ledger: Ledger, timeoutMs: number): Promise<void> {
+  const call = (command: string, args: unknown, o: { timeoutMs: number }): Promise<unknown> => ledger.track(pool.execute(command, args, o)).catch(() => {});
   const victim = pool.metrics().workers[0]?.pid ?? null;
   if (fault === "crash" && victim !== null) process.kill(victim, "SIGKILL");
   // A handler that hangs past its call's deadline: the pool must give up on that worker and replace it.
-  if (fault === "hang") await pool.execute("molt.inject", { kind: "hang", seconds: 60 }, { timeoutMs: 300 }).catch(() => {});
-  if (fault === "garbage") await pool.execute("molt.inject", { kind: "garbage" }).catch(() => {});
-  if (fault === "memory") await pool.execute("molt.inject", { kind: "memory", mb: 200 }).catch(() => {});
-  if (fault === "saturation") {
-    await Promise.allSettled(Array.from({ length: 400 }, () => pool.execute("ping", null, { timeoutMs: 500 })));
-  }
+  if (fault === "hang") await call("molt.inject", { kind: "hang", seconds: 60 }, { timeoutMs: 300 });
+  if (fault === "garbage") await call("molt.inject", { kind: "garbage" }, { timeoutMs });
+  if (fault === "memory") await call("molt.inject", { kind: "memory", mb: MEMORY_MB }, { timeoutMs });
+  if (fault === "saturation") await Promise.all(Array.from({ length: 400 }, () => call("ping", null, { timeoutMs: 500 })));
 }
 
 async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<FaultOptions, "users" | "durationMs" | "command" | "timeoutMs">> & { args: unknown }): Promise<FaultResult> {
   const pool = await createPool(forFault(options, fault));
   const size = pool.metrics().size;
+  const ledger = new Ledger();
   let calls = 0;
   let failed = 0;
-  let lastSuccess = 0;
+  let okBefore = 0;
   let running = true;
-  const pending = new Set<Promise<unknown>>();
+  /** When the fault was injected, and when a load call first succeeded after it. */
+  let t0: number | null = null;
+  let firstSuccess: number | null = null;
+  const succeeded = (): void => {
+    const now = performance.now();
+    if (t0 === null) okBefore++;
+    else if (firstSuccess === null && now > t0) firstSuccess = now;
+  };
   const loops = Array.from({ length: o.users }, async (_, user) => {
     for (let i = 0; running; i++) {
       calls++;
-      const call = pool.execute(o.command, o.args, { timeoutMs: o.timeoutMs, idempotent: i % 2 === 0, sessionId: `fault-${user}` })
-        .then(() => void (lastSuccess = performance.now()), () => void failed++);
-      pending.add(call);
-      await call;
-      pending.delete(call);
+      await ledger.track(pool.execute(o.command, o.args, { timeoutMs: o.timeoutMs, idempotent: i % 2 === 0, sessionId: `fault-${user}` }))
+        .then(succeeded, () => void failed++);
     }
   });
+  // Under load for a moment, and serving: a slow command gets up to one deadline to succeed once.
   await sleep(200);
+  for (const end = performance.now() + o.timeoutMs; okBefore === 0 && performance.now() < end;) await sleep(10);
   const retriesBefore = pool.stats().retries;
   const before = new Set(pool.metrics().workers.map((w) => w.pid));
-  const t0 = performance.now();
-  await inject(pool, fault);
+  t0 = performance.now();
+  const injected = inject(pool, fault, ledger, o.timeoutMs);
   let recoveredMs: number | null = null;
-  let firstSuccessMs: number | null = null;
   while (performance.now() - t0 < o.durationMs) {
     const m = pool.metrics();
-    if (firstSuccessMs === null && lastSuccess > t0) firstSuccessMs = lastSuccess - t0;
     // Back at full capacity: for a broken worker, replaced and every worker ready again;
     // for a saturated queue, no more waiting than the load itself makes.
     const back = fault === "saturation"
@@ -135,11 +245,14 @@ async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<F
   }
   running = false;
   // Every call has a deadline: whatever has not settled a second past it is lost.
-  const settled = await Promise.race([Promise.all(loops).then(() => true), sleep(o.timeoutMs + 1000).then(() => false)]);
-  const lost = settled ? 0 : pending.size;
+  const lost = await ledger.lostAfter(o.timeoutMs + 1000);
   const retriedOk = Math.max(0, pool.stats().retries - retriesBefore);
   await pool.stop();
-  return { calls, failed, lost, retriedOk, firstSuccessMs, recoveredMs };
+  // Stopping the pool settles what was left, so the loops and the injection end with it; a lost call
+  // would hold its loop forever, and is already counted.
+  await Promise.race([Promise.all([...loops, injected]), sleep(1000)]);
+  const firstSuccessMs = firstSuccess === null ? null : (firstSuccess as number) - t0;
+  return { calls, failed, okBefore, lost, retriedOk, firstSuccessMs, recoveredMs };
 }
 
 /**
@@ -164,14 +277,27 @@ export async function validateFaults(options: FaultOptions): Promise<FaultReport
     args: options.args ?? null,
     timeoutMs: options.timeoutMs ?? 2000,
   };
-  if (!Number.isInteger(o.users) || o.users <= 0) bad("users", o.users, "a positive integer");
-  if (!Number.isInteger(o.durationMs) || o.durationMs <= 0) bad("durationMs", o.durationMs, "a positive integer");
-  const results: FaultReport["results"][number][] = [];
+  const limits: FaultLimits = {
+    tolerance: options.tolerance ?? 0.5,
+    recoveryFloorMs: options.recoveryFloorMs ?? 250,
+    failedFloor: options.failedFloor ?? 5,
+    minCalls: options.minCalls ?? 20,
+  };
+  const positive = (v: number): boolean => Number.isInteger(v) && v > 0;
+  const finite = (v: number): boolean => typeof v === "number" && v >= 0 && v < Infinity;
+  if (typeof o.command !== "string" || o.command.length === 0) bad("command", o.command, "a non-empty string");
+  if (!positive(o.users)) bad("users", o.users, "a positive integer");
+  if (!positive(o.durationMs)) bad("durationMs", o.durationMs, "a positive integer");
+  if (!positive(o.timeoutMs)) bad("timeoutMs", o.timeoutMs, "a positive integer");
+  if (!finite(limits.tolerance)) bad("tolerance", limits.tolerance, "a finite number, at least 0");
+  if (!finite(limits.recoveryFloorMs)) bad("recoveryFloorMs", limits.recoveryFloorMs, "a finite number of milliseconds, at least 0");
+  if (!finite(limits.failedFloor)) bad("failedFloor", limits.failedFloor, "a finite number, at least 0");
+  if (!positive(limits.minCalls)) bad("minCalls", limits.minCalls, "a positive integer");
+  const results: FaultRun[] = [];
   for (const fault of faults) {
     const v1 = await runOne(options.v1, fault, o);
     const v2 = await runOne(options.v2, fault, o);
     results.push({ fault, v1, v2 });
   }
-  const worse = results.some((r) => r.v2.lost > 0 || (r.v1.recoveredMs !== null && r.v2.recoveredMs === null));
-  return { kind: "faults", results, verdict: worse ? "fail" : "pass" };
+  return { kind: "faults", results, ...faultVerdict(results, limits) };
 }

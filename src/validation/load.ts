@@ -3,7 +3,8 @@
  * run, in alternating blocks so that the machine's noise falls on both, and
  * each arm reported with confidence intervals. The verdict — V2 no worse
  * than V1 on latency and errors, no lower in throughput — is drawn from the
- * intervals of the differences, not from two single numbers.
+ * intervals of the differences, not from two single numbers; and only from
+ * a workload both arms can serve, with enough calls to tell.
  *
  * @module
  */
@@ -11,8 +12,7 @@ import { SingleBar } from "cli-progress";
 import { refuser } from "../config.ts";
 import { twoProportionTest } from "../monitor/statistics.ts";
 import type { Pool } from "../pool/types.ts";
-import { mean } from "simple-statistics";
-import { bootstrap, bootstrapDifference, type Estimate, quantile, seeded, wilson } from "./statistics.ts";
+import { bootstrap, bootstrapDifference, type Estimate, quantile, seeded, tInterval, welchDifference, wilson } from "./statistics.ts";
 
 /** One kind of call in the workload. */
 export interface LoadMixItem {
@@ -44,6 +44,10 @@ export interface LoadOptions {
   readonly tolerance?: number;
   /** Nor is a latency difference under this many milliseconds: scheduling noise on a busy machine. Default 1. */
   readonly latencyFloorMs?: number;
+  /** An arm whose calls fail above this rate fails the comparison: a workload it cannot serve compares nothing. Default 0.05. */
+  readonly maxErrorRate?: number;
+  /** Calls each arm must make before the comparison can pass; fewer is "insufficient". Default 100. */
+  readonly minCalls?: number;
   /** "bar" (a progress bar), "lines" (a line per block) or "none". Default: "bar" on a TTY, else "lines". */
   readonly progress?: "bar" | "lines" | "none";
   /** Seed of the bootstrap. Default 1. */
@@ -54,7 +58,7 @@ export interface LoadOptions {
 export interface ArmLoad {
   readonly calls: number;
   readonly errors: number;
-  /** Calls per second, per block. */
+  /** Calls per second: the mean of its blocks, with a t interval (the value alone with a single block). */
   readonly throughput: Estimate;
   readonly p50Ms: Estimate;
   readonly p90Ms: Estimate;
@@ -67,7 +71,8 @@ export interface Comparison {
   readonly measure: "throughput" | "p50Ms" | "p99Ms" | "errorRate";
   /** V2 minus V1, with its interval (for errorRate: the rates' difference, with Fisher's p-value). */
   readonly difference: Estimate;
-  readonly outcome: "better" | "no different" | "worse";
+  /** "insufficient": too little to draw an interval (throughput needs 2 blocks per arm). */
+  readonly outcome: "better" | "no different" | "worse" | "insufficient";
   readonly pValue?: number;
 }
 
@@ -79,8 +84,15 @@ export interface LoadReport {
   readonly v1: ArmLoad;
   readonly v2: ArmLoad;
   readonly comparisons: readonly Comparison[];
-  /** "pass": V2 no worse on any measure; "fail": worse on at least one. */
-  readonly verdict: "pass" | "fail";
+  /**
+   * "fail": V2 worse on a measure, or an arm that completed no call or
+   * failed above `maxErrorRate`; "insufficient": otherwise, but an arm made
+   * fewer than `minCalls` calls or a measure could not be compared; "pass":
+   * V2 no worse on any measure, on enough calls.
+   */
+  readonly verdict: "pass" | "fail" | "insufficient";
+  /** Why the verdict is not "pass", one line each. */
+  readonly reasons: readonly string[];
 }
 
 interface Raw {
@@ -102,7 +114,7 @@ const positiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number
  * const v1 = await createPool({ name: "v1", strategy: "basic", handler, size: 1, heartbeatMs: 0 });
  * const v2 = await createPool({ name: "v2", handler, size: 1, heartbeatMs: 0 });
  * const report = await validateLoad({ v1, v2, users: 4, opsPerUser: 60, progress: "none" });
- * console.log(report.v1.calls, report.v2.calls); // 120 120
+ * console.log(report.v1.calls, report.v2.calls, report.verdict); // 240 240 pass
  * await Promise.all([v1.stop(), v2.stop()]);
  * ```
  */
@@ -118,6 +130,10 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   if (!positiveInt(durationMs)) bad("durationMs", durationMs, "a positive integer");
   if (!(tolerance >= 0 && tolerance < 1)) bad("tolerance", tolerance, "a number from 0 to 1 (exclusive)");
   if (o.latencyFloorMs !== undefined && !(o.latencyFloorMs >= 0)) bad("latencyFloorMs", o.latencyFloorMs, "a non-negative number");
+  const maxErrorRate = o.maxErrorRate ?? 0.05;
+  const minCalls = o.minCalls ?? 100;
+  if (!(typeof maxErrorRate === "number" && maxErrorRate >= 0 && maxErrorRate < 1)) bad("maxErrorRate", maxErrorRate, "a number from 0 to 1 (exclusive)");
+  if (!positiveInt(minCalls)) bad("minCalls", minCalls, "a positive integer");
   const mix = o.mix ?? [{ command: "ping" }];
   if (!Array.isArray(mix) || mix.length === 0 || mix.some((m) => typeof m?.command !== "string")) bad("mix", mix, "a non-empty array of { command, args?, weight? }");
   // A fixed rotation through the mix by weight: both arms get exactly the same sequence of calls.
@@ -158,7 +174,7 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   const summarise = (r: Raw): ArmLoad => ({
     calls: r.calls,
     errors: r.errors,
-    throughput: bootstrap(r.blockThroughput, mean, random),
+    throughput: tInterval(r.blockThroughput) ?? point(r.blockThroughput[0] ?? 0),
     p50Ms: bootstrap(thin(r.latencies), (s) => quantile(s, 0.5), random),
     p90Ms: bootstrap(thin(r.latencies), (s) => quantile(s, 0.9), random),
     p99Ms: bootstrap(thin(r.latencies), (s) => quantile(s, 0.99), random),
@@ -175,14 +191,38 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   };
   const errors = twoProportionTest(raw.v1.errors, raw.v1.calls, raw.v2.errors, raw.v2.calls);
   const errorDiff = { value: v2.errorRate.value - v1.errorRate.value, low: v2.errorRate.low - v1.errorRate.high, high: v2.errorRate.high - v1.errorRate.low };
+  const throughput = welchDifference(raw.v1.blockThroughput, raw.v2.blockThroughput);
   const comparisons: Comparison[] = [
-    judge("throughput", bootstrapDifference(raw.v1.blockThroughput, raw.v2.blockThroughput, mean, random), v1.throughput.value, false),
+    throughput === null
+      ? { measure: "throughput", difference: point(v2.throughput.value - v1.throughput.value), outcome: "insufficient" }
+      : judge("throughput", throughput, v1.throughput.value, false),
     judge("p50Ms", bootstrapDifference(thin(raw.v1.latencies), thin(raw.v2.latencies), (s) => quantile(s, 0.5), random), v1.p50Ms.value, true),
     judge("p99Ms", bootstrapDifference(thin(raw.v1.latencies), thin(raw.v2.latencies), (s) => quantile(s, 0.99), random), v1.p99Ms.value, true),
     { measure: "errorRate", difference: errorDiff, outcome: errors.pValue < 0.01 ? "worse" : "no different", pValue: errors.pValue },
   ];
-  return { kind: "load", users, blocks, v1, v2, comparisons, verdict: comparisons.some((c) => c.outcome === "worse") ? "fail" : "pass" };
+  const failures = [
+    ...armFailures("V1", raw.v1, maxErrorRate),
+    ...armFailures("V2", raw.v2, maxErrorRate),
+    ...comparisons.filter((c) => c.outcome === "worse").map((c) => `V2 is worse on ${c.measure}: V2 − V1 = ${c.difference.value.toPrecision(3)} [${c.difference.low.toPrecision(3)}, ${c.difference.high.toPrecision(3)}]`),
+  ];
+  const gaps = [
+    ...([["V1", raw.v1], ["V2", raw.v2]] as const).flatMap(([arm, r]) => (r.calls < minCalls ? [`${arm} made ${r.calls} calls, fewer than minCalls (${minCalls})`] : [])),
+    ...comparisons.filter((c) => c.outcome === "insufficient").map((c) => `${c.measure} could not be compared: each arm needs 2 blocks or more (blocks: ${blocks})`),
+  ];
+  const verdict = failures.length > 0 ? "fail" : gaps.length > 0 ? "insufficient" : "pass";
+  return { kind: "load", users, blocks, v1, v2, comparisons, verdict, reasons: verdict === "fail" ? failures : gaps };
 }
+
+/** Why an arm's own results make the comparison fail: it completed no call, or failed too many. */
+function armFailures(arm: string, r: Raw, maxErrorRate: number): string[] {
+  if (r.calls > 0 && r.errors === r.calls) return [`${arm} completed none of its ${r.calls} calls: the workload cannot run there (check the command and its args)`];
+  if (r.calls === 0) return [`${arm} made no call`];
+  const rate = r.errors / r.calls;
+  return rate > maxErrorRate ? [`${arm} failed ${r.errors} of ${r.calls} calls (${(100 * rate).toFixed(2)}%), above maxErrorRate (${(100 * maxErrorRate).toFixed(2)}%)`] : [];
+}
+
+/** A value with no interval around it. */
+const point = (value: number): Estimate => ({ value, low: value, high: value });
 
 /** At most 4000 latencies, evenly spaced, to keep the bootstrap quick. */
 function thin(xs: readonly number[]): number[] {

@@ -18,14 +18,14 @@ const est = (e: Estimate, digits = 2): string => `${e.value.toFixed(digits)} [${
  * @example
  * ```ts
  * import { validationMarkdown } from "molt";
- * console.log(validationMarkdown({ kind: "equivalence", passed: 1, failed: 0, cases: [] }).split("\n")[0]); // ## Equivalence: 1 passed, 0 failed
+ * console.log(validationMarkdown({ kind: "equivalence", passed: 1, failed: 0, cases: [], verdict: "pass" }).split("\n")[0]); // ## Equivalence: pass (1 passed, 0 failed)
  * ```
  */
 export function validationMarkdown(report: EquivalenceReport | LoadReport | FaultReport, level = 2): string {
   const h = "#".repeat(level);
   const out: string[] = [];
   if (report.kind === "equivalence") {
-    out.push(`${h} Equivalence: ${report.passed} passed, ${report.failed} failed`, "", "| case | equal | differences |", "| --- | --- | --- |");
+    out.push(`${h} Equivalence: ${report.verdict} (${report.passed} passed, ${report.failed} failed)`, "", "| case | equal | differences |", "| --- | --- | --- |");
     for (const c of report.cases) {
       const diffs = c.differences.slice(0, 3).map((d) => `\`${d.path || "(value)"}\`: V1 ${cell(d.v1)}, V2 ${cell(d.v2)}`).join("; ");
       out.push(`| ${c.name} | ${c.equal ? "yes" : "**no**"} | ${diffs}${c.differences.length > 3 ? ` (and ${c.differences.length - 3} more)` : ""} |`);
@@ -47,6 +47,7 @@ export function validationMarkdown(report: EquivalenceReport | LoadReport | Faul
     out.push("", "| V2 − V1 | difference | outcome |", "| --- | --- | --- |");
     for (const c of report.comparisons) out.push(`| ${c.measure} | ${est(c.difference, 4)}${c.pValue === undefined ? "" : ` (p = ${c.pValue.toPrecision(2)})`} | ${c.outcome} |`);
   }
+  if (report.kind !== "equivalence" && report.reasons.length > 0) out.push("", ...report.reasons.map((r) => `- ${r}`));
   out.push("");
   return out.join("\n");
 }

@@ -1,10 +1,12 @@
 /**
- * Intervals for the load comparison: percentile bootstrap for quantiles and
- * means, Wilson for error rates. Quantiles come from simple-statistics.
+ * Intervals for the load comparison: percentile bootstrap for quantiles,
+ * Student's t for means of a few blocks, Wilson for error rates. Quantiles
+ * come from simple-statistics.
  *
  * @module
  */
-import { quantileSorted } from "simple-statistics";
+import { mean, quantileSorted, sampleVariance } from "simple-statistics";
+import { tQuantile } from "../monitor/statistics.ts";
 
 /** A value with its 95% confidence interval. */
 export interface Estimate {
@@ -51,6 +53,32 @@ export function bootstrapDifference(a: readonly number[], b: readonly number[], 
   for (let r = 0; r < resamples; r++) diffs.push(statistic(draw(b)) - statistic(draw(a)));
   diffs.sort((x, y) => x - y);
   return { value, low: quantileSorted(diffs, 0.025), high: quantileSorted(diffs, 0.975) };
+}
+
+/**
+ * The mean with its 95% t interval: for a handful of values (blocks of a
+ * load run), where a bootstrap would draw an interval far too narrow. Null
+ * for fewer than 2 values.
+ */
+export function tInterval(xs: readonly number[]): Estimate | null {
+  if (xs.length < 2) return null;
+  const m = mean([...xs]);
+  const half = tQuantile(0.975, xs.length - 1) * Math.sqrt(sampleVariance([...xs]) / xs.length);
+  return { value: m, low: m - half, high: m + half };
+}
+
+/** The difference of means, B minus A, with its 95% Welch interval; null unless each has 2 values or more. */
+export function welchDifference(a: readonly number[], b: readonly number[]): Estimate | null {
+  if (a.length < 2 || b.length < 2) return null;
+  const va = sampleVariance([...a]) / a.length;
+  const vb = sampleVariance([...b]) / b.length;
+  const value = mean([...b]) - mean([...a]);
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { value, low: value, high: value };
+  // Welch–Satterthwaite degrees of freedom.
+  const dof = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
+  const half = tQuantile(0.975, dof) * se;
+  return { value, low: value - half, high: value + half };
 }
 
 /** The Wilson score interval (95%) of a rate `x / n`. */

@@ -55,12 +55,11 @@ describe("molt CLI", () => {
       expect((await cli(url, "rollout", "resume")).out).toContain("resume applied");
       expect(migration.rollout!.status().state).toBe("active");
 
-      const set = await cli(url, "flags", "set", "telemetry_v2", "true", "--reason", "from the CLI");
-      expect([set.code, set.out.trim()]).toEqual([0, "telemetry_v2 = true (effective here: true from store)"]);
-      await waitFor(() => flags.get("telemetry_v2"), 2000);
-      expect(flags.get("telemetry_v2")).toBe(true);
+      const set = await cli(url, "flags", "set", "pool_optimizer", "false", "--reason", "from the CLI");
+      expect([set.code, set.out.trim()]).toEqual([0, "pool_optimizer = false (effective here: false from store)"]);
+      expect(await waitFor(() => !flags.get("pool_optimizer"), 5000)).toBe(true);
       expect((await cli(url, "flags", "set", "pool_v2_share", "120%")).err).toContain("flag pool_v2_share must be an integer from 0 to 10000");
-      expect((await cli(url, "flags", "get")).out).toContain("telemetry_v2");
+      expect((await cli(url, "flags", "get")).out).toContain("pool_optimizer");
 
       const file = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "report.md");
       expect((await cli(url, "report", "--out", file)).code).toBe(0);
@@ -115,7 +114,7 @@ test("molt validate runs the suite on fresh pools, stores the results, and print
   const common = ["--v1-handler", handler, "--v2-handler", handler, "--size", "1", "--users", "2", "--duration-ms", "600"];
   const md = await cli(url, "--migration", "m1", "validate", "equivalence", ...common, "--program-handler", "shout");
   expect([md.code, md.err]).toEqual([0, ""]);
-  expect(md.out).toContain("## Equivalence: 8 passed, 0 failed");
+  expect(md.out).toContain("## Equivalence: pass (8 passed, 0 failed)");
   const json = await cli(url, "--migration", "m1", "validate", "load", ...common, "--json");
   expect(json.code).toBe(0);
   const [load] = JSON.parse(json.out);
@@ -124,5 +123,34 @@ test("molt validate runs the suite on fresh pools, stores the results, and print
   expect((await store.validations.list("m1")).map((v) => [v.kind, v.verdict])).toEqual([["equivalence", "pass"], ["load", "pass"]]);
   await store.close();
   const bad = await cli(url, "validate", "everything", ...common);
-  expect([bad.code, bad.err]).toEqual([1, expect.stringContaining('validate: expected equivalence, load, faults or all, received "everything"')]);
+  expect([bad.code, bad.err]).toEqual([2, expect.stringContaining('validate: expected equivalence, load, faults or all, received "everything"')]);
+}, 60_000);
+
+test("molt validate takes the call's arguments; without them a command that needs them fails (exit 1), never passes", async () => {
+  const url = sqlite.fresh();
+  const handler = fixture("arm_handler.py");
+  const common = ["--migration", "m1", "validate", "load", "--v1-handler", handler, "--v2-handler", handler, "--size", "1", "--users", "2", "--duration-ms", "600", "--command", "work", "--json"];
+  const missing = await cli(url, ...common);
+  expect(missing.code).toBe(1);
+  const [failed] = JSON.parse(missing.out);
+  expect([failed.verdict, failed.reasons[0]]).toEqual(["fail", expect.stringMatching(/^V1 completed none of its \d+ calls/)]);
+  const given = await cli(url, ...common, "--args", '{"x": 1}');
+  expect([given.code, JSON.parse(given.out)[0].verdict]).toEqual([0, "pass"]);
+  const file = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "args.json");
+  await Bun.write(file, '{"x": 2}');
+  expect((await cli(url, ...common, "--args-file", file)).code).toBe(0);
+
+  // Bad arguments are usage errors (exit 2) that name the option, and nothing runs.
+  const usage: [string[], string][] = [
+    [["--args", "{x: 1}"], 'validate: --args must be JSON, received "{x: 1}"'],
+    [["--args-file", "/nonexistent/args.json"], 'validate: --args-file "/nonexistent/args.json" cannot be read'],
+    [["--args", "1", "--args-file", file], "validate: give --args or --args-file, not both"],
+  ];
+  for (const [args, message] of usage) {
+    const r = await cli(url, ...common, ...args);
+    expect([r.code, r.err]).toEqual([2, expect.stringContaining(message)]);
+  }
+  const store = await openStore(url);
+  expect((await store.validations.list("m1")).map((v) => v.verdict)).toEqual(["fail", "pass", "pass"]);
+  await store.close();
 }, 60_000);

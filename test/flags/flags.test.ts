@@ -10,12 +10,10 @@ import postgres from "postgres";
 import { BACKENDS, PG_URL } from "../store/backends.ts";
 
 describe("flags", () => {
-  test("the plan's defaults: everything off, a share of 0", async () => {
+  test("the defaults: V2 off with a share of 0, the kill switches on", async () => {
     const store = await openStore(":memory:");
     const flags = await createFlags({ store, env: {} });
-    expect(flags.values()).toEqual({
-      pool_v2_enabled: false, enhanced_workers: false, circuit_breaker: false, telemetry_v2: false, pool_optimizer: false, pool_v2_share: 0,
-    });
+    expect(flags.values()).toEqual({ pool_v2_enabled: false, circuit_breaker: true, pool_optimizer: true, pool_v2_share: 0 });
     expect(FLAG_DEFAULTS).toEqual(flags.values());
     expect(flags.explain("pool_v2_share")).toEqual({ flag: "pool_v2_share", value: 0, source: "default", stored: undefined });
     await flags.close();
@@ -31,7 +29,7 @@ describe("flags", () => {
       [flags.set("pool_v2_share", 2.5), "flag pool_v2_share must be an integer from 0 to 10000 (basis points), received 2.5"],
       [flags.setSharePercent(120), "flag pool_v2_share must be a percentage from 0 to 100, received 120"],
       [flags.set("pool_v2_enabled", "yes" as never), 'flag pool_v2_enabled must be a boolean, received "yes"'],
-      [flags.set("pool_v3_enabled" as never, true as never), "flag pool_v3_enabled must be one of the known flags (pool_v2_enabled, enhanced_workers, circuit_breaker, telemetry_v2, pool_optimizer, pool_v2_share), received true"],
+      [flags.set("pool_v3_enabled" as never, true as never), "flag pool_v3_enabled must be one of the known flags (pool_v2_enabled, circuit_breaker, pool_optimizer, pool_v2_share), received true"],
     ];
     for (const [write, message] of cases) {
       const e = await rejection(write);
@@ -57,18 +55,17 @@ describe("flags", () => {
     const store = await openStore(":memory:");
     await store.flags.set("pool_v2_share", 100);
     await store.flags.set("pool_v2_enabled", true);
-    await store.flags.set("telemetry_v2", true);
+    await store.flags.set("pool_optimizer", false);
     const flags = await createFlags({
       store,
-      defaults: { pool_optimizer: true },
+      defaults: { circuit_breaker: false },
       overrides: { pool_v2_share: 200, pool_v2_enabled: false },
-      env: { MOLT_FLAG_POOL_V2_SHARE: "25%", MOLT_FLAG_CIRCUIT_BREAKER: "on" },
+      env: { MOLT_FLAG_POOL_V2_SHARE: "25%" },
     });
     expect([flags.explain("pool_v2_share").source, flags.share()]).toEqual(["env", 2500]);
     expect([flags.explain("pool_v2_enabled").source, flags.get("pool_v2_enabled")]).toEqual(["config", false]);
-    expect([flags.explain("telemetry_v2").source, flags.get("telemetry_v2")]).toEqual(["store", true]);
-    expect([flags.explain("pool_optimizer").source, flags.get("pool_optimizer")]).toEqual(["default", true]);
-    expect(flags.get("circuit_breaker")).toBe(true);
+    expect([flags.explain("pool_optimizer").source, flags.get("pool_optimizer")]).toEqual(["store", false]);
+    expect([flags.explain("circuit_breaker").source, flags.get("circuit_breaker")]).toEqual(["default", false]);
     const written = await flags.set("pool_v2_share", 300);
     expect([written.value, written.stored, written.source]).toEqual([2500, 300, "env"]);
     await flags.close();

@@ -11,7 +11,7 @@ afterEach(() => OpenFeature.close());
 
 async function setup() {
   const store = await openStore(":memory:");
-  const flags = await createFlags({ store, env: {}, overrides: { telemetry_v2: true } });
+  const flags = await createFlags({ store, env: {}, overrides: { circuit_breaker: false } });
   await OpenFeature.setProviderAndWait(new MoltFlagProvider(flags));
   return { store, flags, client: OpenFeature.getClient() };
 }
@@ -20,8 +20,8 @@ test("values and details come from molt's flags", async () => {
   const { store, flags, client } = await setup();
   await flags.set("pool_v2_share", 2500);
   expect(await client.getNumberValue("pool_v2_share", -1)).toBe(2500);
-  expect(await client.getBooleanDetails("telemetry_v2", false)).toMatchObject({ value: true, reason: "STATIC", flagMetadata: { source: "config" } });
-  expect(await client.getBooleanDetails("pool_optimizer", true)).toMatchObject({ value: false, reason: "DEFAULT" });
+  expect(await client.getBooleanDetails("circuit_breaker", true)).toMatchObject({ value: false, reason: "STATIC", flagMetadata: { source: "config" } });
+  expect(await client.getBooleanDetails("pool_optimizer", false)).toMatchObject({ value: true, reason: "DEFAULT" });
   await flags.close();
   await store.close();
 });

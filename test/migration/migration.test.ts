@@ -54,10 +54,12 @@ describe("migration run", () => {
     expect(phases.map((p) => [p.phase, p.status])).toEqual([
       ["preflight", "completed"], ["backup", "completed"], ["deployShadow", "completed"], ["verify", "completed"], ["rollout", "running"],
     ]);
-    const checks = (phases[0]!.metadata as { checks: { check: string; ok: boolean }[] }).checks;
-    expect(checks.map((c) => [c.check, c.ok])).toEqual([["runtime", true], ["v1_serving", true], ["disk_space", true], ["v2_interpreter", true], ["v2_handler_imports", true]]);
+    const checks = (phases[0]!.metadata as { checks: { check: string; ok: boolean; detail: string }[] }).checks;
+    expect(checks.map((c) => [c.check, c.ok])).toEqual([["runtime", true], ["v1_serving", true], ["store", true], ["disk_space", true], ["v2_interpreter", true], ["v2_handler_imports", true]]);
+    expect(checks.find((c) => c.check === "store")!.detail).toMatch(/^sqlite 3\.\d+\.\d+ at .*molt\.db, reachable; molt's tables writable$/);
     const verify = (phases[3]!.metadata as { checks: { check: string; detail: string }[] }).checks;
     expect(verify.map((c) => c.check)).toEqual(["workers_ready", "typed_error_and_survival", "telemetry", "latency_probe"]);
+    expect(verify[3]!.detail).toMatch(/^ping median: V1 [\d.]+ ms, V2 [\d.]+ ms over 20 calls each; limit [\d.]+ ms \(V1 × 2 \+ 5 ms\)$/);
     const backups = await m.store.backups.list();
     expect(backups[0]!.reason).toBe("before migration migration");
     expect(existsSync(backups[0]!.file!)).toBe(true);
@@ -77,6 +79,36 @@ describe("migration run", () => {
     expect(preflight).toMatchObject({ phase: "preflight", status: "failed" });
     await m.close();
   }, 30_000);
+
+  test("preflight checks free space where molt writes files, on any store: too little fails it", async () => {
+    const m = await setup(":memory:", v2Options(), { minFreeBytes: Number.MAX_SAFE_INTEGER });
+    const e = await rejection(m.migration.run());
+    expect(e.message).toMatch(/phase preflight failed, rolled back: disk_space: \d+ bytes free in \/.+, below 9007199254740991/);
+    await m.close();
+  }, 30_000);
+
+  test("verification fails a V2 slower than V1 beyond the ratio and the floor, with both medians", async () => {
+    // The probe is a call whose V2 handler sleeps 50 ms; V1's answers at once.
+    const m = await setup(sqlite.fresh(), v2Options(), { verify: { probe: { command: "slow", args: { x: 1, sleep: 0.05 } }, calls: 6 } });
+    const e = await rejection(m.migration.run());
+    expect(e.message).toMatch(/phase verify failed, rolled back: latency_probe: V2 is slower than V1: slow median: V1 [\d.]+ ms, V2 [\d.]+ ms over 6 calls each; limit [\d.]+ ms \(V1 × 2 \+ 5 ms\)/);
+    expect(m.migration.status()).toMatchObject({ state: "rolledBack", failedPhase: "verify" });
+    await m.close();
+    // The same probe with a floor above the sleep passes.
+    const relaxed = await setup(sqlite.fresh(), v2Options(), { verify: { probe: { command: "slow", args: { x: 1, sleep: 0.05 } }, calls: 6, latencyFloorMs: 500 } });
+    expect((await relaxed.migration.run()).state).toBe("rollout");
+    await relaxed.close();
+  }, 60_000);
+
+  test("verification options are validated when the migration is created", async () => {
+    const m = await setup(sqlite.fresh(), v2Options());
+    const { createMigration } = await import("../../mod.ts");
+    const base = { v1: m.v1, v2: v2Options(), flags: m.flags, store: m.store, migrationId: "other" };
+    expect((await rejection(createMigration({ ...base, verify: { latencyRatio: 0.5 } }))).message).toBe("migration: verify.latencyRatio must be a finite number of at least 1, received 0.5");
+    expect((await rejection(createMigration({ ...base, verify: { probe: { command: "" } } }))).option).toBe("verify.probe");
+    expect((await rejection(createMigration({ ...base, verify: { calls: 2 } }))).option).toBe("verify.calls");
+    await m.close();
+  });
 
   test("to 100%, then decommission only once V2 held it for a whole window with no V1 call", async () => {
     const m = await setup(sqlite.fresh(), v2Options());

@@ -4,8 +4,8 @@
  * traffic holds, and a critical error rate wins over everything.
  */
 import { describe, expect, test } from "bun:test";
-import { type ArmWindow, judge, resolveThresholds } from "../../mod.ts";
-import { growthPerHour, twoProportionTest } from "../../src/monitor/statistics.ts";
+import { type ArmWindow, DEFAULT_THRESHOLDS, judge, resolveThresholds } from "../../mod.ts";
+import { growthInterval, twoProportionTest } from "../../src/monitor/statistics.ts";
 import { lcg } from "../helpers.ts";
 
 
@@ -21,8 +21,8 @@ function window(random: () => number, calls: number, errorRate: number, medianMs
   const sorted = [...latencies].sort((a, b) => a - b);
   const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
   return {
-    calls, errors, p50Ms: q(0.5), p90Ms: q(0.9), p99Ms: q(0.99),
-    latencySample: latencies.slice(0, 512), workers: 4, crashes: 0, cpuPercent: 30, memoryPercent: 40,
+    calls, errors, windowS: 60, p50Ms: q(0.5), p90Ms: q(0.9), p99Ms: q(0.99),
+    latencySample: latencies.slice(0, 512), workers: 4, crashes: 0, saturated: 0, queued: 0, queueWaitP99Ms: 0, cpuPercent: 30, memoryPercent: 40,
     rss: [0, 1, 2, 3].map((i) => ({ at: i * 60_000, bytes: 100e6 })), ...extra,
   };
 }
@@ -71,15 +71,17 @@ describe("judge", () => {
       [{ memoryPercent: 93 }, "v2_memory_percent"],
       [{ crashes: 1, workers: 4 }, "worker_failure_rate"],
       [{ rss: [0, 1, 2, 3, 4].map((i) => ({ at: i * 600_000, bytes: 100e6 * (1 + 0.05 * i) })) }, "memory_growth_per_hour"],
+      [{ saturated: 30 }, "v2_saturation_rate"],
+      [{ queued: 200, queueWaitP99Ms: 150 }, "v2_queue_wait_p99_ms"],
     ];
     for (const [fault, name] of cases) {
       const j = judge({ v1, v2: { ...base, ...fault } });
       expect([name, j.verdict, rule(j, name).status]).toEqual([name, "fail", "fail"]);
     }
     expect(judge({ v1, v2: base }).verdict).toBe("pass");
-    // The same growth over 2 minutes is warm-up, not a trend: not judged.
-    const brief = judge({ v1, v2: { ...base, rss: [0, 1, 2, 3, 4].map((i) => ({ at: i * 30_000, bytes: 100e6 * (1 + 0.05 * i) })) } });
-    expect(rule(brief, "memory_growth_per_hour").status).toBe("skipped");
+    // Under 30 s of samples, growth is not judged at all.
+    const brief = judge({ v1, v2: { ...base, rss: [0, 1, 2, 3, 4].map((i) => ({ at: i * 5_000, bytes: 100e6 * (1 + 0.05 * i) })) } });
+    expect(rule(brief, "memory_growth_per_hour")).toMatchObject({ status: "insufficient", stats: { samples: 5, spanMs: 20_000 } });
   });
 
   test("relative rules fail when the difference is significant, and are inconclusive when it is not", () => {
@@ -106,7 +108,48 @@ describe("judge", () => {
     const v2 = window(random, 1000, 0.01, 20);
     expect(rule(judge({ v1, v2, shadow: { compared: 500, mismatched: 40, noiseFloor: 0.01 } }), "shadow_mismatch_rate").status).toBe("fail");
     expect(rule(judge({ v1, v2, shadow: { compared: 500, mismatched: 6, noiseFloor: 0.01 } }), "shadow_mismatch_rate").status).toBe("pass");
-    expect(rule(judge({ v1, v2 }), "shadow_mismatch_rate").status).toBe("skipped");
+    expect(rule(judge({ v1, v2 }), "shadow_mismatch_rate").status).toBe("insufficient");
+  });
+
+  test("memory growth: a leak fails within 30 s of samples, a steady arm passes, a noisy short series proves neither", () => {
+    const v1 = window(lcg(6), 1000, 0.01, 20);
+    const v2 = window(lcg(7), 1000, 0.01, 20);
+    const random = lcg(8);
+    // 3 MB a second on 60 MB, sampled every 5 s with 200 KB of noise: fails at 30 s.
+    const leak = Array.from({ length: 7 }, (_, i) => ({ at: i * 5_000, bytes: 60e6 + 3e6 * 5 * i + 2e5 * (random() - 0.5) }));
+    const leaking = rule(judge({ v1, v2: { ...v2, rss: leak } }), "memory_growth_per_hour");
+    expect(leaking.status).toBe("fail");
+    expect(leaking.stats!.low).toBeGreaterThan(0.1);
+    // Steady, with the same noise, over 10 minutes: the upper bound is under 10%/h.
+    const steady = Array.from({ length: 60 }, (_, i) => ({ at: i * 10_000, bytes: 60e6 + 2e5 * (random() - 0.5) }));
+    const flat = rule(judge({ v1, v2: { ...v2, rss: steady } }), "memory_growth_per_hour");
+    expect(flat.status).toBe("pass");
+    expect(flat.stats!.high).toBeLessThan(0.1);
+    // Steady but for one step of 2 MB, over 40 s: too few and too scattered to bound either way.
+    const step = [0, 1, 2, 3, 4].map((i) => ({ at: i * 10_000, bytes: 60e6 + (i >= 2 ? 2e6 : 0) }));
+    expect(rule(judge({ v1, v2: { ...v2, rss: step } }), "memory_growth_per_hour").status).toBe("insufficient");
+  });
+
+  test("throughput: V2 passes while it serves all it is offered, and fails once saturated at a lower rate per worker than V1", () => {
+    const random = lcg(9);
+    const v1 = window(random, 6000, 0.001, 5, { workers: 2 });
+    // A fraction of V1's calls is not a fault while V2 has spare capacity (nothing refused, nothing queued).
+    const offered = judge({ v1, v2: window(random, 300, 0.001, 5, { workers: 2 }) });
+    expect(rule(offered, "throughput_vs_v1")).toMatchObject({ status: "pass", stats: { v2Saturated: 0, v2Queued: 0 } });
+    // A burst that queued a third of its calls for a moment is not saturation.
+    const burst = judge({ v1, v2: window(random, 3000, 0.001, 5, { workers: 2, queued: 1000, queueWaitP99Ms: 20 }) });
+    expect(rule(burst, "throughput_vs_v1").status).toBe("pass");
+    // Saturated (calls waited 150 ms at p99) at half V1's rate per worker: fails.
+    const saturated = judge({ v1, v2: window(random, 3000, 0.001, 5, { workers: 2, queued: 1000, queueWaitP99Ms: 150 }) }, { ...DEFAULT_THRESHOLDS, maxQueueWaitMs: 100 });
+    expect(rule(saturated, "throughput_vs_v1")).toMatchObject({ status: "fail", value: expect.closeTo(0.5, 1) });
+    expect(rule(saturated, "throughput_vs_v1").stats!.pValue).toBeLessThan(0.001);
+    // Saturated at 0.75 of V1's rate on a few calls: under the ratio, but not significantly.
+    const few = judge({ v1: window(random, 200, 0, 5, { workers: 2 }), v2: window(random, 150, 0, 5, { workers: 2, saturated: 1 }) });
+    expect(rule(few, "throughput_vs_v1").status).toBe("inconclusive");
+    // Saturated at V1's rate per worker with twice the workers: passes.
+    expect(rule(judge({ v1, v2: window(random, 12_000, 0.001, 5, { workers: 4, queued: 500, queueWaitP99Ms: 150 }) }), "throughput_vs_v1").status).toBe("pass");
+    // V1 completed nothing: nothing to compare with.
+    expect(rule(judge({ v1: { ...v1, errors: v1.calls }, v2: window(random, 300, 0, 5) }), "throughput_vs_v1").status).toBe("insufficient");
   });
 
   test("statistics: a two-proportion test and a growth rate with known answers", () => {
@@ -117,9 +160,14 @@ describe("judge", () => {
     expect(t.pValue).toBeCloseTo(0.0010041667809150049, 12);
     expect(twoProportionTest(14, 2000, 10, 400).pValue).toBeCloseTo(0.003177754770121023, 12);
     expect(twoProportionTest(0, 100, 0, 100)).toEqual({ z: 0, pValue: 1 });
-    // 20 bytes an hour over a mean of 110 bytes.
-    expect(growthPerHour([{ at: 0, bytes: 100 }, { at: 1_800_000, bytes: 110 }, { at: 3_600_000, bytes: 120 }])).toBeCloseTo(20 / 110, 10);
-    expect(growthPerHour([{ at: 0, bytes: 100 }])).toBeNull();
+    // 20 bytes an hour over a mean of 110 bytes, on an exact line: no interval around it.
+    const exact = growthInterval([{ at: 0, bytes: 100 }, { at: 1_800_000, bytes: 110 }, { at: 3_600_000, bytes: 120 }], 0.001)!;
+    expect([exact.perHour, exact.low, exact.high].map((x) => x.toFixed(10))).toEqual(Array(3).fill((20 / 110).toFixed(10)));
+    // Residuals 1, -2, 1 about the line: slope 10 ± t(0.999, 1) × sqrt(6 / 1 / 2) / 110 per hour (mean 110).
+    const noisy = growthInterval([{ at: 0, bytes: 101 }, { at: 3_600_000, bytes: 108 }, { at: 7_200_000, bytes: 121 }], 0.001)!;
+    expect(noisy.perHour).toBeCloseTo(10 / 110, 10);
+    expect(noisy.high - noisy.perHour).toBeCloseTo((318.30883898555 * Math.sqrt(3)) / 110, 6);
+    expect(growthInterval([{ at: 0, bytes: 100 }, { at: 1, bytes: 100 }], 0.001)).toBeNull();
   });
 
   test("thresholds are validated", () => {

@@ -16,7 +16,7 @@ describe("validateLoad", () => {
     const report = await validateLoad({ v1, v2, users: 4, opsPerUser: 150, blocks: 6, mix: [{ command: "answer", args: { x: 1 }, weight: 3 }, { command: "ping" }], progress: "none" });
     expect([report.v1.calls, report.v2.calls]).toEqual([600, 600]);
     expect(report.comparisons.filter((c) => c.outcome === "worse")).toEqual([]);
-    expect(report.verdict).toBe("pass");
+    expect([report.verdict, report.reasons]).toEqual(["pass", []]);
     for (const arm of [report.v1, report.v2]) {
       for (const e of [arm.throughput, arm.p50Ms, arm.p99Ms, arm.errorRate]) expect(e.low <= e.value && e.value <= e.high).toBe(true);
     }
@@ -26,13 +26,39 @@ describe("validateLoad", () => {
   test("a slower V2 is worse on latency; a failing V2 is worse on errors", async () => {
     const [v1, slow] = await Promise.all([armPool("v1", { size: 2, strategy: "enhanced" }), armPool("v2", { size: 2, env: { MOLT_ARM: "v2", MOLT_FAULT: "slow" } })]);
     const a = await validateLoad({ v1, v2: slow, users: 4, opsPerUser: 8, blocks: 2, mix: [{ command: "work", args: { x: 1 } }], progress: "none" });
-    expect([outcome(a, "p50Ms"), outcome(a, "throughput"), a.verdict]).toEqual(["worse", "worse", "fail"]);
+    // One block per arm gives no interval for throughput; latency alone fails it.
+    expect([outcome(a, "p50Ms"), outcome(a, "throughput"), a.verdict]).toEqual(["worse", "insufficient", "fail"]);
+    expect(a.reasons).toContainEqual(expect.stringMatching(/^V2 is worse on p50Ms: V2 − V1 = /));
     await slow.stop();
     const failing = await armPool("v2", { size: 2, env: { MOLT_ARM: "v2", MOLT_FAULT: "some_errors" } });
     const b = await validateLoad({ v1, v2: failing, users: 4, opsPerUser: 400, blocks: 2, mix: [{ command: "work", args: { x: 1 } }], progress: "none" });
     expect([outcome(b, "errorRate"), b.verdict]).toEqual(["worse", "fail"]);
+    expect(b.reasons).toContainEqual(expect.stringMatching(/^V2 is worse on errorRate/));
     expect(b.v2.errors).toBe(b.v2.calls / 25);
     await Promise.all([v1.stop(), failing.stop()]);
+  }, 60_000);
+
+  test("a workload neither arm can serve (no args: every call fails) fails, however alike the arms are", async () => {
+    const [v1, v2] = await Promise.all([armPool("v1", { size: 2, strategy: "enhanced" }), armPool("v2", { size: 2 })]);
+    const report = await validateLoad({ v1, v2, users: 4, opsPerUser: 60, blocks: 4, mix: [{ command: "work" }], progress: "none" });
+    expect([report.v1.errors, report.v2.errors]).toEqual([240, 240]);
+    expect(report.comparisons.filter((c) => c.outcome === "worse")).toEqual([]);
+    expect(report.verdict).toBe("fail");
+    expect(report.reasons).toEqual([
+      "V1 completed none of its 240 calls: the workload cannot run there (check the command and its args)",
+      "V2 completed none of its 240 calls: the workload cannot run there (check the command and its args)",
+    ]);
+    await Promise.all([v1.stop(), v2.stop()]);
+  }, 60_000);
+
+  test("an arm failing above maxErrorRate fails; too few calls is insufficient, never pass", async () => {
+    const [v1, v2] = await Promise.all([armPool("v1", { size: 2, strategy: "enhanced" }), armPool("v2", { size: 2, env: { MOLT_ARM: "v2", MOLT_FAULT: "some_errors" } })]);
+    const failing = await validateLoad({ v1, v2, users: 4, opsPerUser: 100, blocks: 4, mix: [{ command: "work", args: { x: 1 } }], progress: "none", maxErrorRate: 0.02 });
+    expect(failing.verdict).toBe("fail");
+    expect(failing.reasons).toContainEqual(expect.stringMatching(/^V2 failed \d+ of 400 calls \(\d\.\d\d%\), above maxErrorRate \(2\.00%\)$/));
+    const few = await validateLoad({ v1, v2: v1, users: 2, opsPerUser: 20, blocks: 4, progress: "none" });
+    expect([few.verdict, few.reasons]).toEqual(["insufficient", ["V1 made 40 calls, fewer than minCalls (100)", "V2 made 40 calls, fewer than minCalls (100)"]]);
+    await Promise.all([v1.stop(), v2.stop()]);
   }, 60_000);
 
   test("options are validated", async () => {
@@ -50,12 +76,14 @@ test("results are stored and appear in the migration report, as markdown", async
   const equivalence = await validateEquivalence({ v1, v2 });
   const load = await validateLoad({ v1, v2, users: 2, opsPerUser: 20, blocks: 2, progress: "none" });
   for (const r of [equivalence, load]) {
-    await store.validations.record({ target: "m1", kind: r.kind, verdict: r.kind === "load" ? r.verdict : r.failed === 0 ? "pass" : "fail", report: r as never });
+    await store.validations.record({ target: "m1", kind: r.kind, verdict: r.verdict, report: r as never });
   }
   const report = await migrationReport(store, "m1");
   expect(report).toContain("## Validation");
-  expect(report).toContain("### Equivalence: 6 passed, 0 failed");
-  expect(report).toContain("### Load: pass");
+  expect(report).toContain("### Equivalence: pass (6 passed, 0 failed)");
+  // 40 calls an arm: too few to pass, and said so.
+  expect(report).toContain("### Load: insufficient");
+  expect(report).toContain("- V1 made 40 calls, fewer than minCalls (100)");
   expect(validationMarkdown(load)).toContain("| V2 − V1 | difference | outcome |");
   await Promise.all([v1.stop(), v2.stop()]);
   await store.close();

@@ -15,8 +15,8 @@ export const ValidationResult = Schema.Struct({
   target: Schema.NonEmptyString,
   kind: Schema.NonEmptyString,
   at: Millis,
-  /** "pass" or "fail". */
-  verdict: Schema.Literals(["pass", "fail"]),
+  /** "pass", "fail", or "insufficient" (too little evidence either way). */
+  verdict: Schema.Literals(["pass", "fail", "insufficient"]),
   report: JsonObject,
 });
 /** A stored validation result. */
@@ -46,7 +46,7 @@ export class Validations {
   constructor(private readonly driver: Driver, private readonly now: () => number) {}
 
   /** Store a result. */
-  async record(r: { target: string; kind: string; verdict: "pass" | "fail"; report: Record<string, unknown> }): Promise<void> {
+  async record(r: { target: string; kind: string; verdict: "pass" | "fail" | "insufficient"; report: Record<string, unknown> }): Promise<void> {
     const v = codec.write({ id: 0, ...r, at: this.now(), report: JSON.parse(JSON.stringify(r.report)) }, `target=${r.target},kind=${r.kind}`);
     await this.driver.run("INSERT INTO validation_results (target, kind, at, verdict, report) VALUES (?, ?, ?, ?, ?)", [
       v.target, v.kind, v.at, v.verdict, JSON.stringify(v.report),
