@@ -213,15 +213,15 @@ program.command("inspect").description("Print the machine definitions (JSON for 
   );
 
 program.command("validate").argument("[what]", "equivalence, load, faults or all", "all")
-  .description("Run the validation suite on fresh V1 and V2 pools, store the results, and print them (markdown, or --json).")
+  .description("Run the validation suite on fresh V1 and V2 pools, store the results, and print them (markdown, or --json). Exit 0: every check passed; 1: one failed; 3: one had insufficient evidence; 2: usage.")
   .requiredOption("--v1-handler <path>", "V1's handler (module or .py file)")
   .requiredOption("--v2-handler <path>", "V2's handler")
   .option("--v1-python <path>", "V1's interpreter", "python3").option("--v2-python <path>", "V2's interpreter", "python3")
   .option("--size <n>", "workers per pool", "2").option("--users <n>", "concurrent callers", "8")
   .option("--duration-ms <ms>", "load run time, and time under each fault", "6000")
   .option("--command <name>", "the call the load and faults make", "ping")
-  .option("--args <json>", "the call's arguments, as JSON (default null)")
-  .option("--args-file <path>", "read the call's arguments from a JSON file")
+  .option("--args <json>", "the load's and the faults' call arguments, as JSON (default null)")
+  .option("--args-file <path>", "read those arguments from a JSON file")
   .option("--program-handler <command>", "a command both handlers serve, to exercise programs in the equivalence cases")
   .option("--json", "print JSON instead of markdown")
   .action((what: string, o: Record<string, string | boolean | undefined>, command: Command) => {
@@ -250,8 +250,10 @@ program.command("validate").argument("[what]", "equivalence, load, faults or all
           }
         }
         await store.validations.record({ target: g.migration, kind: report.kind, verdict: report.verdict, report: report as never });
-        // Only a pass is a pass: "insufficient" exits non-zero too, so a script cannot mistake it for one.
-        if (report.verdict !== "pass") process.exitCode = 1;
+        // Only a pass exits 0: a failure 1, and insufficient evidence 3 (unless something failed), so a script
+        // can neither mistake "insufficient" for a pass nor for a failure.
+        if (report.verdict === "fail") process.exitCode = 1;
+        else if (report.verdict === "insufficient" && process.exitCode !== 1) process.exitCode = 3;
         results.push(report);
         if (!o.json) console.log(validationMarkdown(report));
       }

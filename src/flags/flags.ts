@@ -41,7 +41,7 @@ export interface FlagUpdate {
 export interface FlagsOptions {
   /** The store the flags live in. Required. */
   readonly store: Store;
-  /** Values for flags the store has not stored. Default: the plan's (everything off, share 0). */
+  /** Values for flags the store has not stored. Default: `FLAG_DEFAULTS` (V2 off with a share of 0, the kill switches on). */
   readonly defaults?: Partial<FlagValues>;
   /** Values that win over the store (but not over the environment). Default: none. */
   readonly overrides?: Partial<FlagValues>;

@@ -109,7 +109,7 @@ export function judge(input: JudgeInput, t: Thresholds = DEFAULT_THRESHOLDS): Ju
 
   const enough = v1.calls >= t.minCalls && v2.calls >= t.minCalls;
   if (!enough) {
-    rules.push({ rule: "minimum_calls", status: "inconclusive", value: Math.min(v1.calls, v2.calls), threshold: t.minCalls, stats: { v1Calls: v1.calls, v2Calls: v2.calls } });
+    rules.push({ rule: "minimum_calls", status: "insufficient", value: Math.min(v1.calls, v2.calls), threshold: t.minCalls, stats: { v1Calls: v1.calls, v2Calls: v2.calls } });
     return finish(critical ? "fail" : "insufficient_data", critical, rules);
   }
 
@@ -174,7 +174,9 @@ function insufficient(rule: string, threshold: number, stats?: Record<string, nu
 /**
  * Growth from the slope's interval over at least `minGrowthSpanMs` of RSS
  * samples: a leak shows as a lower bound over the limit, a steady arm as an
- * upper bound under it; a noisy or short series proves neither.
+ * upper bound under it; a noisy or short series proves neither. A failure
+ * needs the later half of the series to grow too: a leak keeps its slope,
+ * while warming up (caches filling after a start) levels off.
  */
 function memoryGrowth(v2: ArmWindow, t: Thresholds): RuleResult {
   const name = "memory_growth_per_hour";
@@ -182,20 +184,30 @@ function memoryGrowth(v2: ArmWindow, t: Thresholds): RuleResult {
   const spanMs = v2.rss.length < 2 ? 0 : v2.rss.at(-1)!.at - v2.rss[0]!.at;
   const g = spanMs < t.minGrowthSpanMs ? null : growthInterval(v2.rss, t.alpha);
   if (g === null) return insufficient(name, limit, { samples: v2.rss.length, spanMs });
-  const status: RuleStatus = g.low > limit ? "fail" : g.high < limit ? "pass" : "insufficient";
-  return { rule: name, status, value: g.perHour, threshold: limit, stats: { samples: g.samples, spanMs: g.spanMs, low: g.low, high: g.high } };
+  const middle = v2.rss[0]!.at + spanMs / 2;
+  const later = growthInterval(v2.rss.filter((s) => s.at >= middle), t.alpha);
+  const status: RuleStatus = g.low > limit ? (later !== null && later.low > limit ? "fail" : "insufficient") : g.high < limit ? "pass" : "insufficient";
+  const stats = { samples: g.samples, spanMs: g.spanMs, low: g.low, high: g.high, ...(later === null ? {} : { laterLow: later.low, laterHigh: later.high }) };
+  return { rule: name, status, value: g.perHour, threshold: limit, stats };
 }
 
 /**
+ * An arm ran at its capacity through the window: most of its calls waited
+ * for a worker, or more than `maxSaturationRate` of them were refused for
+ * want of one. A burst that queues a few calls for a moment is not that.
+ */
+const atCapacity = (a: ArmWindow, t: Thresholds): boolean => a.queued >= 0.5 * a.calls || a.saturated > t.maxSaturationRate * a.calls;
+
+/**
  * Throughput: an arm's completed calls per second per worker measure what
- * it was offered (its share of the traffic) until it saturates, and its
- * capacity only then. So V2 passes while it serves all it is offered — no
- * call refused for want of a worker, and its p99 queue wait within
- * `maxQueueWaitMs` (a burst that queues a few calls for a moment is not
- * saturation); once saturated, its rate per worker must reach
- * `minThroughputRatio` of V1's in the same window. The test conditions on
- * the completions of both arms: at the threshold ratio, V2's share of them
- * would be binomial with a known probability.
+ * it was offered (its share of the traffic) until it runs at capacity, and
+ * its capacity only then. So the rates are compared only when both arms ran
+ * at capacity through the window: V2's must reach `minThroughputRatio` of
+ * V1's. V2 not at capacity served all it was offered, and passes; V2 at
+ * capacity beside a V1 that is not has nothing to be compared with (its
+ * saturation rules judge it). The test conditions on the completions of
+ * both arms: at the threshold ratio, V2's share of them would be binomial
+ * with a known probability.
  */
 function throughput(v1: ArmWindow, v2: ArmWindow, t: Thresholds): RuleResult {
   const name = "throughput_vs_v1";
@@ -207,9 +219,9 @@ function throughput(v1: ArmWindow, v2: ArmWindow, t: Thresholds): RuleResult {
   const v1Rate = ok1 / exposure1;
   const v2Rate = ok2 / exposure2;
   const ratio = v2Rate / v1Rate;
-  const stats = { v1PerWorkerPerS: v1Rate, v2PerWorkerPerS: v2Rate, v2Saturated: v2.saturated, v2Queued: v2.queued };
-  const saturated = v2.saturated > 0 || v2.queueWaitP99Ms > t.maxQueueWaitMs;
-  if (!saturated || ratio >= t.minThroughputRatio) return { rule: name, status: "pass", value: ratio, threshold: t.minThroughputRatio, stats };
+  const stats = { v1PerWorkerPerS: v1Rate, v2PerWorkerPerS: v2Rate, v1Queued: v1.queued, v2Queued: v2.queued, v2Saturated: v2.saturated };
+  if (!atCapacity(v2, t) || ratio >= t.minThroughputRatio) return { rule: name, status: "pass", value: ratio, threshold: t.minThroughputRatio, stats };
+  if (!atCapacity(v1, t)) return { ...insufficient(name, t.minThroughputRatio, stats), value: ratio };
   const p0 = (exposure2 * t.minThroughputRatio) / (exposure2 * t.minThroughputRatio + exposure1);
   const test = proportionBelowTest(ok2, ok1 + ok2, p0);
   return { rule: name, status: test.pValue < t.alpha ? "fail" : "inconclusive", value: ratio, threshold: t.minThroughputRatio, stats: { ...stats, z: test.z, pValue: test.pValue } };
@@ -222,6 +234,7 @@ function relative(rule: string, value: number, threshold: number, significant: b
 }
 
 function finish(verdict: Verdict, critical: boolean, rules: RuleResult[]): Judgement {
-  const reasons = rules.filter((r) => r.status === "fail" || r.status === "inconclusive").map((r) => `${r.rule} ${r.status}: ${r.value ?? "∞"} vs ${r.threshold}`);
+  const told = (r: RuleResult): boolean => r.status === "fail" || r.status === "inconclusive" || (verdict === "insufficient_data" && r.rule === "minimum_calls");
+  const reasons = rules.filter(told).map((r) => `${r.rule} ${r.status}: ${r.value ?? "∞"} vs ${r.threshold}`);
   return { verdict, critical, rules, reasons };
 }

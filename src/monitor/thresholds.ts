@@ -38,8 +38,8 @@ export interface Thresholds {
    */
   readonly minGrowthSpanMs: number;
   /**
-   * Once V2 is saturated (refusing calls for want of a worker, or its p99
-   * queue wait over `maxQueueWaitMs`), its completed
+   * When both arms ran at capacity through the window (most calls waited
+   * for a worker, or over `maxSaturationRate` were refused), V2's completed
    * calls per second per worker below this fraction of V1's (and
    * significantly so) fails. Default 0.8.
    */

@@ -13,6 +13,7 @@
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 import { Effect, Schedule } from "effect";
 import { type Actor, createActor } from "xstate";
+import type { BreakerState } from "../../machines/breaker.ts";
 import { poolMachine, type PoolState } from "../../machines/pool.ts";
 import {
   CallAbortedError,
@@ -192,7 +193,7 @@ class PoolImpl implements Pool {
       inFlight: this.inFlight,
       queueDepth: this.queue.size,
       utilisation: ready === 0 ? (this.inFlight > 0 ? 1 : 0) : Math.min(1, this.inFlight / (ready * this.o.capacity)),
-      breaker: this.breaker?.state ?? null,
+      breaker: this.breakerReport(),
       workers: slots.map((s) => ({
         id: s.id,
         pid: s.worker.pid,
@@ -216,7 +217,7 @@ class PoolImpl implements Pool {
         return { ...base, ok: false, rssBytes: null, uptimeS: null, error: (e as Error).message };
       }
     }));
-    const breaker = this.breaker?.state ?? null;
+    const breaker = this.breakerReport();
     const serving = this.state === "serving" || this.state === "degraded";
     const healthy = serving && breaker !== "open" && breaker !== "isolated" && workers.length > 0 && workers.every((w) => w.ok);
     return { pool: this.name, state: this.state, healthy, breaker, workers };
@@ -265,6 +266,11 @@ class PoolImpl implements Pool {
     this.unsubscribeFlags = flags.subscribe((u) => {
       if (u.flag === "circuit_breaker" || u.flag === "pool_optimizer") apply(u.flag, u.to === true);
     });
+  }
+
+  /** The breaker as reported: a bypassed one guards nothing, whatever its state. */
+  private breakerReport(): BreakerState | "bypassed" | null {
+    return this.breaker === null ? null : this.breakerOn ? this.breaker.state : "bypassed";
   }
 
   /** The breaker calls go through: none when there is none, or while the `circuit_breaker` flag is off. */

@@ -75,7 +75,8 @@ export interface PoolMetrics extends WindowTotals {
   readonly queueDepth: number;
   /** Calls in flight over capacity (ready workers × capacity), 0–1. */
   readonly utilisation: number;
-  readonly breaker: BreakerState | null;
+  /** The breaker's state; "bypassed" while the `circuit_breaker` flag is off; null without a breaker. */
+  readonly breaker: BreakerState | "bypassed" | null;
   readonly workers: readonly WorkerMetrics[];
 }
 
@@ -97,7 +98,8 @@ export interface PoolHealth {
   readonly state: PoolState;
   /** Serving, breaker not open, and every checked worker answered. */
   readonly healthy: boolean;
-  readonly breaker: BreakerState | null;
+  /** The breaker's state; "bypassed" while the `circuit_breaker` flag is off; null without a breaker. */
+  readonly breaker: BreakerState | "bypassed" | null;
   readonly workers: readonly WorkerHealthReport[];
 }
 

@@ -42,6 +42,8 @@ export interface ArmRead {
   /** Calls served since the last read. */
   readonly calls: number;
   readonly sessions: SessionCounts;
+  /** The pool's counters at the read, where `accept` starts the next read. */
+  readonly seen: { readonly calls: number; readonly sessions: SessionCounts };
   readonly affinity: Pool["affinity"];
   /** The breaker's state at the read; null without one. */
   readonly breaker: string | null;
@@ -75,15 +77,15 @@ export class ArmReader {
     const m = this.pool.metrics();
     const stats = this.pool.stats();
     const calls = Math.max(0, stats.calls - this.lastCalls);
-    this.lastCalls = stats.calls;
     const total = { calls: stats.sessionCalls, moved: stats.sessionsMoved, rebound: stats.sessionsRebound };
     const sessions = { calls: total.calls - this.lastSessions.calls, moved: total.moved - this.lastSessions.moved, rebound: total.rebound - this.lastSessions.rebound };
-    this.lastSessions = total;
+
     const sampled = m.workers.filter((w) => w.rssBytes !== null);
     this.recordRss(now, m.workers, sampled);
     return {
       calls,
       sessions,
+      seen: { calls: stats.calls, sessions: total },
       affinity: this.pool.affinity,
       breaker: m.breaker,
       window: {
@@ -103,6 +105,12 @@ export class ArmReader {
         rss: [...this.rss],
       },
     };
+  }
+
+  /** The read's window was judged and counted: the next read starts after its calls (until then, a failed tick's calls count toward the next). */
+  accept(read: ArmRead): void {
+    this.lastCalls = read.seen.calls;
+    this.lastSessions = read.seen.sessions;
   }
 
   /**

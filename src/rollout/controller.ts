@@ -203,6 +203,9 @@ class Controller implements RolloutController {
   private rollingBack: Promise<RollbackReport | null> | null = null;
   private stopped = false;
   private failures: TickFailures | null = null;
+  private tickChain: Promise<unknown> = Promise.resolve();
+  /** When a tick last succeeded (or the controller started), on the rollout's clock. */
+  private lastOkAt: number;
 
   constructor(
     private readonly o: RolloutOptions,
@@ -216,6 +219,7 @@ class Controller implements RolloutController {
     this.v1 = new ArmReader(o.v1);
     this.v2 = new ArmReader(o.v2);
     this.rollbacks = new RollbackManager(rolloutId, o.flags, o.v2, o.rollback);
+    this.lastOkAt = now();
   }
 
   /** After a restore: the time away does not count, the flags match the state, an interrupted rollback finishes. */
@@ -237,11 +241,22 @@ class Controller implements RolloutController {
     return this.status();
   }
 
-  async tick(): Promise<Judgement> {
+  tick(): Promise<Judgement> {
+    // One tick at a time, whoever asks (run()'s timer, a caller's own loop): a window is judged once.
+    const next = this.tickChain.then(() => this.tickOnce());
+    this.tickChain = next.catch(() => {});
+    return next;
+  }
+
+  private async tickOnce(): Promise<Judgement> {
+    const held = this.failures?.heldSince != null;
     try {
-      if (this.failures?.heldSince != null) await this.recoverFromHold();
+      // Back from a hold: the time since the last good tick must not count toward the stage.
+      if (held) await this.actor.send({ type: "controller.restored", now: this.now() });
       const judgement = await this.judgeOnce();
+      if (held) await this.recovered();
       this.failures = null;
+      this.lastOkAt = this.now();
       return judgement;
     } catch (e) {
       await this.tickFailed(e);
@@ -252,8 +267,8 @@ class Controller implements RolloutController {
   /** A failed tick: counted, told on the bus, recorded where the store allows; enough in a row and the rollout holds. */
   private async tickFailed(e: unknown): Promise<void> {
     const at = this.now();
-    const error = (e as { _tag?: string })._tag ?? "Error";
-    const detail = String((e as Error)?.message ?? e);
+    const error = (e as { _tag?: string } | null | undefined)?._tag ?? "Error";
+    const detail = String((e as Error | null | undefined)?.message ?? e);
     const consecutive = (this.failures?.consecutive ?? 0) + 1;
     const holds = this.failures?.heldSince == null && consecutive >= this.maxTickFailures;
     const heldSince = holds ? at : this.failures?.heldSince ?? null;
@@ -267,15 +282,14 @@ class Controller implements RolloutController {
     await this.record(holds ? "held" : "tick_failed", at, reason, { error, detail, consecutive }).catch(() => {});
   }
 
-  /** The first tick after a hold: the time held does not count toward the stage, and the outage is recorded. */
-  private async recoverFromHold(): Promise<void> {
+  /** A tick succeeded after a hold: recorded and told, with the time that did not count. */
+  private async recovered(): Promise<void> {
     const f = this.failures!;
     const at = this.now();
-    await this.actor.send({ type: "controller.restored", now: at });
-    const heldMs = Math.max(0, at - f.heldSince!);
-    await this.record("recovered", at, `ticks succeed again after ${f.consecutive} failures; held for ${Math.round(heldMs / 1000)} s, which did not count toward the stage (last failure: ${f.lastError})`, { failures: f.consecutive, heldMs, lastError: f.lastError });
-    this.o.v2.events.emit({ type: "rollout.recovered", pool: this.o.v2.name, at: Date.now(), rolloutId: this.rolloutId, failures: f.consecutive, heldMs });
-    this.failures = null;
+    const discardedMs = Math.max(0, at - this.lastOkAt);
+    const reason = `ticks succeed again after ${f.consecutive} failures; the ${Math.round(discardedMs / 1000)} s since the last successful tick did not count toward the stage (last failure: ${f.lastError})`;
+    await this.record("recovered", at, reason, { failures: f.consecutive, discardedMs, lastError: f.lastError });
+    this.o.v2.events.emit({ type: "rollout.recovered", pool: this.o.v2.name, at: Date.now(), rolloutId: this.rolloutId, failures: f.consecutive, discardedMs });
   }
 
   private async judgeOnce(): Promise<Judgement> {
@@ -289,13 +303,19 @@ class Controller implements RolloutController {
     const blocked = judgement.verdict === "pass" ? await this.checklistBlocks(a.calls, b.calls) : null;
     const verdict = blocked === null ? judgement.verdict : "insufficient_data";
     const reason = blocked === null ? judgement.reasons.join("; ") : `held: the ${this.status().shareBp / 100}% checklist does not pass (${blocked})`;
-    await this.send(
-      { type: "window.judged", now: at, verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason },
-      "judged",
-      reason || judgement.verdict,
-      { judgement, thresholds: this.thresholds, v1: forRecord(a), v2: forRecord(b), shadow },
-    );
-    if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? judgement.verdict, false);
+    try {
+      await this.send(
+        { type: "window.judged", now: at, verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason },
+        "judged",
+        reason || judgement.verdict,
+        { judgement, thresholds: this.thresholds, v1: forRecord(a), v2: forRecord(b), shadow },
+        // Once the machine has counted this window's calls, the next window starts after them.
+        () => (this.v1.accept(a), this.v2.accept(b)),
+      );
+    } finally {
+      // A rollback the machine has entered runs even when its decision could not be recorded.
+      if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? judgement.verdict, false);
+    }
     return judgement;
   }
 
@@ -358,7 +378,8 @@ class Controller implements RolloutController {
       stage: c.stage >= 0 && c.stage < c.plan.stages.length ? c.stage + 1 : null,
       stages: c.plan.stages.length,
       shareBp: shareOf(s),
-      elapsedMs: c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, this.now() - c.clockAt),
+      // While held, the stage clock stands where the last good tick left it.
+      elapsedMs: c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, (this.failures?.heldSince != null ? this.lastOkAt : this.now()) - c.clockAt),
       samples: c.samples,
       pauseReason: c.pauseReason,
       rollbackReason: c.rollbackReason,
@@ -434,9 +455,10 @@ class Controller implements RolloutController {
    * what the new state stands for — the flags even when the decision cannot
    * be recorded, since the journaled state is the truth.
    */
-  private async send(event: RolloutEvent, kind: string, reason: string, inputs: Record<string, unknown> = {}): Promise<void> {
+  private async send(event: RolloutEvent, kind: string, reason: string, inputs: Record<string, unknown> = {}, applied: () => void = () => {}): Promise<void> {
     const before = this.actor.getSnapshot();
     const after = await this.actor.send(event);
+    applied();
     const moved = rolloutDetail(before) !== rolloutDetail(after) || before.context.stage !== after.context.stage;
     const label = kind === "judged" && moved ? this.movement(before, after) : kind;
     try {

@@ -97,6 +97,13 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX validation_results_target ON validation_results (target, id)",
     ],
   },
+  {
+    version: 6,
+    // Until now nothing read these flags, so a value stored for them was never meant to act: forget it, or
+    // circuit_breaker=false saved back then would bypass V2's breaker now that the flag is obeyed.
+    name: "kill switches take effect: forget values stored while nothing read them",
+    statements: () => ["DELETE FROM flags WHERE key IN ('circuit_breaker', 'pool_optimizer', 'enhanced_workers', 'telemetry_v2')"],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -106,8 +106,8 @@ class PostgresDriver implements Driver {
           await this.query(tx, "SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK]);
           // Only when missing: CREATE SCHEMA IF NOT EXISTS needs the database's CREATE privilege even when the
           // schema exists, which a role that only uses molt's tables (and so cannot open the store) lacks.
-          const exists = await this.query(tx, "SELECT 1 FROM pg_namespace WHERE nspname = ?", [this.o.schema ?? ""]);
-          if (this.o.schema !== null && exists.length === 0) await this.query(tx, `CREATE SCHEMA ${this.o.schema}`, []);
+          const missing = this.o.schema !== null && (await this.query(tx, "SELECT 1 FROM pg_namespace WHERE nspname = ?", [this.o.schema])).length === 0;
+          if (missing) await this.query(tx, `CREATE SCHEMA ${this.o.schema}`, []);
         }
         return await fn(this.within(tx));
       }) as T;

@@ -80,7 +80,7 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4, 5 ]
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4, 5, 6 ]
  * await store.close();
  * ```
  */

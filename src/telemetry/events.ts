@@ -106,11 +106,11 @@ export type MoltEvent =
     readonly detail: string;
   }
   | Base & {
-    /** A held rollout ticked again; the time it was held did not count toward its stage. `pool` is V2's pool. */
+    /** A held rollout ticked again; the time since its last good tick did not count toward its stage. `pool` is V2's pool. */
     readonly type: "rollout.recovered";
     readonly rolloutId: string;
     readonly failures: number;
-    readonly heldMs: number;
+    readonly discardedMs: number;
   }
   | Base & {
     /** A shadow call was compared with the serving one; `pool` is the shadow arm's pool. */

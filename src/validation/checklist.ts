@@ -129,8 +129,11 @@ export async function stageChecklist(store: Store, migrationId: string, shareBp:
 async function breakerItem(store: Store, v2Pool: string, decisions: readonly { at: number }[], windows: readonly JudgedInputs[]): Promise<ChecklistItem> {
   const item = "breaker";
   if (windows.length === 0) return { item, status: "insufficient", evidence: NO_WINDOW };
-  const states = windows.map((w) => w.v2?.breaker);
-  if (states.every((s) => s === null)) return { item, status: "not_applicable", evidence: `V2 (${v2Pool}) has no breaker` };
+  const all = windows.map((w) => w.v2?.breaker);
+  if (all.every((s) => s === null)) return { item, status: "not_applicable", evidence: `V2 (${v2Pool}) has no breaker` };
+  // A bypassed breaker (the circuit_breaker flag off) guarded nothing: its windows say nothing about it.
+  const states = all.filter((s) => s !== "bypassed");
+  if (states.every((s) => s === null)) return { item, status: "not_applicable", evidence: `V2's breaker was bypassed (circuit_breaker off) at every window` };
   const breakerId = `breaker:${v2Pool}`;
   const from = decisions[0]!.at;
   const to = decisions.at(-1)!.at;
@@ -153,7 +156,10 @@ function affinityItem(windows: readonly JudgedInputs[]): ChecklistItem {
   const calls = counted.reduce((n, s) => n + s.calls, 0);
   const moved = counted.reduce((n, s) => n + s.moved, 0);
   const rebound = counted.reduce((n, s) => n + s.rebound, 0);
-  if (moved > 0) return { item, status: "fail", evidence: `${moved} of ${calls} session calls moved to another worker while theirs still served` };
+  if (moved > 0) {
+    const why = windows.some((w) => w.v2?.affinity === "hint") ? ' (affinity "hint" gives way when a worker is full: raise capacity, or use "strict" to wait for it)' : "";
+    return { item, status: "fail", evidence: `${moved} of ${calls} session calls moved to another worker while theirs still served${why}` };
+  }
   if (calls === 0) return { item, status: "insufficient", evidence: "no V2 call carried a session at this share" };
   return { item, status: "pass", evidence: `${calls} session calls kept their worker${rebound > 0 ? ` (${rebound} moved only after their worker was lost)` : ""}` };
 }

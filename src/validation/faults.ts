@@ -145,8 +145,14 @@ export function faultVerdict(runs: readonly FaultRun[], limits: FaultLimits): { 
   return gaps.length > 0 ? { verdict: "insufficient", reasons: gaps } : { verdict: "pass", reasons: [] };
 }
 
-/** A sleep that does not keep the process alive once nothing else does. */
-const sleep = (ms: number): Promise<void> => new Promise((r) => (setTimeout(r, ms) as { unref?: () => void }).unref?.());
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `promise`, or nothing once `ms` have passed; the timer is cleared either way. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
 
 /** The memory fault: a worker made to hold more than an enhanced pool's RSS limit. */
 const MEMORY_MB = 120;
@@ -155,29 +161,46 @@ const MEMORY_LIMIT_MB = 80;
 /**
  * Calls issued and calls settled, counted by whoever issues them: a call
  * that never settles is lost whatever the pool's own counters say.
+ *
+ * @example
+ * ```ts
+ * import { Ledger } from "./faults.ts";
+ * const ledger = new Ledger();
+ * void ledger.track(Promise.resolve("answered"));
+ * void ledger.track(new Promise(() => {}));
+ * console.log(await ledger.lostAfter(10)); // 1
+ * ```
  */
 export class Ledger {
-  issued = 0;
-  settled = 0;
-  private readonly open = new Set<Promise<unknown>>();
+  #issued = 0;
+  #settled = 0;
+  readonly #open = new Set<Promise<unknown>>();
 
+  /** Calls tracked so far. */
+  get issued(): number {
+    return this.#issued;
+  }
+
+  /** Tracked calls that resolved or rejected. */
+  get settled(): number {
+    return this.#settled;
+  }
+
+  /** Count `call` as issued now, and as settled when it settles. */
   track<T>(call: Promise<T>): Promise<T> {
-    this.issued++;
+    this.#issued++;
     const done = call.finally(() => {
-      this.settled++;
-      this.open.delete(done);
+      this.#settled++;
+      this.#open.delete(done);
     });
-    this.open.add(done);
+    this.#open.add(done);
     return done;
   }
 
   /** Wait until every call has settled or `ms` pass; resolves with the calls still open. */
   async lostAfter(ms: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const limit = new Promise<void>((r) => (timer = setTimeout(r, ms)));
-    await Promise.race([Promise.allSettled([...this.open]), limit]);
-    clearTimeout(timer);
-    return this.issued - this.settled;
+    await within(Promise.allSettled([...this.#open]), ms);
+    return this.#issued - this.#settled;
   }
 }
 function forFault(o: PoolOptions, fault: FaultKind): PoolOptions {
@@ -250,7 +273,7 @@ async function runOne(options: PoolOptions, fault: FaultKind, o: Required<Pick<F
   await pool.stop();
   // Stopping the pool settles what was left, so the loops and the injection end with it; a lost call
   // would hold its loop forever, and is already counted.
-  await Promise.race([Promise.all([...loops, injected]), sleep(1000)]);
+  await within(Promise.all([...loops, injected]), 1000);
   const firstSuccessMs = firstSuccess === null ? null : (firstSuccess as number) - t0;
   return { calls, failed, okBefore, lost, retriedOk, firstSuccessMs, recoveredMs };
 }

@@ -12,7 +12,7 @@ import { SingleBar } from "cli-progress";
 import { refuser } from "../config.ts";
 import { twoProportionTest } from "../monitor/statistics.ts";
 import type { Pool } from "../pool/types.ts";
-import { bootstrap, bootstrapDifference, type Estimate, quantile, seeded, tInterval, welchDifference, wilson } from "./statistics.ts";
+import { clusterBootstrap, clusterBootstrapDifference, type Estimate, quantile, seeded, tInterval, welchDifference, wilson } from "./statistics.ts";
 
 /** One kind of call in the workload. */
 export interface LoadMixItem {
@@ -96,7 +96,8 @@ export interface LoadReport {
 }
 
 interface Raw {
-  latencies: number[];
+  /** Latencies, one array per block. */
+  blocks: number[][];
   blockThroughput: number[];
   calls: number;
   errors: number;
@@ -140,7 +141,7 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   const rotation = mix.flatMap((m) => Array.from({ length: Math.max(1, Math.round(m.weight ?? 1)) }, () => m));
   const opsPerBlock = o.opsPerUser === undefined ? null : Math.max(1, Math.round(o.opsPerUser / (blocks / 2)));
   const blockMs = durationMs / blocks;
-  const raw: Record<"v1" | "v2", Raw> = { v1: { latencies: [], blockThroughput: [], calls: 0, errors: 0 }, v2: { latencies: [], blockThroughput: [], calls: 0, errors: 0 } };
+  const raw: Record<"v1" | "v2", Raw> = { v1: { blocks: [], blockThroughput: [], calls: 0, errors: 0 }, v2: { blocks: [], blockThroughput: [], calls: 0, errors: 0 } };
   const mode = o.progress ?? (process.stdout.isTTY ? "bar" : "lines");
   const bar = mode === "bar" ? new SingleBar({ format: "load {bar} {value}/{total} blocks | {arm} {rate} calls/s", hideCursor: true }) : null;
   bar?.start(blocks, 0, { arm: "", rate: 0 });
@@ -150,6 +151,8 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
     const pool = arm === "v1" ? o.v1 : o.v2;
     const r = raw[arm];
     const t0 = performance.now();
+    const latencies: number[] = [];
+    r.blocks.push(latencies);
     let calls = 0;
     await Promise.all(Array.from({ length: users }, async (_, user) => {
       for (let i = 0; opsPerBlock === null ? performance.now() - t0 < blockMs : i < opsPerBlock; i++) {
@@ -157,7 +160,7 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
         const start = performance.now();
         const ok = await pool.execute(item.command, item.args ?? null, { idempotent: item.idempotent ?? true, timeoutMs: o.timeoutMs ?? 10_000, sessionId: `load-${user}` })
           .then(() => true, () => false);
-        r.latencies.push(performance.now() - start);
+        latencies.push(performance.now() - start);
         r.calls++;
         calls++;
         if (!ok) r.errors++;
@@ -175,9 +178,9 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
     calls: r.calls,
     errors: r.errors,
     throughput: tInterval(r.blockThroughput) ?? point(r.blockThroughput[0] ?? 0),
-    p50Ms: bootstrap(thin(r.latencies), (s) => quantile(s, 0.5), random),
-    p90Ms: bootstrap(thin(r.latencies), (s) => quantile(s, 0.9), random),
-    p99Ms: bootstrap(thin(r.latencies), (s) => quantile(s, 0.99), random),
+    p50Ms: clusterBootstrap(thin(r.blocks), (s) => quantile(s, 0.5), random),
+    p90Ms: clusterBootstrap(thin(r.blocks), (s) => quantile(s, 0.9), random),
+    p99Ms: clusterBootstrap(thin(r.blocks), (s) => quantile(s, 0.99), random),
     errorRate: wilson(r.errors, r.calls),
   });
   const v1 = summarise(raw.v1);
@@ -191,13 +194,18 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   };
   const errors = twoProportionTest(raw.v1.errors, raw.v1.calls, raw.v2.errors, raw.v2.calls);
   const errorDiff = { value: v2.errorRate.value - v1.errorRate.value, low: v2.errorRate.low - v1.errorRate.high, high: v2.errorRate.high - v1.errorRate.low };
+  // Intervals need blocks to vary over: with one block per arm, no measure but errors can be compared.
+  const oneBlock = blocks < 4;
   const throughput = welchDifference(raw.v1.blockThroughput, raw.v2.blockThroughput);
+  const insufficient = (measure: Comparison["measure"], v2Value: number, v1Value: number): Comparison => ({ measure, difference: point(v2Value - v1Value), outcome: "insufficient" });
+  const latency = (measure: "p50Ms" | "p99Ms", q: number): Comparison =>
+    oneBlock
+      ? insufficient(measure, v2[measure].value, v1[measure].value)
+      : judge(measure, clusterBootstrapDifference(thin(raw.v1.blocks), thin(raw.v2.blocks), (s) => quantile(s, q), random), v1[measure].value, true);
   const comparisons: Comparison[] = [
-    throughput === null
-      ? { measure: "throughput", difference: point(v2.throughput.value - v1.throughput.value), outcome: "insufficient" }
-      : judge("throughput", throughput, v1.throughput.value, false),
-    judge("p50Ms", bootstrapDifference(thin(raw.v1.latencies), thin(raw.v2.latencies), (s) => quantile(s, 0.5), random), v1.p50Ms.value, true),
-    judge("p99Ms", bootstrapDifference(thin(raw.v1.latencies), thin(raw.v2.latencies), (s) => quantile(s, 0.99), random), v1.p99Ms.value, true),
+    throughput === null ? insufficient("throughput", v2.throughput.value, v1.throughput.value) : judge("throughput", throughput, v1.throughput.value, false),
+    latency("p50Ms", 0.5),
+    latency("p99Ms", 0.99),
     { measure: "errorRate", difference: errorDiff, outcome: errors.pValue < 0.01 ? "worse" : "no different", pValue: errors.pValue },
   ];
   const failures = [
@@ -207,7 +215,7 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   ];
   const gaps = [
     ...([["V1", raw.v1], ["V2", raw.v2]] as const).flatMap(([arm, r]) => (r.calls < minCalls ? [`${arm} made ${r.calls} calls, fewer than minCalls (${minCalls})`] : [])),
-    ...comparisons.filter((c) => c.outcome === "insufficient").map((c) => `${c.measure} could not be compared: each arm needs 2 blocks or more (blocks: ${blocks})`),
+    ...comparisons.filter((c) => c.outcome === "insufficient").map((c) => `${c.measure} could not be compared: each arm needs 2 blocks or more (blocks: ${blocks}; 6 or more is better)`),
   ];
   const verdict = failures.length > 0 ? "fail" : gaps.length > 0 ? "insufficient" : "pass";
   return { kind: "load", users, blocks, v1, v2, comparisons, verdict, reasons: verdict === "fail" ? failures : gaps };
@@ -224,9 +232,12 @@ function armFailures(arm: string, r: Raw, maxErrorRate: number): string[] {
 /** A value with no interval around it. */
 const point = (value: number): Estimate => ({ value, low: value, high: value });
 
-/** At most 4000 latencies, evenly spaced, to keep the bootstrap quick. */
-function thin(xs: readonly number[]): number[] {
-  if (xs.length <= 4000) return [...xs];
-  const step = xs.length / 4000;
-  return Array.from({ length: 4000 }, (_, i) => xs[Math.floor(i * step)]!);
+/** At most 4000 latencies in all, evenly spaced within each block, to keep the bootstrap quick. */
+function thin(blocks: readonly (readonly number[])[]): number[][] {
+  const each = Math.max(1, Math.floor(4000 / Math.max(1, blocks.length)));
+  return blocks.map((xs) => {
+    if (xs.length <= each) return [...xs];
+    const step = xs.length / each;
+    return Array.from({ length: each }, (_, i) => xs[Math.floor(i * step)]!);
+  });
 }

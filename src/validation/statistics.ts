@@ -44,6 +44,23 @@ export function bootstrap(xs: readonly number[], statistic: (sample: number[]) =
   return { value, low: quantileSorted(stats, 0.025), high: quantileSorted(stats, 0.975) };
 }
 
+/**
+ * The statistic over all the values of `groups`, with a 95% interval from
+ * resampling whole groups (the blocks of a load run): what differs between
+ * blocks — a busy moment of the machine — widens the interval, as it must,
+ * where resampling single values would ignore it. A single group gives its
+ * value alone.
+ */
+export function clusterBootstrap(groups: readonly (readonly number[])[], statistic: (sample: number[]) => number, random: () => number, resamples = 500): Estimate {
+  return bootstrap(groups.map((_, i) => i), (picked) => statistic(picked.flatMap((i) => groups[i]!)), random, resamples);
+}
+
+/** The cluster-bootstrap interval of a difference of a statistic, B minus A (see clusterBootstrap). */
+export function clusterBootstrapDifference(a: readonly (readonly number[])[], b: readonly (readonly number[])[], statistic: (sample: number[]) => number, random: () => number, resamples = 500): Estimate {
+  // Blocks are drawn by index: A's as 0, 1, …, B's as -1, -2, …, so that one statistic reads either arm's.
+  return bootstrapDifference(a.map((_, i) => i), b.map((_, i) => -1 - i), (picked) => statistic(picked.flatMap((i) => (i >= 0 ? a[i]! : b[-1 - i]!))), random, resamples);
+}
+
 /** The bootstrap interval of a difference of a statistic, B minus A. */
 export function bootstrapDifference(a: readonly number[], b: readonly number[], statistic: (sample: number[]) => number, random: () => number, resamples = 500): Estimate {
   if (a.length === 0 || b.length === 0) return { value: 0, low: 0, high: 0 };

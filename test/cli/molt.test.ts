@@ -150,7 +150,11 @@ test("molt validate takes the call's arguments; without them a command that need
     const r = await cli(url, ...common, ...args);
     expect([r.code, r.err]).toEqual([2, expect.stringContaining(message)]);
   }
+  // Too few calls to tell (each sleeps 20 ms): neither a pass nor a failure, exit 3.
+  const echo = fixture("echo_handler.py");
+  const few = await cli(url, "--migration", "m1", "validate", "load", "--v1-handler", echo, "--v2-handler", echo, "--size", "2", "--users", "2", "--duration-ms", "600", "--command", "sleep", "--args", '{"seconds": 0.02}', "--json");
+  expect([few.code, JSON.parse(few.out)[0].verdict]).toEqual([3, "insufficient"]);
   const store = await openStore(url);
-  expect((await store.validations.list("m1")).map((v) => v.verdict)).toEqual(["fail", "pass", "pass"]);
+  expect((await store.validations.list("m1")).map((v) => v.verdict)).toEqual(["fail", "pass", "pass", "insufficient"]);
   await store.close();
 }, 60_000);

@@ -25,6 +25,8 @@ test("circuit_breaker off bypasses an open breaker at once, and on puts it back 
 
   await flags.set("circuit_breaker", false, { by: "ops", reason: "the breaker refuses good traffic" });
   expect(await pool.execute("echo", 1)).toBe(1);
+  // Reported as bypassed: an open breaker that guards nothing does not make the pool unhealthy.
+  expect([pool.metrics().breaker, (await pool.health()).breaker, (await pool.health()).healthy]).toEqual(["bypassed", "bypassed", true]);
   expect(ofType(events, "pool.flag.applied").map((e) => [e.flag, e.enabled])).toEqual([["circuit_breaker", false]]);
 
   await flags.set("circuit_breaker", true);

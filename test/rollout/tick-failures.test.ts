@@ -6,7 +6,7 @@
  * clock, until a tick succeeds again.
  */
 import { afterAll, expect, test } from "bun:test";
-import { migrationReport, type MoltEvent } from "../../mod.ts";
+import { migrationReport, type MoltEvent, type RolloutOptions } from "../../mod.ts";
 import { rejection, repoPath, waitFor } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 import { rig } from "./helpers.ts";
@@ -18,11 +18,17 @@ const REFUSE = "CREATE TRIGGER refuse_journal BEFORE INSERT ON journal BEGIN SEL
 const ACCEPT = "DROP TRIGGER refuse_journal;";
 const MIN = 60_000;
 
-test("failed ticks are told, recorded and shown; enough in a row hold the share and the clock until a tick succeeds", async () => {
+/** A rig on a fresh SQLite file (to put triggers in), and the rollout events on V2's bus. */
+async function watched(fault: string, options: Partial<RolloutOptions> = {}) {
   const url = sqlite.fresh();
-  const r = await rig("", { maxTickFailures: 2, plan: { shadowMs: 0, stages: [{ weightBp: 5000, minDurationMs: 10 * MIN, minSamples: 1 }, { weightBp: 7500, minDurationMs: MIN, minSamples: 1 }], failuresToRollback: 2, inconclusiveToPause: 3, cooldownMs: 0 } }, {}, url);
+  const r = await rig(fault, options, {}, url);
   const events: MoltEvent[] = [];
   r.v2.events.subscribe((e) => void (e.type.startsWith("rollout.") && events.push(e)));
+  return { url, r, events };
+}
+
+test("failed ticks are told, recorded and shown; enough in a row hold the share and the clock until a tick succeeds", async () => {
+  const { url, r, events } = await watched("", { maxTickFailures: 2, plan: { shadowMs: 0, stages: [{ weightBp: 5000, minDurationMs: 10 * MIN, minSamples: 1 }, { weightBp: 7500, minDurationMs: MIN, minSamples: 1 }], failuresToRollback: 2, inconclusiveToPause: 3, cooldownMs: 0 } });
   await r.rollout.start();
   await r.traffic(40);
   r.advance(MIN);
@@ -38,6 +44,8 @@ test("failed ticks are told, recorded and shown; enough in a row hold the share 
   }
   expect(events.map((e) => e.type)).toEqual(["rollout.tick_failed", "rollout.tick_failed", "rollout.held", "rollout.tick_failed"]);
   expect(r.rollout.status().tickFailures!.heldSince).toBe(r.now() - 5 * MIN);
+  // While held, the stage clock stands where the last good tick left it.
+  expect(r.rollout.status().elapsedMs).toBe(MIN);
   // The share stayed where it was, though 16 minutes of a 10-minute stage have passed on the clock.
   expect([r.flags.share(), r.rollout.status().stage]).toEqual([5000, 1]);
   const recorded = (await r.store.decisions.list("rollout")).slice(-3);
@@ -66,29 +74,61 @@ test("failed ticks are told, recorded and shown; enough in a row hold the share 
   await r.stop();
 }, 60_000);
 
-test("a decision the store refuses still leaves the share where the journaled state says", async () => {
-  const url = sqlite.fresh();
-  const r = await rig("", {}, {}, url);
+/** A rollout one window into its first stage whose next tick's decision the store refuses; the tick's error. */
+async function decisionsRefused(fault: string) {
+  const { url, r } = await watched(fault);
   await r.rollout.start();
   await r.traffic(60);
   r.advance(MIN);
   await sqlite.exec(url, "CREATE TRIGGER refuse_decisions BEFORE INSERT ON decisions BEGIN SELECT RAISE(FAIL, 'injected: decisions refused'); END;");
+  return { r, error: await rejection(r.rollout.tick()) };
+}
+
+test("a decision the store refuses still leaves the share where the journaled state says", async () => {
   // This window ends the first stage: the machine (journaled) moves to 75%, the decision cannot be written.
-  const e = await rejection(r.rollout.tick());
-  expect(e.message).toContain("injected: decisions refused");
+  const { r, error } = await decisionsRefused("");
+  expect(error.message).toContain("injected: decisions refused");
   expect([r.rollout.status().shareBp, r.flags.share()]).toEqual([7500, 7500]);
   await r.stop();
 }, 30_000);
 
+test("a rollback the machine has entered runs even when its decision cannot be written", async () => {
+  // A critical V2 error rate: the machine moves to rollingBack; its decision cannot be written.
+  const { r } = await decisionsRefused("errors");
+  expect([r.rollout.status().state, r.flags.share()]).toEqual(["rolledBack", 0]);
+  await r.stop();
+}, 30_000);
+
+test("a tick that fails after a hold's clock restore is still a failure: no recovery told, the hold stays", async () => {
+  const { url, r, events } = await watched("", { maxTickFailures: 1 });
+  await r.rollout.start();
+  // Only the judged windows are refused: the clock restore of a held rollout is written, its window is not.
+  await sqlite.exec(url, `CREATE TRIGGER refuse_windows BEFORE INSERT ON journal WHEN NEW.event LIKE '%window.judged%' BEGIN SELECT RAISE(FAIL, 'injected: windows refused'); END;`);
+  for (let i = 0; i < 3; i++) {
+    await r.traffic(20);
+    r.advance(MIN);
+    await rejection(r.rollout.tick());
+  }
+  expect(events.map((e) => e.type)).toEqual(["rollout.tick_failed", "rollout.held", "rollout.tick_failed", "rollout.tick_failed"]);
+  expect(r.rollout.status().tickFailures).toMatchObject({ consecutive: 3, heldSince: expect.any(Number) });
+
+  // The windows whose ticks failed were never counted: the first good tick counts their calls.
+  await sqlite.exec(url, "DROP TRIGGER refuse_windows;");
+  await r.traffic(20);
+  r.advance(MIN);
+  await r.rollout.tick();
+  const { samples } = r.rollout.status();
+  expect(samples.v1 + samples.v2).toBe(80);
+  expect(events.at(-1)!.type).toBe("rollout.recovered");
+  await r.stop();
+}, 30_000);
+
 test("run() reports a failing tick instead of throwing it, and keeps ticking", async () => {
-  const url = sqlite.fresh();
-  const r = await rig("", { maxTickFailures: 2 }, {}, url);
-  const failed: MoltEvent[] = [];
-  r.v2.events.subscribe((e) => void (e.type === "rollout.tick_failed" && failed.push(e)));
+  const { url, r, events } = await watched("", { maxTickFailures: 2 });
   await r.rollout.start();
   await sqlite.exec(url, REFUSE);
   r.rollout.run(20);
-  expect(await waitFor(() => failed.length >= 3, 10_000)).toBe(true);
+  expect(await waitFor(() => events.filter((e) => e.type === "rollout.tick_failed").length >= 3, 10_000)).toBe(true);
   expect(r.rollout.status().tickFailures?.heldSince).not.toBeNull();
   await sqlite.exec(url, ACCEPT);
   expect(await waitFor(() => r.rollout.status().tickFailures === null, 10_000)).toBe(true);

@@ -22,11 +22,11 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const first = await open(url);
       expect(first.backend).toBe(backend.name);
-      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
+      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
       await first.close();
       const second = await open(url);
       expect(second.applied).toEqual([]);
-      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000], [4, 1_000], [5, 1_000]]);
+      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000], [4, 1_000], [5, 1_000], [6, 1_000]]);
       await second.close();
     });
 

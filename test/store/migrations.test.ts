@@ -47,6 +47,17 @@ describe("migrations", () => {
     await driver.close();
   });
 
+  test("upgrading a store forgets what was stored for flags that nothing read until now; other flags stay", async () => {
+    const driver = await openSqlite(":memory:", ":memory:");
+    await migrate(driver, MIGRATIONS.filter((m) => m.version <= 5));
+    for (const [key, value] of [["circuit_breaker", "false"], ["telemetry_v2", "true"], ["pool_v2_share", "500"]]) {
+      await driver.run("INSERT INTO flags (key, value, updated_at) VALUES (?, ?, 0)", [key!, value!]);
+    }
+    expect((await migrate(driver)).map((m) => m.version)).toEqual([6]);
+    expect((await driver.all("SELECT key FROM flags")).map((r) => r.key)).toEqual(["pool_v2_share"]);
+    await driver.close();
+  });
+
   test("a migration that fails leaves nothing of itself behind", async () => {
     const driver = await openSqlite(":memory:", ":memory:");
     await migrate(driver);
