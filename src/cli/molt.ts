@@ -223,12 +223,15 @@ program.command("validate").argument("[what]", "equivalence, load, faults or all
   .option("--args <json>", "the load's and the faults' call arguments, as JSON (default null)")
   .option("--args-file <path>", "read those arguments from a JSON file")
   .option("--program-handler <command>", "a command both handlers serve, to exercise programs in the equivalence cases")
+  .option("--tolerance <share>", "load: how much worse than V1 (a share of V1's value, 0 to 1) V2 may measure before it is called worse", "0.1")
   .option("--json", "print JSON instead of markdown")
   .action((what: string, o: Record<string, string | boolean | undefined>, command: Command) => {
     const kinds = what === "all" ? ["equivalence", "load", "faults"] : [what];
     const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
     if (kinds.some((k) => !["equivalence", "load", "faults"].includes(k))) usage(`validate: expected equivalence, load, faults or all, received ${JSON.stringify(what)}`);
     const args = callArgs(o.args as string | undefined, o.argsFile as string | undefined, usage);
+    const tolerance = Number(o.tolerance);
+    if (!(tolerance >= 0 && tolerance < 1)) usage(`validate: --tolerance must be a number from 0 to 1 (exclusive), received ${JSON.stringify(o.tolerance)}`);
     return withStore(async (store, g) => {
       const size = Number(o.size);
       const arm = (name: "v1" | "v2") => ({
@@ -244,7 +247,7 @@ program.command("validate").argument("[what]", "equivalence, load, faults or all
           try {
             report = kind === "equivalence"
               ? await validateEquivalence({ v1, v2, cases: defaultCases(o.programHandler as string | undefined) })
-              : await validateLoad({ v1, v2, users: Number(o.users), durationMs: Number(o.durationMs), mix: [{ command: String(o.command), args }], progress: o.json ? "none" : undefined });
+              : await validateLoad({ v1, v2, users: Number(o.users), durationMs: Number(o.durationMs), mix: [{ command: String(o.command), args }], tolerance, progress: o.json ? "none" : undefined });
           } finally {
             await Promise.all([v1.stop(), v2.stop()]);
           }

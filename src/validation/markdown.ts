@@ -39,7 +39,7 @@ export function validationMarkdown(report: EquivalenceReport | LoadReport | Faul
       }
     }
   } else {
-    out.push(`${h} Load: ${report.verdict}`, "", `${report.users} users, ${report.blocks} alternating blocks; values with 95% intervals.`, "");
+    out.push(`${h} Load: ${report.verdict}`, "", `${report.users} users, ${report.blocks} alternating blocks; values with 99% intervals.`, "");
     out.push("| | calls | throughput (calls/s) | p50 ms | p90 ms | p99 ms | error rate |", "| --- | --- | --- | --- | --- | --- | --- |");
     for (const [name, a] of [["V1", report.v1], ["V2", report.v2]] as const) {
       out.push(`| ${name} | ${a.calls} | ${est(a.throughput, 0)} | ${est(a.p50Ms)} | ${est(a.p90Ms)} | ${est(a.p99Ms)} | ${est(a.errorRate, 4)} |`);
