@@ -16,10 +16,10 @@ const ROUNDS = numberFlag("--rounds", 5);
 const N = 1_000_000;
 
 // The decision never touches a pool; stand-ins that satisfy the router's checks suffice.
-const idle = { execute: () => Promise.resolve(null), health: () => Promise.resolve(null), state: "serving", name: "p" } as unknown as Pool;
+const idle = (name: string): Pool => ({ execute: () => Promise.resolve(null), health: () => Promise.resolve(null), state: "serving", name }) as unknown as Pool;
 const store = await openStore(":memory:");
 const flags = await createFlags({ store, env: {} });
-const router = createRouter({ v1: idle, v2: idle, flags, store });
+const router = createRouter({ v1: idle("v1"), v2: idle("v2"), flags, store });
 const requestIds = Array.from({ length: N }, () => crypto.randomUUID());
 const sessions = Array.from({ length: 1000 }, (_, i) => `session-${i}`);
 

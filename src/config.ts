@@ -23,6 +23,40 @@ export const nonNegativeInt: Rule<number> = rule(
   Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   "a non-negative integer",
 );
+/**
+ * The longest duration molt accepts, in milliseconds (about 24.8 days):
+ * setTimeout fires at once for any delay above 2^31 - 1, so a longer one
+ * would not wait at all.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/**
+ * The rule of every duration option: a number of milliseconds from 0 (or
+ * above 0 with `positive`) to {@link MAX_DURATION_MS}, whole with `integer`.
+ *
+ * @example
+ * ```ts
+ * import { durationMs } from "./config.ts";
+ * const timeout = durationMs({ positive: true, integer: true });
+ * console.log(timeout.is(2 ** 31), timeout.allowed.startsWith("a positive integer of milliseconds, at most 2147483647")); // false true
+ * ```
+ */
+export function durationMs(kind: { readonly positive: boolean; readonly integer: boolean }): Rule<number> {
+  const { positive, integer } = kind;
+  return {
+    is: (v): v is number =>
+      typeof v === "number" && (positive ? v > 0 : v >= 0) && v <= MAX_DURATION_MS && (!integer || Number.isInteger(v)),
+    allowed: `a ${positive ? "positive" : "non-negative"} ${integer ? "integer" : "number"} of milliseconds, at most ${MAX_DURATION_MS} (the longest a timer can wait, about 24.8 days)`,
+  };
+}
+
+/** A duration of at least 1 ms, in whole milliseconds. */
+export const positiveDuration: Rule<number> = durationMs({ positive: true, integer: true });
+/** A duration of at least 0 ms (0 usually turns something off), in whole milliseconds. */
+export const nonNegativeDuration: Rule<number> = durationMs({ positive: false, integer: true });
+/** A duration above 0 ms, fractions allowed: a call's deadline, which a pool derives from time left. */
+export const positiveMs: Rule<number> = durationMs({ positive: true, integer: false });
+
 export const boolean: Rule<boolean> = rule(Schema.Boolean, "a boolean");
 export const nonEmptyString: Rule<string> = rule(Schema.NonEmptyString, "a non-empty string");
 export const stringRecord: Rule<Readonly<Record<string, string>>> = rule(
@@ -58,6 +92,12 @@ export function refuseUnknown(owner: string, given: object, known: readonly stri
     }
   }
 }
+
+/** A clock option: a function returning the time as epoch milliseconds. */
+export const clockRule: Rule<() => number> = {
+  is: (v): v is () => number => typeof v === "function",
+  allowed: "a function returning epoch milliseconds",
+};
 
 /** An id that names a rollout or a migration in the store and on the command line. */
 export const idRule: Rule<string> = {

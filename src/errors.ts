@@ -555,14 +555,68 @@ export function isMoltError(error: unknown): error is MoltError {
   return error instanceof Error && TAGS.has((error as { _tag?: unknown })._tag as string);
 }
 
-/** Render a received value for an error message: strings quoted, others as JSON. */
+/** Characters of a received value shown in a message before it is cut short. */
+const SHOWN_LIMIT = 200;
+
+/**
+ * Render a received value for an error message as itself: strings quoted,
+ * objects and arrays in JSON's notation, and what JSON cannot say (NaN,
+ * Infinity, undefined, functions, symbols, bigints, Maps, Sets, cycles)
+ * named as it is; cut short after SHOWN_LIMIT characters.
+ */
 function formatValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return "a function";
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  const parts: string[] = [];
+  let length = 0;
+  const ancestors: object[] = [];
+  // Each returns false once the limit is passed, so that a huge value is not walked to its end.
+  const put = (text: string): boolean => {
+    parts.push(text);
+    length += text.length;
+    return length <= SHOWN_LIMIT;
+  };
+  const show = (v: unknown): boolean => {
+    switch (typeof v) {
+      case "string":
+        return put(JSON.stringify(v));
+      case "number":
+        return put(Object.is(v, -0) ? "-0" : String(v));
+      case "bigint":
+        return put(`${v}n`);
+      case "symbol":
+        return put(v.toString());
+      case "function":
+        return put(v.name === "" ? "a function" : `function ${v.name}`);
+      case "boolean":
+      case "undefined":
+        return put(String(v));
+    }
+    if (v === null) return put("null");
+    const o = v as Record<string, unknown>;
+    if (ancestors.includes(o)) return put("[cycle]");
+    if (o instanceof Map || o instanceof Set) return put(`${o.constructor.name}(${o.size})`);
+    if (o instanceof Error) return put(`${o.name}: ${o.message}`);
+    if (typeof o.toJSON === "function") {
+      try {
+        return show(o.toJSON());
+      } catch {
+        return put(String(o));
+      }
+    }
+    ancestors.push(o);
+    let whole = true;
+    if (Array.isArray(o)) {
+      whole = put("[");
+      for (let i = 0; whole && i < o.length; i++) whole = (i === 0 || put(",")) && show(o[i]);
+      whole &&= put("]");
+    } else {
+      const proto = Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null;
+      const kind = proto === null || proto === Object.prototype ? "" : `${proto.constructor?.name ?? "Object"} `;
+      whole = put(`${kind}{`) && Object.keys(o).every((key, i) => (i === 0 || put(",")) && put(`${JSON.stringify(key)}:`) && show(o[key])) && put("}");
+    }
+    ancestors.pop();
+    return whole;
+  };
+  show(value);
+  const text = parts.join("");
+  return text.length <= SHOWN_LIMIT ? text : `${text.slice(0, SHOWN_LIMIT)}…`;
 }

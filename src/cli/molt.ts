@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { Command, Option } from "commander";
+import { positiveDuration } from "../config.ts";
 import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
 import {
@@ -58,7 +59,14 @@ async function withStore<T>(fn: (store: Store, g: Globals) => Promise<T>): Promi
 
 
 /** Queue a command for the running application and wait for its result. */
-async function send(command: string, args: Record<string, unknown>, waitMs: number): Promise<void> {
+async function send(command: string, args: Record<string, unknown>, waitMsText: string): Promise<void> {
+  const waitMs = Number(waitMsText);
+  // A bad wait is a usage error before anything is queued (NaN once made this wait forever).
+  if (!positiveDuration.is(waitMs)) {
+    console.error(`error: --wait-ms must be ${positiveDuration.allowed}, received ${JSON.stringify(waitMsText)}`);
+    process.exitCode = 2;
+    return;
+  }
   await withStore(async (store, g) => {
     const id = await store.commands.enqueue({ target: g.migration, command, args, requestedBy: `molt cli (pid ${process.pid})` });
     const deadline = Date.now() + waitMs;
@@ -171,17 +179,17 @@ for (const [name, description] of [
   ["abort", "Roll back and stop the rollout."],
 ] as const) {
   rollout.command(name).description(description).option("--reason <why>", "recorded with the decision").addOption(wait)
-    .action((o: { reason?: string; waitMs: string }) => send(name, o.reason === undefined ? {} : { reason: o.reason }, Number(o.waitMs)));
+    .action((o: { reason?: string; waitMs: string }) => send(name, o.reason === undefined ? {} : { reason: o.reason }, o.waitMs));
 }
 
 program.command("rollback").description("Roll back to V1. --emergency flips the share to 0 in memory before anything else.")
   .option("--emergency", "in-memory flip first, persisted after").option("--reason <why>", "recorded with the decision").addOption(wait)
   .action((o: { emergency?: boolean; reason?: string; waitMs: string }) =>
-    send(o.emergency ? "emergency_rollback" : "rollback", o.reason === undefined ? {} : { reason: o.reason }, Number(o.waitMs))
+    send(o.emergency ? "emergency_rollback" : "rollback", o.reason === undefined ? {} : { reason: o.reason }, o.waitMs)
   );
 
 program.command("decommission").description("Archive and stop V1, once V2 has held 100% long enough with no V1 call.").addOption(wait)
-  .action((o: { waitMs: string }) => send("decommission", {}, Number(o.waitMs)));
+  .action((o: { waitMs: string }) => send("decommission", {}, o.waitMs));
 
 program.command("report").description("Write the migration report (markdown): timeline, stages, decisions, incidents, V1 against V2.")
   .option("--out <file>", "write it to a file instead of stdout")

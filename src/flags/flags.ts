@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { option, positiveInt, refuseUnknown, required } from "../config.ts";
+import { option, positiveDuration, refuseUnknown, required, type Rule } from "../config.ts";
 import { ConfigError, FlagError, StoreRowError } from "../errors.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import type { ChangeMeta, FlagChange, FlagWatch } from "../store/tables/flags.ts";
@@ -55,7 +55,7 @@ export interface FlagsOptions {
 
 /** molt's flags. */
 export interface Flags {
-  /** A flag's effective value (synchronous, from memory). */
+  /** A flag's effective value (synchronous, from memory); an unknown name throws a FlagError. */
   get<N extends FlagName>(flag: N): FlagValues[N];
   /** Every flag's effective value. */
   values(): FlagValues;
@@ -85,6 +85,25 @@ export interface Flags {
   refresh(): Promise<void>;
   /** Stop watching the store. Safe to repeat. */
   close(): Promise<void>;
+}
+
+/** Flags from createFlags(), as an option that takes them. */
+export const flagsRule: Rule<Flags> = {
+  is: (v): v is Flags => typeof (v as Flags | null)?.get === "function" && typeof (v as Flags).subscribe === "function",
+  allowed: "Flags from createFlags()",
+};
+
+// PostgreSQL's text columns cannot hold NUL while SQLite's can: refused on both, so the backends agree.
+const metaText: Rule<string> = {
+  is: (v): v is string => typeof v === "string" && !v.includes("\0"),
+  allowed: "a string without NUL characters",
+};
+
+/** Refuse a `by` or `reason` that some store cannot hold, before anything is written. */
+function checkMeta(flag: string, meta: ChangeMeta): void {
+  if (typeof meta !== "object" || meta === null) throw new ConfigError({ owner: `flags: set ${flag}`, option: "meta", received: meta, allowed: "an object { by?, reason? }" });
+  option(`flags: set ${flag}`, "by", meta.by, metaText, undefined);
+  option(`flags: set ${flag}`, "reason", meta.reason, metaText, undefined);
 }
 
 /** Refuse an unknown flag or a value of the wrong type; `where` says where the value came from. */
@@ -134,7 +153,7 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>): Partial<Rec
 export async function createFlags(options: FlagsOptions): Promise<Flags> {
   refuseUnknown("flags", options, ["store", "defaults", "overrides", "env", "pollMs", "onError"]);
   required("flags", "store", options.store, storeRule);
-  const pollMs = option("flags", "pollMs", options.pollMs, positiveInt, 1000);
+  const pollMs = option("flags", "pollMs", options.pollMs, positiveDuration, 1000);
   const defaults = { ...FLAG_DEFAULTS, ...partial(options.defaults, "defaults") } as FlagValues;
   const flags = new FlagSet(options.store, defaults, partial(options.overrides, "overrides"), fromEnv(options.env ?? process.env), options.onError ?? (() => {}));
   await flags.refresh();
@@ -162,7 +181,10 @@ class FlagSet implements Flags {
   }
 
   get<N extends FlagName>(flag: N): FlagValues[N] {
-    return this.effective[flag];
+    const value = this.effective[flag];
+    // Every flag holds a boolean or a number; anything else came from Object.prototype ("__proto__", "toString"), or from nowhere.
+    if (typeof value !== "boolean" && typeof value !== "number") check(flag, undefined, "");
+    return value;
   }
 
   values(): FlagValues {
@@ -190,6 +212,7 @@ class FlagSet implements Flags {
   set<N extends FlagName>(flag: N, value: FlagValues[N], meta: ChangeMeta = {}): Promise<FlagExplanation<N>> {
     try {
       check(flag, value, "");
+      checkMeta(flag, meta);
     } catch (e) {
       return Promise.reject(e);
     }

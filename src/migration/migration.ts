@@ -17,14 +17,25 @@ import {
   type MigrationState,
   migrationState,
 } from "../../machines/migration.ts";
-import { idRule, option, refuseUnknown, required } from "../config.ts";
+import {
+  clockRule,
+  idRule,
+  nonEmptyString,
+  nonNegativeDuration,
+  nonNegativeInt,
+  option,
+  positiveDuration,
+  refuseUnknown,
+  required,
+  type Rule,
+} from "../config.ts";
 import { ConfigError, MigrationError } from "../errors.ts";
-import type { Flags } from "../flags/flags.ts";
-import type { PoolOptions } from "../pool/options.ts";
+import { type Flags, flagsRule } from "../flags/flags.ts";
+import { type PoolOptions, resolvePoolOptions } from "../pool/options.ts";
 import { createPool } from "../pool/pool.ts";
-import type { Pool } from "../pool/types.ts";
-import { createRolloutController, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
-import { createRouter, type Router, type RouterOptions } from "../routing/router.ts";
+import { type Pool, poolRule } from "../pool/types.ts";
+import { createRolloutController, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
+import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type RouterOptions } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { type Check, preflight } from "./preflight.ts";
@@ -120,11 +131,8 @@ const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "f
  * ```
  */
 export async function createMigration(options: MigrationOptions): Promise<Migration> {
-  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "verify", "now"]);
-  required("migration", "store", options.store, storeRule);
-  const verifyOptions = resolveVerifyOptions(options.verify);
-  const migrationId = option("migration", "migrationId", options.migrationId, idRule, "migration");
-  const now = options.now ?? Date.now;
+  const settings = resolveMigrationOptions(options);
+  const { migrationId, now } = settings;
   const actor = await persistActor(migrationMachine, {
     actorId: `migration:${migrationId}`,
     machineVersion: MIGRATION_MACHINE_VERSION,
@@ -133,9 +141,55 @@ export async function createMigration(options: MigrationOptions): Promise<Migrat
     now,
   });
   const sqlitePath = options.store.backend === "sqlite" && !options.store.location.endsWith(":memory:") ? options.store.location.replace(/^sqlite:/, "") : null;
-  const workDir = options.workDir ?? (sqlitePath === null ? join(tmpdir(), "molt", migrationId) : join(dirname(resolve(sqlitePath)), "migrations", migrationId));
-  return new MigrationImpl(options, migrationId, now, actor, workDir, verifyOptions);
+  const workDir = settings.workDir ?? (sqlitePath === null ? join(tmpdir(), "molt", migrationId) : join(dirname(resolve(sqlitePath)), "migrations", migrationId));
+  return new MigrationImpl(options, settings, actor, workDir);
 }
+
+/** A migration's options after defaults, each checked. */
+interface MigrationSettings {
+  readonly migrationId: string;
+  readonly now: () => number;
+  readonly verify: Required<VerifyOptions>;
+  readonly minFreeBytes: number;
+  readonly decommissionAfterMs: number;
+  readonly workDir: string | undefined;
+}
+
+/**
+ * Check every option the way the part that uses it will — V2's options as
+ * createPool does, the router's and the rollout's as they do — so that a bad
+ * one fails here, before anything is recorded or started.
+ */
+function resolveMigrationOptions(options: MigrationOptions): MigrationSettings {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError({ owner: "migration", option: "options", received: options, allowed: "an object with at least { v1, v2, flags, store }" });
+  }
+  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "verify", "now"]);
+  required("migration", "store", options.store, storeRule);
+  required("migration", "flags", options.flags, flagsRule);
+  const v1 = required("migration", "v1", options.v1, poolRule);
+  const v2 = resolvePoolOptions(options.v2);
+  if (v2.name === v1.name) throw new ConfigError({ owner: "migration", option: "v2.name", received: v2.name, allowed: `a name other than v1's (${JSON.stringify(v1.name)})` });
+  const router = option("migration", "router", options.router, settingsObject, {});
+  refuseUnknown("migration: router", router, ROUTER_SETTINGS);
+  resolveRouterSettings(router, "migration", "router.");
+  const rollout = option("migration", "rollout", options.rollout, settingsObject, {});
+  refuseUnknown("migration: rollout", rollout, ROLLOUT_SETTINGS);
+  resolveRolloutSettings(rollout, "migration", "rollout.");
+  return {
+    migrationId: option("migration", "migrationId", options.migrationId, idRule, "migration"),
+    now: option("migration", "now", options.now, clockRule, Date.now),
+    verify: resolveVerifyOptions(options.verify),
+    minFreeBytes: option("migration", "minFreeBytes", options.minFreeBytes, nonNegativeInt, 100e6),
+    decommissionAfterMs: option("migration", "decommissionAfterMs", options.decommissionAfterMs, nonNegativeDuration, 3_600_000),
+    workDir: option("migration", "workDir", options.workDir, nonEmptyString, undefined),
+  };
+}
+
+const settingsObject: Rule<Record<string, unknown>> = {
+  is: (v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v),
+  allowed: "an object",
+};
 
 class MigrationImpl implements Migration {
   v2: Pool | null = null;
@@ -144,14 +198,18 @@ class MigrationImpl implements Migration {
   private promotedAt: number | null = null;
   private v1CallsAtPromotion = 0;
 
+  readonly migrationId: string;
+  private readonly now: () => number;
+
   constructor(
     private readonly o: MigrationOptions,
-    readonly migrationId: string,
-    private readonly now: () => number,
+    private readonly settings: MigrationSettings,
     private readonly actor: PersistedActor<typeof migrationMachine>,
     private readonly workDir: string,
-    private readonly verifyOptions: Required<VerifyOptions>,
-  ) {}
+  ) {
+    this.migrationId = settings.migrationId;
+    this.now = settings.now;
+  }
 
   status(): MigrationProgress {
     const c = this.actor.getSnapshot().context;
@@ -196,7 +254,7 @@ class MigrationImpl implements Migration {
     if (state !== "decommission") throw this.refuse("decommission", "V2 has not been promoted to 100%");
     this.watchV1();
     const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
-    const need = this.o.decommissionAfterMs ?? 3_600_000;
+    const need = this.settings.decommissionAfterMs;
     if (held < need) throw this.refuse("decommission", `V2 has held 100% with no V1 call for ${held} ms of the ${need} ms required`);
     await this.phase("decommission", async () => {
       const store = this.o.store;
@@ -236,8 +294,7 @@ class MigrationImpl implements Migration {
   }
 
   serve(options: { pollMs?: number } = {}): void {
-    const pollMs = options.pollMs ?? 250;
-    if (!Number.isInteger(pollMs) || pollMs <= 0) throw new ConfigError({ owner: "migration", option: "serve.pollMs", received: pollMs, allowed: "a positive integer" });
+    const pollMs = option("migration", "serve.pollMs", options.pollMs, positiveDuration, 250);
     if (this.serving !== null) return;
     let busy = false;
     this.serving = setInterval(() => {
@@ -348,7 +405,7 @@ class MigrationImpl implements Migration {
     switch (phase) {
       case "preflight": {
         mkdirSync(join(this.workDir, "tmp"), { recursive: true });
-        const checks = await preflight(this.o.v1, this.o.v2, this.o.store, this.o.minFreeBytes ?? 100e6, this.workDir);
+        const checks = await preflight(this.o.v1, this.o.v2, this.o.store, this.settings.minFreeBytes, this.workDir);
         writeFileSync(join(this.workDir, "tmp", "preflight.json"), JSON.stringify(checks, null, 2));
         const failed = checks.filter((c) => !c.ok);
         if (failed.length > 0) throw Object.assign(new Error(failed.map((c) => `${c.check}: ${c.detail}`).join("; ")), { checks });
@@ -371,7 +428,7 @@ class MigrationImpl implements Migration {
         return { v2: this.o.v2.name, ready: this.v2!.metrics().ready };
       }
       case "verify": {
-        const checks = await verify(this.o.v1, this.v2!, this.verifyOptions);
+        const checks = await verify(this.o.v1, this.v2!, this.settings.verify);
         if (checks.some((c) => !c.ok)) throw Object.assign(new Error(checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; ")), { checks });
         return { checks };
       }

@@ -98,7 +98,7 @@ export async function preflight(v1: Pool, v2: PoolOptions, store: Store, minFree
       return found.map((f) => `${Math.round(f.free / 1e6)} MB free in ${f.dir}`).join("; ");
     }),
     await attempt("v2_interpreter", async () => {
-      const python = await resolvePython(v2.python ?? "python3");
+      const python = await resolvePython(v2.python ?? "python3", v2.startTimeoutMs);
       const version = await new Promise<string>((ok, fail) => {
         import("node:child_process").then(({ execFile }) =>
           execFile(python, ["--version"], { timeout: 10_000 }, (error, stdout, stderr) => (error ? fail(error) : ok(`${stdout}${stderr}`.trim())))

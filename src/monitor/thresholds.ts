@@ -96,7 +96,10 @@ const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minEr
 
 /**
  * Defaults overlaid with `given`, each checked: fractions in (0, 1), counts
- * positive integers, the rest positive.
+ * positive integers, the rest positive. They are compared with what was
+ * measured, never waited for, so a large one (a span of 1e12 ms that turns
+ * a rule off) is honoured exactly. `prefix` goes before each option's name
+ * in a ConfigError.
  *
  * @example
  * ```ts
@@ -104,17 +107,20 @@ const COUNTS = new Set<keyof Thresholds>(["criticalMinCalls", "minCalls", "minEr
  * console.log(resolveThresholds({ maxP99Ms: 500 }).maxP99Ms); // 500
  * ```
  */
-export function resolveThresholds(given: Partial<Thresholds> = {}, owner = "monitor"): Thresholds {
+export function resolveThresholds(given: Partial<Thresholds> = {}, owner = "monitor", prefix = ""): Thresholds {
+  if (typeof given !== "object" || given === null) {
+    throw new ConfigError({ owner, option: `${prefix}thresholds`, received: given, allowed: "an object of thresholds" });
+  }
   for (const [key, value] of Object.entries(given)) {
     if (!(key in DEFAULT_THRESHOLDS)) {
-      throw new ConfigError({ owner, option: key, received: value, allowed: `one of the known thresholds (${Object.keys(DEFAULT_THRESHOLDS).join(", ")})` });
+      throw new ConfigError({ owner, option: `${prefix}${key}`, received: value, allowed: `one of the known thresholds (${Object.keys(DEFAULT_THRESHOLDS).join(", ")})` });
     }
     const k = key as keyof Thresholds;
     const ok = typeof value === "number" && Number.isFinite(value) &&
       (FRACTIONS.has(k) ? value > 0 && value < 1 : COUNTS.has(k) ? Number.isInteger(value) && value > 0 : value > 0);
     if (!ok) {
       const allowed = FRACTIONS.has(k) ? "a number between 0 and 1 (exclusive)" : COUNTS.has(k) ? "a positive integer" : "a positive number";
-      throw new ConfigError({ owner, option: `thresholds.${key}`, received: value, allowed });
+      throw new ConfigError({ owner, option: `${prefix}thresholds.${key}`, received: value, allowed });
     }
   }
   return { ...DEFAULT_THRESHOLDS, ...given };

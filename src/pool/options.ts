@@ -4,12 +4,22 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { boolean, nonEmptyString, nonNegativeInt, option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
+import {
+  boolean,
+  nonEmptyString,
+  nonNegativeDuration,
+  nonNegativeInt,
+  option,
+  positiveDuration,
+  positiveInt,
+  refuseUnknown,
+  type Rule,
+} from "../config.ts";
 import type { BreakOn, BreakerSettings } from "../resilience/breaker.ts";
-import type { Flags } from "../flags/flags.ts";
+import { type Flags, flagsRule } from "../flags/flags.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import type { EventBus } from "../telemetry/events.ts";
-import type { WorkerOptions } from "../worker/options.ts";
+import { resolveWorkerOptions, type WorkerOptions } from "../worker/options.ts";
 
 /** "basic": the V1 baseline. "enhanced": the V2 pool. */
 export type Strategy = "basic" | "enhanced";
@@ -200,10 +210,6 @@ const objectOrFalse: Rule<Record<string, unknown> | false> = {
   is: (v): v is Record<string, unknown> | false => v === false || plainObject.is(v),
   allowed: "an object or false",
 };
-const flagsRule: Rule<Flags> = {
-  is: (v): v is Flags => typeof (v as Flags | null)?.get === "function" && typeof (v as Flags).subscribe === "function",
-  allowed: "Flags from createFlags()",
-};
 const bus: Rule<EventBus> = {
   is: (v): v is EventBus => typeof (v as EventBus | null)?.emit === "function" && typeof (v as EventBus).subscribe === "function",
   allowed: "an EventBus",
@@ -253,10 +259,10 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     const b = section(owner, "breaker", breakerGiven, ["threshold", "samplingMs", "minimumRps", "consecutiveFailures", "halfOpenAfterMs", "breakOn", "initialState"]);
     breaker = {
       threshold: b("threshold", fraction, 0.5),
-      samplingMs: b("samplingMs", positiveInt, 10_000),
+      samplingMs: b("samplingMs", positiveDuration, 10_000),
       minimumRps: b("minimumRps", positiveNumber, 5),
       consecutiveFailures: b("consecutiveFailures", positiveInt, null),
-      halfOpenAfterMs: b("halfOpenAfterMs", positiveInt, 10_000),
+      halfOpenAfterMs: b("halfOpenAfterMs", positiveDuration, 10_000),
       breakOn: b("breakOn", oneOf<BreakOn>(["infrastructure", "any-error"]), "infrastructure"),
       initialState: breakerGiven.initialState,
     };
@@ -265,15 +271,15 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   let retry: Required<RetryOptions> | null = null;
   if (retryGiven !== false) {
     const r = section(owner, "retry", retryGiven, ["attempts", "initialDelayMs", "maxDelayMs"]);
-    retry = { attempts: r("attempts", nonNegativeInt, 2), initialDelayMs: r("initialDelayMs", positiveInt, 10), maxDelayMs: r("maxDelayMs", positiveInt, 1000) };
+    retry = { attempts: r("attempts", nonNegativeInt, 2), initialDelayMs: r("initialDelayMs", positiveDuration, 10), maxDelayMs: r("maxDelayMs", positiveDuration, 1000) };
   }
   const o = section(owner, "optimizer", get("optimizer", plainObject, {}), ["enabled", "intervalMs", "growAbove", "shrinkBelow", "cooldownMs"]);
   const optimizer = {
     enabled: o("enabled", boolean, false),
-    intervalMs: o("intervalMs", positiveInt, 5000),
+    intervalMs: o("intervalMs", positiveDuration, 5000),
     growAbove: o("growAbove", fraction, 0.9),
     shrinkBelow: o("shrinkBelow", fraction, 0.3),
-    cooldownMs: o("cooldownMs", nonNegativeInt, 30_000),
+    cooldownMs: o("cooldownMs", nonNegativeDuration, 30_000),
   };
   if (optimizer.shrinkBelow >= optimizer.growAbove) {
     throw new ConfigError({ owner, option: "optimizer.shrinkBelow", received: optimizer.shrinkBelow, allowed: `below optimizer.growAbove (${optimizer.growAbove})` });
@@ -281,6 +287,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
 
   const worker = workerOptionsOf(options);
   if (worker.handler === undefined) throw new ConfigError({ owner, option: "handler", received: undefined, allowed: "a .py file path or a module name" });
+  // As the first worker would be started: a bad worker option fails here, before anything starts.
+  resolveWorkerOptions({ ...worker, id: `${name}-0` });
 
   return {
     name,
@@ -290,22 +298,22 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     capacity: get("capacity", positiveInt, basic ? 1 : 32),
     affinity: get("affinity", oneOf<Affinity>(["none", "hint", "strict"]), basic ? "none" : "hint"),
     maxQueue: get("maxQueue", positiveInt, basic ? Number.MAX_SAFE_INTEGER : 1000),
-    queueTimeoutMs: get("queueTimeoutMs", positiveInt, 5000),
+    queueTimeoutMs: get("queueTimeoutMs", positiveDuration, 5000),
     minSize,
     maxSize,
     maxOverflow: get("maxOverflow", nonNegativeInt, 0),
-    overflowAfterMs: get("overflowAfterMs", nonNegativeInt, 1000),
-    overflowIdleMs: get("overflowIdleMs", positiveInt, 10_000),
+    overflowAfterMs: get("overflowAfterMs", nonNegativeDuration, 1000),
+    overflowIdleMs: get("overflowIdleMs", positiveDuration, 10_000),
     maxRequestsPerWorker: get("maxRequestsPerWorker", nonNegativeInt, 0),
     maxRssBytes: get("maxRssBytes", nonNegativeInt, 0),
-    sampleEveryMs: get("sampleEveryMs", nonNegativeInt, 10_000),
+    sampleEveryMs: get("sampleEveryMs", nonNegativeDuration, 10_000),
     maxConsecutiveFailures: get("maxConsecutiveFailures", positiveInt, 3),
-    restartInitialMs: get("restartInitialMs", positiveInt, 100),
-    restartMaxMs: get("restartMaxMs", positiveInt, 5000),
+    restartInitialMs: get("restartInitialMs", positiveDuration, 100),
+    restartMaxMs: get("restartMaxMs", positiveDuration, 5000),
     breaker,
     retry,
     optimizer,
-    windowMs: get("windowMs", positiveInt, 60_000),
+    windowMs: get("windowMs", positiveDuration, 60_000),
     windowSlices: get("windowSlices", positiveInt, 6),
     events: get("events", bus, undefined),
     store: get("store", storeRule, undefined),

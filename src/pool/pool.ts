@@ -16,6 +16,7 @@ import { type Actor, createActor } from "xstate";
 import type { BreakerState } from "../../machines/breaker.ts";
 import { poolMachine, type PoolState } from "../../machines/pool.ts";
 import {
+  BreakerOpenError,
   CallAbortedError,
   ConfigError,
   PoolDrainingError,
@@ -23,14 +24,16 @@ import {
   QueueTimeoutError,
   SessionWorkerLostError,
 } from "../errors.ts";
-import { PoolBreaker } from "../resilience/breaker.ts";
-import { type PersistedBreaker, persistedBreaker } from "../resilience/persisted-breaker.ts";
+import { nonNegativeDuration } from "../config.ts";
+import type { PoolBreaker } from "../resilience/breaker.ts";
 import { classifyError } from "../resilience/classify.ts";
 import { type CallOutcome, EventBus, type MoltEvent } from "../telemetry/events.ts";
 import { MetricsWindow } from "../telemetry/metrics-window.ts";
+import { invalidCall } from "../worker/call-check.ts";
 import { resolveWorkerOptions } from "../worker/options.ts";
 import { type Deadlined, PendingTable } from "../worker/pending.ts";
 import { type Affinity, type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions, type Strategy } from "./options.ts";
+import { PoolBreakers } from "./breakers.ts";
 import { decideScale } from "./scaling.ts";
 import { type RemovalCause, type Slot, Supervisor } from "./supervisor.ts";
 import type { DrainReport, ExecuteOptions, Pool, PoolHealth, PoolMetrics, PoolStats, WorkerHealthReport } from "./types.ts";
@@ -66,8 +69,8 @@ const SESSION_LIMIT = 100_000;
 export async function createPool(options: PoolOptions): Promise<Pool> {
   const config = resolvePoolOptions(options);
   const worker = resolveWorkerOptions({ ...config.worker, id: `${config.name}-0` });
-  const breaker = config.breaker === null || config.store === undefined ? undefined : await persistedBreaker(config.name, config.store);
-  const pool = new PoolImpl(config, worker.callTimeoutMs, worker.drainTimeoutMs, breaker);
+  const pool = new PoolImpl(config, worker.callTimeoutMs, worker.drainTimeoutMs);
+  await pool.restoreBreakers();
   await pool.start();
   return pool;
 }
@@ -80,7 +83,10 @@ class PoolImpl implements Pool {
   state: PoolState = "starting";
   private readonly actor: Actor<typeof poolMachine>;
   private readonly supervisor: Supervisor;
-  private readonly breaker: PoolBreaker | null;
+  /** The gate and the worker positions' breakers; null without a breaker. */
+  private breakers: PoolBreakers | null = null;
+  /** Wakes the queue when an open position's breaker lets its probe through. */
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly window: MetricsWindow;
   private readonly queue: PendingTable<Waiter>;
   private readonly sessions = new Map<string, string>();
@@ -112,7 +118,6 @@ class PoolImpl implements Pool {
     private readonly o: ResolvedPoolOptions,
     private readonly callTimeoutMs: number,
     private readonly drainTimeoutMs: number,
-    persisted: PersistedBreaker | undefined,
   ) {
     this.name = o.name;
     this.strategy = o.strategy;
@@ -121,12 +126,6 @@ class PoolImpl implements Pool {
     this.window = new MetricsWindow({ windowMs: o.windowMs, slices: o.windowSlices });
     this.queue = new PendingTable<Waiter>(() => performance.now(), (w) => this.queueExpired(w));
     this.actor = createActor(poolMachine, { input: { poolName: o.name, minReady: o.minReady, target: o.size } }).start();
-    this.breaker = o.breaker === null ? null : new PoolBreaker(
-      o.name,
-      { ...o.breaker, initialState: o.breaker.initialState ?? persisted?.initialState },
-      (from, to) => this.emit({ type: "breaker.changed", pool: o.name, at: Date.now(), from, to }),
-      persisted?.record((operation, error) => this.emit({ type: "store.failed", pool: o.name, at: Date.now(), operation, detail: String((error as Error).message ?? error) })),
-    );
     this.backoff = o.retry === null ? null : new ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
     this.supervisor = new Supervisor(o, {
       adopted: (slot) => this.adopted(slot),
@@ -142,6 +141,22 @@ class PoolImpl implements Pool {
         if (o.maxRssBytes > 0 && (slot.rssBytes ?? 0) > o.maxRssBytes) this.supervisor.retire(slot, "max_rss");
       },
     });
+  }
+
+  /** The breakers, restored from the store (or `breaker.initialState`) when given. */
+  async restoreBreakers(): Promise<void> {
+    const o = this.o;
+    if (o.breaker === null) return;
+    this.breakers = await PoolBreakers.create(o.name, o.breaker, o.size, o.store, {
+      gateChanged: (from, to) => this.emit({ type: "breaker.changed", pool: o.name, at: Date.now(), from, to }),
+      positionChanged: (position, from, to) => {
+        const workerId = this.supervisor.slots.find((s) => s.position === position)?.id ?? null;
+        this.emit({ type: "worker.breaker.changed", pool: o.name, at: Date.now(), position, workerId, from, to });
+        // A position that opened may take its probe later, and the queue must hear of it then.
+        if (to === "open") this.wakeForProbe();
+      },
+      storeFailed: (operation, error) => this.emit({ type: "store.failed", pool: o.name, at: Date.now(), operation, detail: String((error as Error).message ?? error) }),
+    }, () => this.supervisor.target);
   }
 
   async start(): Promise<void> {
@@ -164,7 +179,7 @@ class PoolImpl implements Pool {
 
   execute<T = unknown>(command: string, args?: unknown, options: ExecuteOptions = {}): Promise<T> {
     const t0 = performance.now();
-    const invalid = this.invalid(command, options);
+    const invalid = this.invalid(command, args, options);
     if (invalid !== null) return Promise.reject(invalid);
     if (!this.accepting) {
       const error = new PoolDrainingError({ pool: this.name, command, state: this.state, inFlight: false });
@@ -203,6 +218,8 @@ class PoolImpl implements Pool {
         overflow: s.overflow,
         rssBytes: s.rssBytes,
         rssSampledAt: s.rssSampledAt,
+        position: s.position,
+        breaker: this.breakers === null ? null : this.breakerOn ? this.breakers.at(s.position).state : "bypassed",
       })),
     };
   }
@@ -225,8 +242,8 @@ class PoolImpl implements Pool {
 
   drain(options: { readonly deadlineMs?: number } = {}): Promise<DrainReport> {
     const deadlineMs = options.deadlineMs ?? this.drainTimeoutMs;
-    if (!(typeof deadlineMs === "number" && deadlineMs >= 0 && deadlineMs < Infinity)) {
-      return Promise.reject(new ConfigError({ owner: `pool "${this.name}" drain`, option: "deadlineMs", received: deadlineMs, allowed: "a non-negative, finite number of milliseconds" }));
+    if (!nonNegativeDuration.is(deadlineMs)) {
+      return Promise.reject(new ConfigError({ owner: `pool "${this.name}" drain`, option: "deadlineMs", received: deadlineMs, allowed: nonNegativeDuration.allowed }));
     }
     this.draining ??= this.drainFor(deadlineMs);
     return this.draining;
@@ -237,9 +254,12 @@ class PoolImpl implements Pool {
       await this.drain({ deadlineMs: this.drainTimeoutMs });
       this.stopped = true;
       this.unsubscribeFlags();
+      // Empty by now, but its deadline timer may still be armed for a call that left it long ago.
+      for (const w of this.queue.takeAll()) w.fail(new PoolDrainingError({ pool: this.name, command: w.command, state: "stopped", inFlight: false }));
       for (const sleep of this.sleeps) sleep.wake();
       await this.supervisor.close();
-      await this.breaker?.stop();
+      clearTimeout(this.probeTimer);
+      await this.breakers?.stop();
       this.send({ type: "workers.stopped", now: Date.now() });
       this.actor.stop();
       this.emit({ type: "pool.stopped", pool: this.name, at: Date.now() });
@@ -248,7 +268,7 @@ class PoolImpl implements Pool {
   }
 
   breakerState(): unknown {
-    return this.breaker?.toJSON() ?? null;
+    return this.breakers?.toJSON() ?? null;
   }
 
   /** Obey the kill switches now and whenever they change. */
@@ -268,45 +288,42 @@ class PoolImpl implements Pool {
     });
   }
 
-  /** The breaker as reported: a bypassed one guards nothing, whatever its state. */
+  /** The gate as reported: a bypassed one guards nothing, whatever its state. */
   private breakerReport(): BreakerState | "bypassed" | null {
-    return this.breaker === null ? null : this.breakerOn ? this.breaker.state : "bypassed";
+    return this.breakers === null ? null : this.breakerOn ? this.breakers.gate.state : "bypassed";
   }
 
-  /** The breaker calls go through: none when there is none, or while the `circuit_breaker` flag is off. */
-  private get activeBreaker(): PoolBreaker | null {
-    return this.breakerOn ? this.breaker : null;
+  /** The breaker a call to `slot` goes through: none without breakers, or while the `circuit_breaker` flag is off. */
+  private breakerOf(slot: Slot): PoolBreaker | null {
+    return this.breakers === null || !this.breakerOn ? null : this.breakers.at(slot.position);
   }
 
   private run(command: string, args: unknown, o: ExecuteOptions, t0: number, deadline: number): Promise<unknown> {
-    const breaker = this.activeBreaker;
-    if (breaker !== null && !breaker.closed) {
-      return this.guarded(command, args, o, deadline).then(
-        (result) => this.succeeded(result, command, t0, 1),
-        (error) => this.retry(error, command, args, o, t0, deadline),
+    const gate = this.breakers === null || !this.breakerOn ? null : this.breakers.gate;
+    if (gate !== null && !gate.closed) {
+      if (gate.admit() === "refuse") return this.retry(new BreakerOpenError({ pool: this.name, command, state: "open" }), command, args, o, t0, deadline);
+      // The gate's probe: any error, not only one the breakers count, keeps the gate open.
+      return this.attempt(command, args, o, deadline).then(
+        (result) => {
+          gate.probed(true);
+          return this.succeeded(result, command, t0, 1);
+        },
+        (error) => {
+          gate.probed(false);
+          return this.retry(error, command, args, o, t0, deadline);
+        },
       );
     }
-    // The hot path: closed (or no) breaker, one derived promise, the outcome reported directly.
+    // The hot path: one derived promise, the outcome reported directly.
     return this.attempt(command, args, o, deadline).then(
-      (result) => {
-        breaker?.succeeded();
-        return this.succeeded(result, command, t0, 1);
-      },
-      (error) =>
-        breaker === null
-          ? this.retry(error, command, args, o, t0, deadline)
-          : breaker.failed(error).catch((e) => this.retry(e, command, args, o, t0, deadline)),
+      (result) => this.succeeded(result, command, t0, 1),
+      (error) => this.retry(error, command, args, o, t0, deadline),
     );
   }
 
   private succeeded(result: unknown, command: string, t0: number, attempts: number): unknown {
     this.finish(command, null, t0, attempts);
     return result;
-  }
-
-  private guarded(command: string, args: unknown, o: ExecuteOptions, deadline: number): Promise<unknown> {
-    const breaker = this.activeBreaker;
-    return breaker === null ? this.attempt(command, args, o, deadline) : breaker.execute(command, () => this.attempt(command, args, o, deadline));
   }
 
   /** The slow path: retry a failed first attempt while it is safe and time remains. */
@@ -323,7 +340,7 @@ class PoolImpl implements Pool {
       this.emit({ type: "call.retried", pool: this.name, at: Date.now(), command, attempt, category: k.category, delayMs: backoff.duration });
       await this.sleep(backoff.duration);
       try {
-        return this.succeeded(await this.guarded(command, args, o, deadline), command, t0, attempt + 1);
+        return this.succeeded(await this.attempt(command, args, o, deadline), command, t0, attempt + 1);
       } catch (e) {
         error = e;
       }
@@ -360,8 +377,9 @@ class PoolImpl implements Pool {
     return this.enqueue(command, args, o, deadline, target);
   }
 
+  /** Ready, not full, and its position's breaker lets a call through (closed, or due for its probe). */
   private eligible(slot: Slot): boolean {
-    return slot.inFlight < this.o.capacity && slot.worker.state === "ready";
+    return slot.inFlight < this.o.capacity && slot.worker.state === "ready" && (this.breakerOf(slot)?.admits() ?? true);
   }
 
   private leastLoaded(): Slot | undefined {
@@ -382,25 +400,36 @@ class PoolImpl implements Pool {
       this.counts.sessionCalls++;
       this.bind(session, slot.id);
     }
-    const call = slot.worker.call(command, args, { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session });
+    // execute() has checked the call: the worker need not walk the args again.
+    const send = (): Promise<unknown> => slot.worker.callChecked(command, args, { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session });
+    // A closed breaker is told of each outcome after the fact (the hot path); an open one due for its
+    // probe runs the call itself, so that cockatiel judges the probe.
+    const breaker = this.breakerOf(slot);
+    const probe = breaker !== null && !breaker.closed;
+    const call = probe ? breaker.execute(command, send) : send();
+    const told = probe ? null : breaker;
     if (this.o.maxRequestsPerWorker > 0 && slot.served >= this.o.maxRequestsPerWorker) this.supervisor.retire(slot, "max_requests");
     return call.then(
       (result) => {
-        this.settled(slot, null);
+        this.settled(slot, null, told);
         return result;
       },
       (error) => {
-        this.settled(slot, error);
+        this.settled(slot, error, told);
         throw error;
       },
     );
   }
 
-  private settled(slot: Slot, error: unknown): void {
+  private settled(slot: Slot, error: unknown, breaker: PoolBreaker | null): void {
     const now = performance.now();
     this.track(now, -1);
     slot.inFlight--;
     slot.idleSince = now;
+    if (breaker !== null) {
+      if (error === null) breaker.succeeded();
+      else void breaker.failed(error).catch(() => {});
+    }
     if (error === null) {
       slot.failures = 0;
     } else if (this.strategy === "enhanced") {
@@ -509,26 +538,19 @@ class PoolImpl implements Pool {
     }
   }
 
-  private invalid(command: string, o: ExecuteOptions): ConfigError | null {
-    const owner = `pool "${this.name}" execute`;
-    if (typeof command !== "string" || command.length === 0) {
-      return new ConfigError({ owner, option: "command", received: command, allowed: "a non-empty string" });
-    }
-    if (typeof o !== "object" || o === null) return new ConfigError({ owner, option: "options", received: o, allowed: "an object" });
-    const t = o.timeoutMs;
-    if (t !== undefined && !(typeof t === "number" && t > 0 && t < Infinity)) {
-      return new ConfigError({ owner, option: "timeoutMs", received: t, allowed: "a positive, finite number of milliseconds" });
-    }
-    if (o.sessionId !== undefined && typeof o.sessionId !== "string") {
-      return new ConfigError({ owner, option: "sessionId", received: o.sessionId, allowed: "a string" });
-    }
-    if (o.idempotent !== undefined && typeof o.idempotent !== "boolean") {
-      return new ConfigError({ owner, option: "idempotent", received: o.idempotent, allowed: "a boolean" });
-    }
-    return null;
+  /** The worker's own checks of a call (so that a bad one is refused before it queues), and the pool's one option. */
+  private invalid(command: string, args: unknown, o: ExecuteOptions): ConfigError | null {
+    const invalid = invalidCall("pool", this.name, command, args, o);
+    if (invalid !== null || o.idempotent === undefined || typeof o.idempotent === "boolean") return invalid;
+    return new ConfigError({ owner: `pool "${this.name}" execute`, option: "idempotent", received: o.idempotent, allowed: "a boolean" });
   }
 
   private adopted(slot: Slot): void {
+    // The lowest position no worker holds: a replacement takes the one its predecessor left, and its breaker.
+    const held = new Set(this.supervisor.slots.filter((s) => s !== slot).map((s) => s.position));
+    let position = 0;
+    while (held.has(position)) position++;
+    slot.position = position;
     if (slot.replacing) {
       this.counts.restarts++;
       this.window.restarted();
@@ -580,6 +602,18 @@ class PoolImpl implements Pool {
     this.busyArea += this.inFlight * (now - this.busyAt);
     this.busyAt = now;
     this.inFlight += delta;
+  }
+
+  /** Pump the queue when the first open position is due for its probe: nothing else would wake a call waiting for it. */
+  private wakeForProbe(): void {
+    if (this.breakers === null || this.stopped) return;
+    const due = this.supervisor.slots.map((s) => this.breakers!.at(s.position).probeAt()).filter((at) => at > 0);
+    if (due.length === 0) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => {
+      for (const slot of this.supervisor.slots) this.pump(slot);
+      this.wakeForProbe();
+    }, Math.max(0, Math.min(...due) - Date.now()));
   }
 
   private sleep(ms: number): Promise<void> {

@@ -36,6 +36,8 @@ export interface Slot {
   rssSampledAt: number | null;
   /** True once it has left the dispatch set. */
   gone: boolean;
+  /** Its place in the pool (the pool assigns it on adoption): a replacement takes its predecessor's, and its breaker. */
+  position: number;
 }
 
 /** Why a slot left the pool. */
@@ -163,7 +165,7 @@ export class Supervisor {
 
   private adopt(worker: PythonWorker, scope: Scope.Closeable, overflow: boolean, startMs: number, replacing: boolean): void {
     if (this.closing) return;
-    const slot: Slot = { id: worker.id, worker, overflow, startMs, replacing, inFlight: 0, served: 0, failures: 0, idleSince: performance.now(), rssBytes: null, rssSampledAt: null, gone: false };
+    const slot: Slot = { id: worker.id, worker, overflow, startMs, replacing, inFlight: 0, served: 0, failures: 0, idleSince: performance.now(), rssBytes: null, rssSampledAt: null, gone: false, position: -1 };
     this.scopes.set(slot, scope);
     this.slots.push(slot);
     worker.watch((state) => this.onState(slot, state));

@@ -7,6 +7,7 @@
 import type { BreakerState } from "../../machines/breaker.ts";
 import type { PoolState } from "../../machines/pool.ts";
 import type { WorkerState } from "../../machines/worker.ts";
+import type { Rule } from "../config.ts";
 import type { EventBus } from "../telemetry/events.ts";
 import type { WindowTotals } from "../telemetry/metrics-window.ts";
 import type { Affinity, Strategy } from "./options.ts";
@@ -59,6 +60,10 @@ export interface WorkerMetrics {
   readonly rssBytes: number | null;
   /** When `rssBytes` was sampled (ms since the epoch), or null before the first sample. */
   readonly rssSampledAt: number | null;
+  /** Its place in the pool: a replacement takes the place, and the breaker, of the worker it replaces. */
+  readonly position: number;
+  /** Its position's breaker; "bypassed" while the `circuit_breaker` flag is off; null without breakers. */
+  readonly breaker: BreakerState | "bypassed" | null;
 }
 
 /** The pool's rolling window plus its gauges: what the monitor judges. */
@@ -75,7 +80,7 @@ export interface PoolMetrics extends WindowTotals {
   readonly queueDepth: number;
   /** Calls in flight over capacity (ready workers × capacity), 0–1. */
   readonly utilisation: number;
-  /** The breaker's state; "bypassed" while the `circuit_breaker` flag is off; null without a breaker. */
+  /** The pool's gate over its workers' breakers; "bypassed" while the `circuit_breaker` flag is off; null without breakers. */
   readonly breaker: BreakerState | "bypassed" | null;
   readonly workers: readonly WorkerMetrics[];
 }
@@ -98,7 +103,7 @@ export interface PoolHealth {
   readonly state: PoolState;
   /** Serving, breaker not open, and every checked worker answered. */
   readonly healthy: boolean;
-  /** The breaker's state; "bypassed" while the `circuit_breaker` flag is off; null without a breaker. */
+  /** The pool's gate over its workers' breakers; "bypassed" while the `circuit_breaker` flag is off; null without breakers. */
   readonly breaker: BreakerState | "bypassed" | null;
   readonly workers: readonly WorkerHealthReport[];
 }
@@ -135,6 +140,12 @@ export interface Pool {
   drain(options?: { readonly deadlineMs?: number }): Promise<DrainReport>;
   /** Drain (with the workers' `drainTimeoutMs`), then stop every worker and loop. */
   stop(): Promise<void>;
-  /** The breaker's cockatiel state, for `breaker.initialState` after a restart; null without a breaker. */
+  /** The breakers' state (the gate's and each position's cockatiel state), for `breaker.initialState` after a restart; null without breakers. */
   breakerState(): unknown;
 }
+
+/** A Pool from createPool(), as an option that takes one. */
+export const poolRule: Rule<Pool> = {
+  is: (v): v is Pool => typeof (v as Pool | null)?.execute === "function" && typeof (v as Pool).health === "function",
+  allowed: "a Pool from createPool()",
+};

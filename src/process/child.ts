@@ -5,6 +5,7 @@
  * @module
  */
 import type { ExitInfo } from "../errors.ts";
+import { type Descendant, descendantsOf, killLeftovers, signalTree } from "./tree.ts";
 
 /** What to run and where its output goes. */
 export interface SpawnSpec {
@@ -15,15 +16,22 @@ export interface SpawnSpec {
   readonly onStderr: (chunk: Uint8Array) => void;
 }
 
-/** A running child: write to its stdin, signal it, learn how it ended. */
-export interface ChildProcess {
+/** A process as a runtime's spawner gives it: write to its stdin, learn how it ended. */
+export interface SpawnedProcess {
   readonly pid: number;
   /** Write bytes to stdin; frames written while a write is pending are joined. Errors surface as exit. */
   write(bytes: Uint8Array): void;
   closeStdin(): void;
-  kill(signal: "SIGTERM" | "SIGKILL"): void;
   /** Settles once the process has exited and its stdout has been read to the end. */
   readonly exited: Promise<ExitInfo>;
+}
+
+/** A running child and what it started: signalled as a group, and nothing of it left once it has exited. */
+export interface ChildProcess extends SpawnedProcess {
+  /** Signal the child and its process group (see tree.ts). The pid itself is signalled, not a runtime's handle: Deno's refuses a second kill. */
+  kill(signal: "SIGTERM" | "SIGKILL"): void;
+  /** Note what the child has started so far, to be killed once it has exited (call before stopping it). */
+  rememberTree(): void;
 }
 
 /** Raised when the program could not be started at all (not found, not executable). */
@@ -48,10 +56,21 @@ export function afterOutput(exit: Promise<ExitInfo>, ended: Promise<void>): Prom
 /** Spawn with the runtime's fastest API. Rejects with a SpawnFailure when nothing started. */
 export async function spawnChild(spec: SpawnSpec): Promise<ChildProcess> {
   const bun = (globalThis as { Bun?: unknown }).Bun;
-  if (bun !== undefined) {
-    const { spawnBun } = await import("./spawn-bun.ts");
-    return spawnBun(spec);
-  }
-  const { spawnNode } = await import("./spawn-node.ts");
-  return spawnNode(spec);
+  const spawned = bun !== undefined ? (await import("./spawn-bun.ts")).spawnBun(spec) : (await import("./spawn-node.ts")).spawnNode(spec);
+  return withTree(await spawned);
+}
+
+function withTree(child: SpawnedProcess): ChildProcess {
+  let remembered: readonly Descendant[] = [];
+  return {
+    pid: child.pid,
+    write: (bytes) => child.write(bytes),
+    closeStdin: () => child.closeStdin(),
+    kill: (signal) => signalTree(child.pid, signal),
+    rememberTree: () => void (remembered = descendantsOf(child.pid)),
+    exited: child.exited.then((info) => {
+      killLeftovers(child.pid, remembered);
+      return info;
+    }),
+  };
 }

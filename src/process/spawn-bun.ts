@@ -1,11 +1,11 @@
 /**
- * Bun.spawn behind the ChildProcess shape. Bun is reached through
+ * Bun.spawn behind the SpawnedProcess shape. Bun is reached through
  * `globalThis` with a local type, so this file also passes `deno check`.
  *
  * @module
  */
 import { constants } from "node:os";
-import { afterOutput, type ChildProcess, SpawnFailure, type SpawnSpec } from "./child.ts";
+import { afterOutput, SpawnFailure, type SpawnedProcess, type SpawnSpec } from "./child.ts";
 import type { ExitInfo } from "../errors.ts";
 
 interface BunFileSink {
@@ -19,7 +19,6 @@ interface BunSubprocess {
   readonly stdin: BunFileSink;
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
-  kill(signal?: string): void;
 }
 
 interface BunSpawnOptions {
@@ -55,7 +54,7 @@ async function pump(stream: ReadableStream<Uint8Array>, onChunk: (chunk: Uint8Ar
 }
 
 /** Spawn with Bun.spawn. */
-export function spawnBun(spec: SpawnSpec): ChildProcess {
+export function spawnBun(spec: SpawnSpec): SpawnedProcess {
   const bun = (globalThis as unknown as { Bun: { spawn(options: BunSpawnOptions): BunSubprocess } }).Bun;
   let resolveExit!: (info: ExitInfo) => void;
   const exit = new Promise<ExitInfo>((r) => (resolveExit = r));
@@ -115,13 +114,6 @@ export function spawnBun(spec: SpawnSpec): ChildProcess {
         void Promise.resolve(sink.end()).catch(() => {});
       } catch {
         // Already closed by the child's exit.
-      }
-    },
-    kill(signal) {
-      try {
-        proc.kill(signal);
-      } catch {
-        // Already gone.
       }
     },
     exited: afterOutput(exit, Promise.all([stdoutDone, stderrDone]).then(() => {})),

@@ -1,15 +1,15 @@
 /**
- * node:child_process behind the ChildProcess shape: used under Deno and Node
+ * node:child_process behind the SpawnedProcess shape: used under Deno and Node
  * (it measured as fast as Deno.Command under Deno).
  *
  * @module
  */
 import { spawn } from "node:child_process";
-import { afterOutput, type ChildProcess, SpawnFailure, type SpawnSpec } from "./child.ts";
+import { afterOutput, SpawnFailure, type SpawnedProcess, type SpawnSpec } from "./child.ts";
 import type { ExitInfo } from "../errors.ts";
 
 /** Spawn with node:child_process; resolves once the process has started. */
-export function spawnNode(spec: SpawnSpec): Promise<ChildProcess> {
+export function spawnNode(spec: SpawnSpec): Promise<SpawnedProcess> {
   const [file, ...args] = spec.argv;
   const child = spawn(file!, args, { cwd: spec.cwd, env: { ...spec.env }, stdio: ["pipe", "pipe", "pipe"] });
   const exit = new Promise<ExitInfo>((resolve) => {
@@ -25,7 +25,7 @@ export function spawnNode(spec: SpawnSpec): Promise<ChildProcess> {
   let open = true;
   // EPIPE after the child died is reported through the exit, not as an unhandled error.
   child.stdin.on("error", () => (open = false));
-  return new Promise<ChildProcess>((resolve, reject) => {
+  return new Promise<SpawnedProcess>((resolve, reject) => {
     child.once("error", (e: NodeJS.ErrnoException) => reject(new SpawnFailure(e.code ?? "ESPAWN", e.message)));
     child.once("spawn", () =>
       resolve({
@@ -36,9 +36,6 @@ export function spawnNode(spec: SpawnSpec): Promise<ChildProcess> {
         closeStdin() {
           open = false;
           child.stdin.end();
-        },
-        kill(signal) {
-          child.kill(signal);
         },
         exited: afterOutput(exit, stdoutEnded),
       }));

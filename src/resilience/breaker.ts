@@ -47,7 +47,7 @@ export interface BreakerRecord {
 }
 
 /** A breaker machine held in memory only. */
-function memoryRecord(breakerId: string): BreakerRecord {
+export function memoryRecord(breakerId: string): BreakerRecord {
   const actor = createActor(breakerMachine, { input: { breakerId } }).start();
   return {
     state: "closed",
@@ -75,7 +75,8 @@ const NAMES: Readonly<Record<CircuitState, BreakerState>> = {
 };
 
 /**
- * A pool's circuit breaker. Infrastructure failures (crash, timeout, broken
+ * A circuit breaker over cockatiel, one per worker position of a pool (see
+ * src/pool/breakers.ts). Infrastructure failures (crash, timeout, broken
  * stream) always count; Python errors count with `breakOn: "any-error"`.
  * A half-open probe closes the breaker only if it succeeds: any error
  * answer re-opens it, since an error must never pass for a success.
@@ -86,6 +87,7 @@ export class PoolBreaker {
   private readonly counts: (error: unknown) => boolean;
   /** The state last fed to the record. */
   private last: BreakerState;
+  private readonly halfOpenAfterMs: number;
 
   constructor(
     private readonly pool: string,
@@ -93,6 +95,7 @@ export class PoolBreaker {
     onChange: (from: BreakerState, to: BreakerState) => void,
     private readonly machine: BreakerRecord = memoryRecord(pool),
   ) {
+    this.halfOpenAfterMs = settings.halfOpenAfterMs;
     this.counts = (error: unknown): boolean => {
       const k = classifyError(error);
       if (k.infrastructure) return true;
@@ -124,6 +127,23 @@ export class PoolBreaker {
   /** True while closed: the caller may run a call itself and report with `succeeded` / `failed`. */
   get closed(): boolean {
     return this.policy.state === CircuitState.Closed;
+  }
+
+  /**
+   * Whether a call may be sent through it now: closed, or open long enough
+   * that cockatiel lets the next call through as its probe. Not while a
+   * probe is out (half-open), nor while isolated.
+   */
+  admits(now = Date.now()): boolean {
+    const state = this.policy.state;
+    if (state === CircuitState.Closed) return true;
+    return state === CircuitState.Open && now >= this.probeAt();
+  }
+
+  /** When an open breaker lets its probe through (ms since the epoch); 0 when not open. */
+  probeAt(): number {
+    if (this.policy.state !== CircuitState.Open) return 0;
+    return (this.policy.toJSON() as { ownState: { openedAt: number } }).ownState.openedAt + this.halfOpenAfterMs;
   }
 
   /** Report a success of a call run while closed (what cockatiel's own closed path records). */

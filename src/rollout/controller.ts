@@ -18,18 +18,18 @@ import {
   rolloutState,
   shareOf,
 } from "../../machines/rollout.ts";
-import { idRule, option, positiveInt, refuseUnknown, required, refuser } from "../config.ts";
+import { boolean, clockRule, idRule, nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, required, refuser } from "../config.ts";
 import { ConfigError, RolloutError } from "../errors.ts";
-import type { Flags } from "../flags/flags.ts";
+import { type Flags, flagsRule } from "../flags/flags.ts";
 import { judge, type Judgement, type ShadowWindow } from "../monitor/judge.ts";
 import { resolveThresholds, type Thresholds } from "../monitor/thresholds.ts";
-import type { Pool } from "../pool/types.ts";
+import { type Pool, poolRule } from "../pool/types.ts";
 import type { Router } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { CHECKLIST_STAGES, stageChecklist } from "../validation/checklist.ts";
 import { ArmReader, forRecord } from "./arm-window.ts";
-import { RollbackManager, type RollbackOptions, type RollbackReport } from "./rollback.ts";
+import { RollbackManager, type RollbackOptions, type RollbackReport, type RollbackSettings, resolveRollbackOptions } from "./rollback.ts";
 
 /** Options of createRolloutController. */
 export interface RolloutOptions {
@@ -127,20 +127,53 @@ export interface RolloutController {
 type Snapshot = SnapshotFrom<typeof rolloutMachine>;
 
 
-function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
+/** The options of a rollout besides its pools, flags, store, router, id and clock: what a migration passes on to its rollout. */
+export const ROLLOUT_SETTINGS = ["plan", "thresholds", "noiseFloor", "rollback", "requireChecklist", "maxTickFailures"] as const;
+
+/** A rollout's settings after defaults. */
+export interface RolloutSettings {
+  readonly plan: RolloutPlan;
+  readonly thresholds: Thresholds;
+  readonly noiseFloor: number;
+  readonly rollback: RollbackSettings;
+  readonly requireChecklist: boolean;
+  readonly maxTickFailures: number;
+}
+
+function resolvePlan(given: Partial<RolloutPlan> | undefined, owner: string, prefix: string): RolloutPlan {
   const plan = { ...DEFAULT_PLAN, ...given };
-  const bad = refuser("rollout", "plan.");
+  const bad = refuser(owner, `${prefix}plan.`);
   if (!Array.isArray(plan.stages) || plan.stages.length === 0) bad("stages", plan.stages, "a non-empty array of stages");
   let last = 0;
   plan.stages.forEach((s, i) => {
     if (!Number.isInteger(s?.weightBp) || s.weightBp <= last || s.weightBp > 10_000) bad(`stages[${i}].weightBp`, s?.weightBp, `an integer above the previous stage's (${last}) and at most 10000`);
-    if (!Number.isInteger(s.minDurationMs) || s.minDurationMs < 0) bad(`stages[${i}].minDurationMs`, s.minDurationMs, "a non-negative integer");
+    if (!nonNegativeDuration.is(s.minDurationMs)) bad(`stages[${i}].minDurationMs`, s.minDurationMs, nonNegativeDuration.allowed);
     if (!Number.isInteger(s.minSamples) || s.minSamples < 0) bad(`stages[${i}].minSamples`, s.minSamples, "a non-negative integer");
     last = s.weightBp;
   });
-  for (const key of ["shadowMs", "cooldownMs"] as const) if (!Number.isInteger(plan[key]) || plan[key] < 0) bad(key, plan[key], "a non-negative integer");
+  for (const key of ["shadowMs", "cooldownMs"] as const) if (!nonNegativeDuration.is(plan[key])) bad(key, plan[key], nonNegativeDuration.allowed);
   for (const key of ["failuresToRollback", "inconclusiveToPause"] as const) if (!Number.isInteger(plan[key]) || plan[key] < 1) bad(key, plan[key], "a positive integer");
   return plan;
+}
+
+/**
+ * Validate a rollout's settings (the {@link ROLLOUT_SETTINGS} of `given`)
+ * and apply defaults; a ConfigError names `prefix` + the option, under
+ * `owner`. A migration checks its rollout's this way before it starts anything.
+ */
+export function resolveRolloutSettings(given: Pick<RolloutOptions, (typeof ROLLOUT_SETTINGS)[number]>, owner: string, prefix: string): RolloutSettings {
+  const noiseFloor = given.noiseFloor ?? 0;
+  if (typeof noiseFloor !== "number" || !(noiseFloor >= 0 && noiseFloor < 1)) {
+    throw new ConfigError({ owner, option: `${prefix}noiseFloor`, received: noiseFloor, allowed: "a number from 0 to 1 (exclusive)" });
+  }
+  return {
+    plan: resolvePlan(given.plan, owner, prefix),
+    thresholds: resolveThresholds(given.thresholds, owner, prefix),
+    noiseFloor,
+    rollback: resolveRollbackOptions(given.rollback, owner, `${prefix}rollback.`),
+    requireChecklist: option(owner, `${prefix}requireChecklist`, given.requireChecklist, boolean, false),
+    maxTickFailures: option(owner, `${prefix}maxTickFailures`, given.maxTickFailures, positiveInt, 3),
+  };
 }
 
 /**
@@ -169,26 +202,23 @@ function resolvePlan(given: Partial<RolloutPlan> | undefined): RolloutPlan {
  * ```
  */
 export async function createRolloutController(options: RolloutOptions): Promise<RolloutController> {
-  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "plan", "thresholds", "noiseFloor", "rollback", "now", "requireChecklist", "maxTickFailures"]);
+  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "now", ...ROLLOUT_SETTINGS]);
+  required("rollout", "v1", options.v1, poolRule);
+  required("rollout", "v2", options.v2, poolRule);
+  required("rollout", "flags", options.flags, flagsRule);
   required("rollout", "store", options.store, storeRule);
   const rolloutId = option("rollout", "rolloutId", options.rolloutId, idRule, "rollout");
-  const noiseFloor = options.noiseFloor ?? 0;
-  if (typeof noiseFloor !== "number" || !(noiseFloor >= 0 && noiseFloor < 1)) {
-    throw new ConfigError({ owner: "rollout", option: "noiseFloor", received: noiseFloor, allowed: "a number from 0 to 1 (exclusive)" });
-  }
-  const plan = resolvePlan(options.plan);
-  const thresholds = resolveThresholds(options.thresholds, "rollout");
-  const now = options.now ?? Date.now;
-  const maxTickFailures = option("rollout", "maxTickFailures", options.maxTickFailures, positiveInt, 3);
+  const settings = resolveRolloutSettings(options, "rollout", "");
+  const now = option("rollout", "now", options.now, clockRule, Date.now);
   const actor = await persistActor(rolloutMachine, {
     actorId: `rollout:${rolloutId}`,
     machineVersion: ROLLOUT_MACHINE_VERSION,
     store: options.store,
-    input: { rolloutId, plan },
+    input: { rolloutId, plan: settings.plan },
     now,
     snapshotEvery: 20,
   });
-  const controller = new Controller(options, rolloutId, thresholds, noiseFloor, maxTickFailures, now, actor);
+  const controller = new Controller(options, rolloutId, settings, now, actor);
   await controller.recover();
   return controller;
 }
@@ -210,15 +240,13 @@ class Controller implements RolloutController {
   constructor(
     private readonly o: RolloutOptions,
     readonly rolloutId: string,
-    private readonly thresholds: Thresholds,
-    private readonly noiseFloor: number,
-    private readonly maxTickFailures: number,
+    private readonly settings: RolloutSettings,
     private readonly now: () => number,
     private readonly actor: PersistedActor<typeof rolloutMachine>,
   ) {
     this.v1 = new ArmReader(o.v1);
     this.v2 = new ArmReader(o.v2);
-    this.rollbacks = new RollbackManager(rolloutId, o.flags, o.v2, o.rollback);
+    this.rollbacks = new RollbackManager(rolloutId, o.flags, o.v2, settings.rollback);
     this.lastOkAt = now();
   }
 
@@ -270,7 +298,7 @@ class Controller implements RolloutController {
     const error = (e as { _tag?: string } | null | undefined)?._tag ?? "Error";
     const detail = String((e as Error | null | undefined)?.message ?? e);
     const consecutive = (this.failures?.consecutive ?? 0) + 1;
-    const holds = this.failures?.heldSince == null && consecutive >= this.maxTickFailures;
+    const holds = this.failures?.heldSince == null && consecutive >= this.settings.maxTickFailures;
     const heldSince = holds ? at : this.failures?.heldSince ?? null;
     this.failures = { consecutive, lastError: `${error}: ${detail}`, lastAt: at, heldSince };
     const pool = this.o.v2.name;
@@ -297,7 +325,7 @@ class Controller implements RolloutController {
     const a = this.v1.read(at);
     const b = this.v2.read(at);
     const shadow = this.shadowWindow();
-    const judgement = judge({ v1: a.window, v2: b.window, shadow }, this.thresholds);
+    const judgement = judge({ v1: a.window, v2: b.window, shadow }, this.settings.thresholds);
     this.lastJudgement = judgement;
     // With checklists required, a passing window that would end a checklist stage holds it while its checklist fails.
     const blocked = judgement.verdict === "pass" ? await this.checklistBlocks(a.calls, b.calls) : null;
@@ -308,7 +336,7 @@ class Controller implements RolloutController {
         { type: "window.judged", now: at, verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason },
         "judged",
         reason || judgement.verdict,
-        { judgement, thresholds: this.thresholds, v1: forRecord(a), v2: forRecord(b), shadow },
+        { judgement, thresholds: this.settings.thresholds, v1: forRecord(a), v2: forRecord(b), shadow },
         // Once the machine has counted this window's calls, the next window starts after them.
         () => (this.v1.accept(a), this.v2.accept(b)),
       );
@@ -329,7 +357,7 @@ class Controller implements RolloutController {
 
   async promote(): Promise<RolloutStatus> {
     const state = this.state();
-    if (this.o.requireChecklist && (state === "active" || state === "paused")) {
+    if (this.settings.requireChecklist && (state === "active" || state === "paused")) {
       const failing = await this.failingChecklist(this.status().shareBp);
       if (failing !== null) {
         throw new RolloutError({ rolloutId: this.rolloutId, command: "promote", state: `${rolloutDetail(this.actor.getSnapshot())} with its checklist failing (${failing})`, allowed: "a stage whose checklist passes" });
@@ -349,7 +377,7 @@ class Controller implements RolloutController {
 
   /** Why the current stage may not end with this window, if checklists are required and it would end. */
   private async checklistBlocks(v1Calls: number, v2Calls: number): Promise<string | null> {
-    if (!this.o.requireChecklist || this.state() !== "active") return null;
+    if (!this.settings.requireChecklist || this.state() !== "active") return null;
     const s = this.status();
     const stage = this.actor.getSnapshot().context.plan.stages[(s.stage ?? 0) - 1];
     if (s.stage === null || stage === undefined) return null;
@@ -390,7 +418,7 @@ class Controller implements RolloutController {
   }
 
   run(everyMs: number): void {
-    if (!Number.isInteger(everyMs) || everyMs <= 0) throw new ConfigError({ owner: "rollout", option: "run.everyMs", received: everyMs, allowed: "a positive integer" });
+    required("rollout", "run.everyMs", everyMs, positiveDuration);
     if (this.timer !== null || this.stopped) return;
     this.timer = setInterval(() => {
       if (this.ticking !== null) return;
@@ -447,7 +475,7 @@ class Controller implements RolloutController {
     let compared = 0;
     let mismatched = 0;
     for (const c of Object.values(stats)) (compared += c.matched + c.mismatched, mismatched += c.mismatched);
-    return { compared, mismatched, noiseFloor: this.noiseFloor };
+    return { compared, mismatched, noiseFloor: this.settings.noiseFloor };
   }
 
   /**

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { boolean, nonNegativeDuration, option, positiveDuration, refuseUnknown, type Rule } from "../config.ts";
+import { ConfigError } from "../errors.ts";
 import type { Flags } from "../flags/flags.ts";
 import type { Pool } from "../pool/types.ts";
 
@@ -41,22 +43,49 @@ export interface RollbackReport {
   readonly leftInFlight: number;
 }
 
+/** Rollback options after defaults. */
+export interface RollbackSettings {
+  readonly drainTimeoutMs: number;
+  readonly keepWarm: boolean;
+  readonly onRollback: ((report: RollbackReport) => void | Promise<void>) | undefined;
+  readonly webhookUrl: string | undefined;
+  readonly webhookTimeoutMs: number;
+}
+
+const callback: Rule<(report: RollbackReport) => void | Promise<void>> = {
+  is: (v): v is (report: RollbackReport) => void | Promise<void> => typeof v === "function",
+  allowed: "a function (report) => void",
+};
+const httpUrl: Rule<string> = {
+  is: (v): v is string => typeof v === "string" && URL.canParse(v) && /^https?:$/.test(new URL(v).protocol),
+  allowed: "an http(s) URL",
+};
+
+/** Validate rollback options and apply defaults; a ConfigError names `prefix` + the option, under `owner`. */
+export function resolveRollbackOptions(options: RollbackOptions | undefined, owner: string, prefix: string): RollbackSettings {
+  const given = options ?? {};
+  if (typeof given !== "object" || given === null) throw new ConfigError({ owner, option: prefix.slice(0, -1), received: given, allowed: "an object" });
+  refuseUnknown(`${owner}: ${prefix.slice(0, -1)}`, given, ["drainTimeoutMs", "keepWarm", "onRollback", "webhookUrl", "webhookTimeoutMs"]);
+  const get = <A, F = A>(name: keyof RollbackOptions, rule: Rule<A>, fallback: F): A | F => option(owner, `${prefix}${name}`, given[name], rule, fallback);
+  return {
+    drainTimeoutMs: get("drainTimeoutMs", nonNegativeDuration, 10_000),
+    keepWarm: get("keepWarm", boolean, true),
+    onRollback: get("onRollback", callback, undefined),
+    webhookUrl: get("webhookUrl", httpUrl, undefined),
+    webhookTimeoutMs: get("webhookTimeoutMs", positiveDuration, 5000),
+  };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs rollbacks for one rollout. */
 export class RollbackManager {
-  private readonly drainTimeoutMs: number;
-  private readonly keepWarm: boolean;
-
   constructor(
     private readonly rolloutId: string,
     private readonly flags: Flags,
     private readonly v2: Pool,
-    private readonly o: RollbackOptions = {},
-  ) {
-    this.drainTimeoutMs = o.drainTimeoutMs ?? 10_000;
-    this.keepWarm = o.keepWarm ?? true;
-  }
+    private readonly o: RollbackSettings,
+  ) {}
 
   /**
    * The in-memory flip, synchronous: from the moment this returns no router
@@ -92,13 +121,13 @@ export class RollbackManager {
     });
     let leftInFlight = 0;
     await step("drain_v2", async () => {
-      const deadline = performance.now() + this.drainTimeoutMs;
+      const deadline = performance.now() + this.o.drainTimeoutMs;
       while (this.v2.stats().inFlight + this.v2.stats().queued > 0 && performance.now() < deadline) await sleep(5);
       leftInFlight = this.v2.stats().inFlight + this.v2.stats().queued;
       return leftInFlight === 0 ? "no V2 call in flight" : `${leftInFlight} V2 calls still in flight at the deadline`;
     });
     await step("stop_v2", async () => {
-      if (this.keepWarm) return "kept warm";
+      if (this.o.keepWarm) return "kept warm";
       await this.v2.stop();
       return "V2 stopped";
     });
@@ -111,7 +140,7 @@ export class RollbackManager {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(report()),
-          signal: AbortSignal.timeout(this.o.webhookTimeoutMs ?? 5000),
+          signal: AbortSignal.timeout(this.o.webhookTimeoutMs),
         });
         await response.body?.cancel();
         if (!response.ok) throw new Error(`webhook answered ${response.status}`);

@@ -11,14 +11,14 @@ import { ProgramError } from "../errors.ts";
 import { classifyError } from "../resilience/classify.ts";
 import { murmur3 } from "../flags/bucket.ts";
 import type { FlagValues } from "../flags/definitions.ts";
-import type { Flags } from "../flags/flags.ts";
-import type { ExecuteOptions, Pool, PoolHealth } from "../pool/types.ts";
+import { type Flags, flagsRule } from "../flags/flags.ts";
+import { type ExecuteOptions, type Pool, type PoolHealth, poolRule } from "../pool/types.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import type { ProgramRecord } from "../store/tables/programs.ts";
 import { EventBus } from "../telemetry/events.ts";
 import { checkDefinition, type ProgramDefinition, programId } from "./programs.ts";
 import { type Arm, RouteDecider, type RouteDecision, type RouteReason } from "./route.ts";
-import { Shadow, type ShadowCounts, type ShadowOptions } from "./shadow.ts";
+import { resolveShadowOptions, Shadow, type ShadowCounts, type ShadowOptions, type ShadowSettings } from "./shadow.ts";
 
 /** Options of createRouter. */
 export interface RouterOptions {
@@ -87,8 +87,6 @@ export interface Router {
 
 const REASONS: readonly RouteReason[] = ["v2_disabled", "outside_share", "inside_share", "v2_unavailable"];
 
-const isPool = (v: unknown): v is Pool => typeof (v as Pool | null)?.execute === "function" && typeof (v as Pool).health === "function";
-
 /** Refusals that mean V2 never ran the call, so V1 may take it. */
 const refusedUnrun = (e: unknown): boolean => {
   const tag = (e as { _tag?: unknown } | null)?._tag;
@@ -123,16 +121,44 @@ const lostWithV2 = (e: unknown): boolean => {
  * ```
  */
 export function createRouter(options: RouterOptions): Router {
-  refuseUnknown("router", options, ["v1", "v2", "flags", "store", "fallback", "shadow", "events", "random"]);
+  refuseUnknown("router", options, ["v1", "v2", "flags", "store", ...ROUTER_SETTINGS]);
   const bad = refuser("router");
-  if (!isPool(options.v1)) bad("v1", options.v1, "a Pool from createPool()");
-  if (!isPool(options.v2)) bad("v2", options.v2, "a Pool from createPool()");
-  if (typeof (options.flags as Flags | null)?.get !== "function") bad("flags", options.flags, "Flags from createFlags()");
+  if (!poolRule.is(options.v1)) bad("v1", options.v1, poolRule.allowed);
+  if (!poolRule.is(options.v2)) bad("v2", options.v2, poolRule.allowed);
+  // The pool itself is no use in the message: its name is.
+  if (options.v2 === options.v1) bad("v2", `the same pool as v1 ("${options.v1.name}")`, "a Pool other than v1 (one pool cannot be both arms)");
+  if (!flagsRule.is(options.flags)) bad("flags", options.flags, flagsRule.allowed);
   if (!storeRule.is(options.store)) bad("store", options.store, storeRule.allowed);
-  if (options.fallback !== undefined && options.fallback !== "v1" && options.fallback !== "none") bad("fallback", options.fallback, '"v1" or "none"');
-  if (options.events !== undefined && !(options.events instanceof EventBus)) bad("events", options.events, "an EventBus");
-  if (options.random !== undefined && typeof options.random !== "function") bad("random", options.random, "a function returning 0–1");
-  return new RouterImpl(options);
+  return new RouterImpl(options, resolveRouterSettings(options, "router", ""));
+}
+
+/** The options of a router besides its pools, flags and store. */
+export const ROUTER_SETTINGS = ["fallback", "shadow", "events", "random"] as const;
+
+/** A router's settings after defaults. */
+export interface RouterSettings {
+  readonly fallback: boolean;
+  readonly shadow: ShadowSettings | null;
+  readonly events: EventBus | undefined;
+  readonly random: (() => number) | undefined;
+}
+
+/**
+ * Validate a router's settings (the {@link ROUTER_SETTINGS} of `given`) and
+ * apply defaults; a ConfigError names `prefix` + the option, under `owner`.
+ * A migration checks its router's this way before it starts anything.
+ */
+export function resolveRouterSettings(given: Pick<RouterOptions, (typeof ROUTER_SETTINGS)[number]>, owner: string, prefix: string): RouterSettings {
+  const bad = refuser(owner, prefix);
+  if (given.fallback !== undefined && given.fallback !== "v1" && given.fallback !== "none") bad("fallback", given.fallback, '"v1" or "none"');
+  if (given.events !== undefined && !(given.events instanceof EventBus)) bad("events", given.events, "an EventBus");
+  if (given.random !== undefined && typeof given.random !== "function") bad("random", given.random, "a function returning 0–1");
+  return {
+    fallback: (given.fallback ?? "v1") === "v1",
+    shadow: given.shadow === undefined || given.shadow === false ? null : resolveShadowOptions(given.shadow, owner, `${prefix}shadow.`),
+    events: given.events,
+    random: given.random,
+  };
 }
 
 class RouterImpl implements Router {
@@ -144,12 +170,12 @@ class RouterImpl implements Router {
   private readonly counts: Record<RouteReason, number> = { v2_disabled: 0, outside_share: 0, inside_share: 0, v2_unavailable: 0 };
   private served = { v1: 0, v2: 0 };
 
-  constructor(private readonly o: RouterOptions) {
-    this.events = o.events ?? new EventBus();
+  constructor(private readonly o: RouterOptions, settings: RouterSettings) {
+    this.events = settings.events ?? new EventBus();
     this.pools = { v1: o.v1, v2: o.v2 };
-    this.decider = new RouteDecider(o.flags, o.random);
-    this.fallback = (o.fallback ?? "v1") === "v1";
-    this.shadow = o.shadow === undefined || o.shadow === false ? null : new Shadow(o.shadow, o.store, this.events, "router");
+    this.decider = new RouteDecider(o.flags, settings.random);
+    this.fallback = settings.fallback;
+    this.shadow = settings.shadow === null ? null : new Shadow(settings.shadow, o.store, this.events);
   }
 
   decide(options: RouteOptions = {}): RouteDecision {

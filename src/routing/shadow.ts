@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { refuser } from "../config.ts";
+import { positiveDuration, refuser } from "../config.ts";
 import { classifyError } from "../resilience/classify.ts";
 import type { Store } from "../store/store.ts";
 import type { EventBus } from "../telemetry/events.ts";
@@ -59,7 +59,43 @@ interface Mutable {
 const outcomeOf = (p: Promise<unknown>): Promise<Outcome> =>
   p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error: errorKey(error) }));
 
-/** Validated shadow settings and counts; `maybe` shadows one call. */
+/** Shadow options after defaults. */
+export interface ShadowSettings {
+  readonly mode: "other-arm" | "same-arm";
+  readonly commands: ReadonlySet<string>;
+  readonly sampleRate: number;
+  readonly timeoutMs: number;
+  readonly ignore: readonly (readonly string[])[];
+  readonly normalize: (value: unknown, command: string) => unknown;
+  readonly maxRecordBytes: number;
+  readonly random: () => number;
+}
+
+/** Validate shadow options and apply defaults; a ConfigError names `prefix` + the option, under `owner`. */
+export function resolveShadowOptions(o: ShadowOptions, owner: string, prefix: string): ShadowSettings {
+  const bad = refuser(owner, prefix);
+  if (typeof o !== "object" || o === null) bad("options", o, "an object { sampleRate, commands, … } or false");
+  if (typeof o.sampleRate !== "number" || !(o.sampleRate >= 0 && o.sampleRate <= 1)) bad("sampleRate", o.sampleRate, "a number from 0 to 1");
+  if (!Array.isArray(o.commands) || o.commands.some((c) => typeof c !== "string" || c.length === 0)) bad("commands", o.commands, "an array of command names");
+  if (o.mode !== undefined && o.mode !== "other-arm" && o.mode !== "same-arm") bad("mode", o.mode, '"other-arm" or "same-arm"');
+  if (o.timeoutMs !== undefined && !positiveDuration.is(o.timeoutMs)) bad("timeoutMs", o.timeoutMs, positiveDuration.allowed);
+  if (o.ignore !== undefined && (!Array.isArray(o.ignore) || o.ignore.some((p) => typeof p !== "string" || p.length === 0))) bad("ignore", o.ignore, "an array of dotted paths");
+  if (o.normalize !== undefined && typeof o.normalize !== "function") bad("normalize", o.normalize, "a function");
+  if (o.maxRecordBytes !== undefined && !(Number.isInteger(o.maxRecordBytes) && o.maxRecordBytes > 0)) bad("maxRecordBytes", o.maxRecordBytes, "a positive integer");
+  if (o.random !== undefined && typeof o.random !== "function") bad("random", o.random, "a function returning 0–1");
+  return {
+    mode: o.mode ?? "other-arm",
+    commands: new Set(o.commands),
+    sampleRate: o.sampleRate,
+    timeoutMs: o.timeoutMs ?? 5000,
+    ignore: (o.ignore ?? []).map((p) => p.split(".")),
+    normalize: o.normalize ?? ((v) => v),
+    maxRecordBytes: o.maxRecordBytes ?? 2048,
+    random: o.random ?? Math.random,
+  };
+}
+
+/** Shadow settings and counts; `maybe` shadows one call. */
 export class Shadow {
   readonly mode: "other-arm" | "same-arm";
   private readonly commands: ReadonlySet<string>;
@@ -72,24 +108,15 @@ export class Shadow {
   private readonly counts = new Map<string, Mutable>();
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(o: ShadowOptions, private readonly store: Store, private readonly events: EventBus, owner: string) {
-    const bad = refuser(owner, "shadow.");
-    if (typeof o.sampleRate !== "number" || !(o.sampleRate >= 0 && o.sampleRate <= 1)) bad("sampleRate", o.sampleRate, "a number from 0 to 1");
-    if (!Array.isArray(o.commands) || o.commands.some((c) => typeof c !== "string" || c.length === 0)) bad("commands", o.commands, "an array of command names");
-    if (o.mode !== undefined && o.mode !== "other-arm" && o.mode !== "same-arm") bad("mode", o.mode, '"other-arm" or "same-arm"');
-    if (o.timeoutMs !== undefined && !(Number.isInteger(o.timeoutMs) && o.timeoutMs > 0)) bad("timeoutMs", o.timeoutMs, "a positive integer");
-    if (o.ignore !== undefined && (!Array.isArray(o.ignore) || o.ignore.some((p) => typeof p !== "string" || p.length === 0))) bad("ignore", o.ignore, "an array of dotted paths");
-    if (o.normalize !== undefined && typeof o.normalize !== "function") bad("normalize", o.normalize, "a function");
-    if (o.maxRecordBytes !== undefined && !(Number.isInteger(o.maxRecordBytes) && o.maxRecordBytes > 0)) bad("maxRecordBytes", o.maxRecordBytes, "a positive integer");
-    if (o.random !== undefined && typeof o.random !== "function") bad("random", o.random, "a function returning 0–1");
-    this.mode = o.mode ?? "other-arm";
-    this.commands = new Set(o.commands);
-    this.rate = o.sampleRate;
-    this.timeoutMs = o.timeoutMs ?? 5000;
-    this.ignore = (o.ignore ?? []).map((p) => p.split("."));
-    this.normalize = o.normalize ?? ((v) => v);
-    this.maxRecordBytes = o.maxRecordBytes ?? 2048;
-    this.random = o.random ?? Math.random;
+  constructor(settings: ShadowSettings, private readonly store: Store, private readonly events: EventBus) {
+    this.mode = settings.mode;
+    this.commands = settings.commands;
+    this.rate = settings.sampleRate;
+    this.timeoutMs = settings.timeoutMs;
+    this.ignore = settings.ignore;
+    this.normalize = settings.normalize;
+    this.maxRecordBytes = settings.maxRecordBytes;
+    this.random = settings.random;
   }
 
   /**

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { option, positiveInt, refuseUnknown, type Rule } from "../config.ts";
+import { nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { StoreBackend } from "../errors.ts";
 import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.ts";
 import { openPostgres } from "./postgres-driver.ts";
 import { probeStore, type StoreProbe } from "./probe.ts";
-import { openSqlite } from "./sqlite-driver.ts";
+import { DEFAULT_BUSY_TIMEOUT_MS, openSqlite } from "./sqlite-driver.ts";
 import { Backups } from "./tables/backups.ts";
 import { Commands } from "./tables/commands.ts";
 import { Decisions } from "./tables/decisions.ts";
@@ -32,6 +32,11 @@ export interface StoreOptions {
   readonly connectTimeoutMs?: number;
   /** PostgreSQL: connections in the pool. Default: 10. */
   readonly maxConnections?: number;
+  /**
+   * SQLite: how long a write waits for another process's write lock before
+   * it fails (the event loop runs meanwhile); 0 fails at once. Default: 10000.
+   */
+  readonly busyTimeoutMs?: number;
 }
 
 /** The store: one accessor per table, the same on every backend. */
@@ -85,13 +90,14 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```
  */
 export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, options: StoreOptions = {}): Promise<Store> {
-  refuseUnknown("store", options, ["now", "connectTimeoutMs", "maxConnections"]);
+  refuseUnknown("store", options, ["now", "connectTimeoutMs", "maxConnections", "busyTimeoutMs"]);
   const now = option("store", "now", options.now, fn, Date.now);
-  const connectTimeoutMs = option("store", "connectTimeoutMs", options.connectTimeoutMs, positiveInt, 5000);
+  const connectTimeoutMs = option("store", "connectTimeoutMs", options.connectTimeoutMs, positiveDuration, 5000);
   const maxConnections = option("store", "maxConnections", options.maxConnections, positiveInt, 10);
+  const busyTimeoutMs = option("store", "busyTimeoutMs", options.busyTimeoutMs, nonNegativeDuration, DEFAULT_BUSY_TIMEOUT_MS);
   const where = parseStoreUrl(url);
   const driver = where.backend === "sqlite"
-    ? await openSqlite(where.path, where.display)
+    ? await openSqlite(where.path, where.display, busyTimeoutMs)
     : openPostgres({ url: where.url, schema: where.schema, display: where.display, connectTimeoutMs, maxConnections });
   try {
     const applied = await migrate(driver, undefined, now);

@@ -71,6 +71,14 @@ export type MoltEvent =
   | Base & { readonly type: "call.retried"; readonly command: string; readonly attempt: number; readonly category: ErrorCategory; readonly delayMs: number }
   | Base & { readonly type: "breaker.changed"; readonly from: string; readonly to: string }
   | Base & {
+    /** A worker position's breaker moved: the worker at it (if any) left dispatch (open) or came back (closed). */
+    readonly type: "worker.breaker.changed";
+    readonly position: number;
+    readonly workerId: string | null;
+    readonly from: string;
+    readonly to: string;
+  }
+  | Base & {
     /** A pool began obeying a kill switch of its `flags` (and at creation, when one is off). */
     readonly type: "pool.flag.applied";
     readonly flag: "circuit_breaker" | "pool_optimizer";

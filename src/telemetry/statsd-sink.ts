@@ -7,7 +7,7 @@
  * @module
  */
 import StatsD from "hot-shots";
-import { boolean, nonEmptyString, nonNegativeInt, option, positiveInt, refuseUnknown, stringRecord } from "../config.ts";
+import { boolean, nonEmptyString, nonNegativeInt, option, positiveDuration, positiveInt, refuseUnknown, stringRecord } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import type { EventBus, MoltEvent } from "./events.ts";
 
@@ -66,7 +66,7 @@ export function attachStatsd(bus: EventBus, options: StatsdOptions = {}): Statsd
     prefix: option(owner, "prefix", options.prefix, { is: (v): v is string => typeof v === "string", allowed: "a string" }, "molt."),
     globalTags: option(owner, "tags", options.tags, stringRecord, {}),
     maxBufferSize: option(owner, "maxBufferSize", options.maxBufferSize, nonNegativeInt, 1400),
-    bufferFlushInterval: option(owner, "flushIntervalMs", options.flushIntervalMs, positiveInt, 1000),
+    bufferFlushInterval: option(owner, "flushIntervalMs", options.flushIntervalMs, positiveDuration, 1000),
     datadog,
     includeDataDogTags: datadog,
     errorHandler: onError,
@@ -111,6 +111,8 @@ function send(client: InstanceType<typeof StatsD>, e: MoltEvent): void {
     case "breaker.changed":
       client.increment("breaker.changed", 1, { pool, state: e.to });
       return client.gauge("breaker.open", e.to === "closed" ? 0 : 1, { pool });
+    case "worker.breaker.changed":
+      return client.gauge("worker.breaker.open", e.to === "closed" ? 0 : 1, { pool, position: String(e.position) });
     case "pool.flag.applied":
       return client.gauge("pool.flag", e.enabled ? 1 : 0, { pool, flag: e.flag });
     case "pool.changed":

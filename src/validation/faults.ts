@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { refuser } from "../config.ts";
+import { positiveDuration, refuser } from "../config.ts";
 import { createPool } from "../pool/pool.ts";
 import type { PoolOptions } from "../pool/options.ts";
 import type { Pool } from "../pool/types.ts";
@@ -310,8 +310,8 @@ export async function validateFaults(options: FaultOptions): Promise<FaultReport
   const finite = (v: number): boolean => typeof v === "number" && v >= 0 && v < Infinity;
   if (typeof o.command !== "string" || o.command.length === 0) bad("command", o.command, "a non-empty string");
   if (!positive(o.users)) bad("users", o.users, "a positive integer");
-  if (!positive(o.durationMs)) bad("durationMs", o.durationMs, "a positive integer");
-  if (!positive(o.timeoutMs)) bad("timeoutMs", o.timeoutMs, "a positive integer");
+  if (!positiveDuration.is(o.durationMs)) bad("durationMs", o.durationMs, positiveDuration.allowed);
+  if (!positiveDuration.is(o.timeoutMs)) bad("timeoutMs", o.timeoutMs, positiveDuration.allowed);
   if (!finite(limits.tolerance)) bad("tolerance", limits.tolerance, "a finite number, at least 0");
   if (!finite(limits.recoveryFloorMs)) bad("recoveryFloorMs", limits.recoveryFloorMs, "a finite number of milliseconds, at least 0");
   if (!finite(limits.failedFloor)) bad("failedFloor", limits.failedFloor, "a finite number, at least 0");

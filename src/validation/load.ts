@@ -9,7 +9,7 @@
  * @module
  */
 import { SingleBar } from "cli-progress";
-import { refuser } from "../config.ts";
+import { positiveDuration, refuser } from "../config.ts";
 import { twoProportionTest } from "../monitor/statistics.ts";
 import type { Pool } from "../pool/types.ts";
 import { clusterBootstrap, clusterBootstrapDifference, type Estimate, quantile, seeded, tInterval, welchDifference, wilson } from "./statistics.ts";
@@ -128,7 +128,8 @@ export async function validateLoad(o: LoadOptions): Promise<LoadReport> {
   if (!positiveInt(users)) bad("users", users, "a positive integer");
   if (!positiveInt(blocks) || blocks % 2 !== 0) bad("blocks", blocks, "a positive even integer");
   if (o.opsPerUser !== undefined && !positiveInt(o.opsPerUser)) bad("opsPerUser", o.opsPerUser, "a positive integer");
-  if (!positiveInt(durationMs)) bad("durationMs", durationMs, "a positive integer");
+  if (!positiveDuration.is(durationMs)) bad("durationMs", durationMs, positiveDuration.allowed);
+  if (o.timeoutMs !== undefined && !positiveDuration.is(o.timeoutMs)) bad("timeoutMs", o.timeoutMs, positiveDuration.allowed);
   if (!(tolerance >= 0 && tolerance < 1)) bad("tolerance", tolerance, "a number from 0 to 1 (exclusive)");
   if (o.latencyFloorMs !== undefined && !(o.latencyFloorMs >= 0)) bad("latencyFloorMs", o.latencyFloorMs, "a non-negative number");
   const maxErrorRate = o.maxErrorRate ?? 0.05;

@@ -7,8 +7,9 @@ import { ConfigError } from "../errors.ts";
 import {
   boolean,
   nonEmptyString,
-  nonNegativeInt,
+  nonNegativeDuration,
   option,
+  positiveDuration,
   positiveInt,
   refuseUnknown,
   type Rule,
@@ -30,7 +31,7 @@ export interface WorkerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Working directory of the process. Default: the host's. */
   readonly cwd?: string;
-  /** Time allowed from spawn to the hello frame. Default 10000 ms. */
+  /** Time allowed to start: resolving the interpreter, spawning, and the hello frame. Default 10000 ms. */
   readonly startTimeoutMs?: number;
   /** Deadline of a call that sets no `timeoutMs`. Default 30000 ms. */
   readonly callTimeoutMs?: number;
@@ -48,7 +49,7 @@ export interface WorkerOptions {
   readonly shutdownGraceMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL. Default 2000 ms. */
   readonly killGraceMs?: number;
-  /** Largest frame sent or accepted, both sides. Default 64 MiB. */
+  /** Largest frame sent or accepted, both sides: 64 bytes to 512 MiB. Default 64 MiB. */
   readonly maxFrameBytes?: number;
   /** Lines of stderr kept for error messages. Default 20. */
   readonly stderrTailLines?: number;
@@ -84,9 +85,17 @@ const KNOWN = [
   "killGraceMs", "maxFrameBytes", "stderrTailLines", "onStderr",
 ] as const;
 
-const minFrame: Rule<number> = {
-  is: (v): v is number => positiveInt.is(v) && v >= 64,
-  allowed: "an integer of at least 64",
+/**
+ * The largest `maxFrameBytes`: 512 MiB. The frame header is a 32-bit length
+ * (up to 4 GiB) and the Python side takes any size from 64 up, but a frame
+ * is one JSON text decoded into one string, and V8 (Deno) holds no string
+ * much longer than 2^29 characters.
+ */
+const MAX_FRAME_BYTES_LIMIT = 2 ** 29;
+
+const frameBytes: Rule<number> = {
+  is: (v): v is number => positiveInt.is(v) && v >= 64 && v <= MAX_FRAME_BYTES_LIMIT,
+  allowed: `an integer from 64 to ${MAX_FRAME_BYTES_LIMIT} (512 MiB)`,
 };
 const lineSink: Rule<(line: string) => void> = {
   is: (v): v is (line: string) => void => typeof v === "function",
@@ -108,7 +117,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   if (options.handler === undefined) {
     throw new ConfigError({ owner, option: "handler", received: undefined, allowed: "a .py file path or a module name" });
   }
-  const heartbeatMs = get("heartbeatMs", nonNegativeInt, 5000);
+  const heartbeatMs = get("heartbeatMs", nonNegativeDuration, 5000);
   return {
     id,
     handler: get("handler", nonEmptyString, ""),
@@ -116,16 +125,16 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     threads: get("threads", positiveInt, 1),
     env: get("env", stringRecord, {}),
     cwd: get("cwd", nonEmptyString, undefined),
-    startTimeoutMs: get("startTimeoutMs", positiveInt, 10_000),
-    callTimeoutMs: get("callTimeoutMs", positiveInt, 30_000),
+    startTimeoutMs: get("startTimeoutMs", positiveDuration, 10_000),
+    callTimeoutMs: get("callTimeoutMs", positiveDuration, 30_000),
     heartbeatMs,
-    heartbeatTimeoutMs: get("heartbeatTimeoutMs", positiveInt, Math.max(heartbeatMs, 1)),
+    heartbeatTimeoutMs: get("heartbeatTimeoutMs", positiveDuration, Math.max(heartbeatMs, 1)),
     unhealthyAfterMisses: get("unhealthyAfterMisses", positiveInt, 2),
     recycleOnOverrun: get("recycleOnOverrun", boolean, true),
-    drainTimeoutMs: get("drainTimeoutMs", nonNegativeInt, 5000),
-    shutdownGraceMs: get("shutdownGraceMs", nonNegativeInt, 2000),
-    killGraceMs: get("killGraceMs", nonNegativeInt, 2000),
-    maxFrameBytes: get("maxFrameBytes", minFrame, DEFAULT_MAX_FRAME_BYTES),
+    drainTimeoutMs: get("drainTimeoutMs", nonNegativeDuration, 5000),
+    shutdownGraceMs: get("shutdownGraceMs", nonNegativeDuration, 2000),
+    killGraceMs: get("killGraceMs", nonNegativeDuration, 2000),
+    maxFrameBytes: get("maxFrameBytes", frameBytes, DEFAULT_MAX_FRAME_BYTES),
     stderrTailLines: get("stderrTailLines", positiveInt, 20),
     onStderr: get("onStderr", lineSink, (line: string) => console.error(`[molt ${id}] ${line}`)),
   };

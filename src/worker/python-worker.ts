@@ -9,7 +9,6 @@ import { delimiter } from "node:path";
 import { type Actor, createActor } from "xstate";
 import {
   CallAbortedError,
-  ConfigError,
   type ExitInfo,
   ProtocolError,
   PythonError,
@@ -23,6 +22,7 @@ import { type ChildProcess, SpawnFailure, spawnChild } from "../process/child.ts
 import { PYTHON_PACKAGE_DIR, resolvePython } from "../process/python.ts";
 import { Deframer, encodeFrame } from "../protocol/frame.ts";
 import { type Hello, parseHello, parseResponse, type Response } from "../protocol/messages.ts";
+import { invalidCall } from "./call-check.ts";
 import type { ResolvedWorkerOptions } from "./options.ts";
 import { type PendingCall, PendingTable } from "./pending.ts";
 import { StderrLines } from "./stderr-lines.ts";
@@ -171,13 +171,14 @@ export class PythonWorker implements Worker {
   }
 
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T> {
-    const timeoutMs = options?.timeoutMs;
-    if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs < Infinity)) {
-      return Promise.reject(
-        new ConfigError({ owner: `worker "${this.id}" call "${command}"`, option: "timeoutMs", received: timeoutMs, allowed: "a positive, finite number of milliseconds" }),
-      );
-    }
-    return this.send(command, args, timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId) as Promise<T>;
+    const invalid = invalidCall("worker", this.id, command, args, options);
+    if (invalid !== null) return Promise.reject(invalid);
+    return this.callChecked(command, args, options) as Promise<T>;
+  }
+
+  /** `call` for a caller that has checked the call already (a pool, in `execute`): the args are walked once. */
+  callChecked(command: string, args: unknown, options: CallOptions | undefined): Promise<unknown> {
+    return this.send(command, args, options?.timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId);
   }
 
   async health(options?: { readonly timeoutMs?: number }): Promise<WorkerHealth> {
@@ -217,6 +218,8 @@ export class PythonWorker implements Worker {
   /** The stop sequence itself, driven by the machine; safe to call again. */
   terminate(): Promise<ExitInfo> {
     if (this.exitInfo === null) {
+      // While the worker lives, what its handlers started is still its own: note it, to end it with the worker.
+      this.proc?.rememberTree();
       this.dispatch({ type: "stop.requested", now: Date.now() });
       this.checkDrained();
     }

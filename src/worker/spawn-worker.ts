@@ -4,7 +4,9 @@
  * @module
  */
 import { Effect, Exit, Schedule, Scope } from "effect";
-import type { ConfigError, WorkerStartError } from "../errors.ts";
+import { type ConfigError, WorkerStartError } from "../errors.ts";
+import { SpawnFailure } from "../process/child.ts";
+import { resolvePython } from "../process/python.ts";
 import { resolveWorkerOptions, type WorkerOptions } from "./options.ts";
 import { PythonWorker, type Worker } from "./python-worker.ts";
 
@@ -35,8 +37,12 @@ export function acquirePythonWorker(
 ): Effect.Effect<PythonWorker, WorkerStartError | ConfigError, Scope.Scope> {
   return Effect.gen(function* () {
     const config = yield* Effect.try({ try: () => resolveWorkerOptions(options), catch: (e) => e as ConfigError });
+    // startTimeoutMs bounds the whole start: finding the interpreter (once per name) takes from it.
+    const t0 = performance.now();
+    const python = yield* Effect.tryPromise({ try: () => resolvePython(config.python, config.startTimeoutMs), catch: (e) => interpreterFailure(config.id, e) });
+    const left = Math.max(1, config.startTimeoutMs - Math.floor(performance.now() - t0));
     const worker = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => PythonWorker.start(config), catch: (e) => e as WorkerStartError }),
+      Effect.tryPromise({ try: () => PythonWorker.start({ ...config, python, startTimeoutMs: left }), catch: (e) => e as WorkerStartError }),
       (w) => Effect.promise(() => w.terminate()),
     );
     if (config.heartbeatMs > 0) {
@@ -49,6 +55,13 @@ export function acquirePythonWorker(
     }
     return worker;
   });
+}
+
+/** The start failure of a worker whose interpreter could not be found or did not answer in time. */
+function interpreterFailure(workerId: string, error: unknown): WorkerStartError {
+  const timedOut = error instanceof SpawnFailure && error.code === "ETIMEDOUT";
+  const detail = error instanceof SpawnFailure ? error.detail : String(error);
+  return new WorkerStartError({ workerId, reason: timedOut ? "timeout" : "spawn_failed", detail, pid: null, exitCode: null, signal: null, stderrTail: [] });
 }
 
 /**

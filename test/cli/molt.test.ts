@@ -86,6 +86,17 @@ describe("molt CLI", () => {
     }
   }, 60_000);
 
+  test("a --wait-ms that is not a duration is a usage error, and nothing is queued", async () => {
+    const url = sqlite.fresh();
+    for (const wait of ["abc", "-1", "2147483648"]) {
+      const r = await cli(url, "rollout", "pause", "--wait-ms", wait);
+      expect([r.code, r.err]).toEqual([2, expect.stringContaining("--wait-ms must be a positive integer of milliseconds, at most 2147483647")]);
+    }
+    const store = await openStore(url);
+    expect(await store.commands.list("migration")).toEqual([]);
+    await store.close();
+  }, 30_000);
+
   test("a command nobody applies says so and exits 2", async () => {
     const url = sqlite.fresh();
     (await openStore(url)).close();

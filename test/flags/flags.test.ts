@@ -4,7 +4,7 @@
  * changes made by another process reaching this one on both backends.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createFlags, FLAG_DEFAULTS, type FlagUpdate, openStore } from "../../mod.ts";
+import { createFlags, FLAG_DEFAULTS, FlagError, type FlagUpdate, openStore } from "../../mod.ts";
 import { fixture, rejection, waitFor } from "../helpers.ts";
 import postgres from "postgres";
 import { BACKENDS, PG_URL } from "../store/backends.ts";
@@ -38,6 +38,24 @@ describe("flags", () => {
     expect(flags.share()).toBe(500);
     expect((await store.flags.get("pool_v2_share"))?.value).toBe(500);
     expect((await flags.history()).length).toBe(1);
+    await flags.close();
+    await store.close();
+  });
+
+  test("get of an unknown flag is a FlagError, never a value read from Object.prototype", async () => {
+    const store = await openStore(":memory:");
+    const flags = await createFlags({ store, env: {} });
+    for (const name of ["__proto__", "toString", "constructor", "hasOwnProperty", "pool_v3_enabled"]) {
+      let thrown: unknown = null;
+      try {
+        flags.get(name as never);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(FlagError);
+      expect((thrown as FlagError).message).toBe(`flag ${name} must be one of the known flags (pool_v2_enabled, circuit_breaker, pool_optimizer, pool_v2_share), received undefined`);
+    }
+    expect(flags.get("pool_v2_share")).toBe(0);
     await flags.close();
     await store.close();
   });
@@ -138,6 +156,26 @@ describe("flags", () => {
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== null)(`flags across processes (${backend.name})`, () => {
     afterAll(() => backend.cleanup());
+
+    test("a NUL character in who or why is refused the same way, before anything is written", async () => {
+      const store = await openStore(backend.fresh());
+      const flags = await createFlags({ store, env: {} });
+      const cases: [Promise<unknown>, string][] = [
+        [flags.set("pool_v2_enabled", true, { by: "a\u0000b" }), 'flags: set pool_v2_enabled: by must be a string without NUL characters, received "a\\u0000b"'],
+        [flags.setSharePercent(5, { reason: "x\u0000" }), 'flags: set pool_v2_share: reason must be a string without NUL characters, received "x\\u0000"'],
+        [flags.set("pool_v2_enabled", true, { reason: 5 as never }), "flags: set pool_v2_enabled: reason must be a string without NUL characters, received 5"],
+      ];
+      for (const [write, message] of cases) {
+        const e = await rejection(write);
+        expect([e._tag, e.message]).toEqual(["ConfigError", message]);
+      }
+      expect(await flags.history()).toEqual([]);
+      expect(await store.flags.list()).toEqual([]);
+      expect(flags.values()).toEqual(FLAG_DEFAULTS);
+      await flags.set("pool_v2_enabled", true, { by: "ops", reason: "fine" });
+      await flags.close();
+      await store.close();
+    });
 
     test("a flag set by another process reaches this one (SQLite: polling; PostgreSQL: LISTEN/NOTIFY)", async () => {
       const url = backend.fresh();

@@ -107,7 +107,50 @@ describe("migration run", () => {
     expect((await rejection(createMigration({ ...base, verify: { latencyRatio: 0.5 } }))).message).toBe("migration: verify.latencyRatio must be a finite number of at least 1, received 0.5");
     expect((await rejection(createMigration({ ...base, verify: { probe: { command: "" } } }))).option).toBe("verify.probe");
     expect((await rejection(createMigration({ ...base, verify: { calls: 2 } }))).option).toBe("verify.calls");
+    expect(() => m.migration.serve({ pollMs: 2 ** 31 })).toThrow("migration: serve.pollMs must be a positive integer of milliseconds, at most 2147483647");
     await m.close();
+  });
+
+  test("every option is checked when the migration is created, before anything is recorded", async () => {
+    const store = await openStore(sqlite.fresh());
+    const flags = await createFlags({ store, env: {} });
+    const v1 = await armPool("v1");
+    const base = { v1, v2: v2Options(), flags, store };
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ v1: {} }, "v1", "migration: v1 must be a Pool from createPool(), received {}"],
+      [{ v1: undefined }, "v1", "migration: v1 must be a Pool from createPool(), received undefined"],
+      [{ v2: undefined }, "options", "pool: options must be an object with at least { name, handler }, received undefined"],
+      [{ v2: v2Options("", { size: -1 }) }, "size", 'pool "v2": size must be a positive integer, received -1'],
+      [{ v2: v2Options("", { startTimeoutMs: 2 ** 31 }) }, "startTimeoutMs", 'worker "v2-0": startTimeoutMs must be a positive integer of milliseconds, at most 2147483647'],
+      [{ v2: v2Options("", { name: "v1" }) }, "v2.name", 'migration: v2.name must be a name other than v1\'s ("v1"), received "v1"'],
+      [{ flags: undefined }, "flags", "migration: flags must be Flags from createFlags(), received undefined"],
+      [{ rollout: { plan: { shadowMs: -1 } } }, "rollout.plan.shadowMs", "migration: rollout.plan.shadowMs must be a non-negative integer of milliseconds"],
+      [{ rollout: { thresholds: { maxErrorRate: 2 } } }, "rollout.thresholds.maxErrorRate", "migration: rollout.thresholds.maxErrorRate must be a number between 0 and 1 (exclusive), received 2"],
+      [{ rollout: { noiseFloor: 1 } }, "rollout.noiseFloor", "migration: rollout.noiseFloor must be a number from 0 to 1 (exclusive), received 1"],
+      [{ rollout: { maxTickFailures: 0 } }, "rollout.maxTickFailures", "migration: rollout.maxTickFailures must be a positive integer, received 0"],
+      [{ rollout: { rollback: { keepWarm: "no" } } }, "rollout.rollback.keepWarm", 'migration: rollout.rollback.keepWarm must be a boolean, received "no"'],
+      [{ rollout: { v1 } }, "v1", "migration: rollout: v1 must be one of the known options"],
+      [{ router: { fallback: "v3" } }, "router.fallback", 'migration: router.fallback must be "v1" or "none", received "v3"'],
+      [{ router: { shadow: { sampleRate: 2, commands: [] } } }, "router.shadow.sampleRate", "migration: router.shadow.sampleRate must be a number from 0 to 1, received 2"],
+      [{ router: { v2: v1 } }, "v2", "migration: router: v2 must be one of the known options"],
+      [{ minFreeBytes: -1 }, "minFreeBytes", "migration: minFreeBytes must be a non-negative integer, received -1"],
+      [{ decommissionAfterMs: Number.NaN }, "decommissionAfterMs", "migration: decommissionAfterMs must be a non-negative integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received NaN"],
+      [{ decommissionAfterMs: -1 }, "decommissionAfterMs", "migration: decommissionAfterMs must be a non-negative integer of milliseconds"],
+      [{ workDir: "" }, "workDir", 'migration: workDir must be a non-empty string, received ""'],
+      [{ now: 5 }, "now", "migration: now must be a function returning epoch milliseconds, received 5"],
+    ];
+    for (const [extra, option, message] of cases) {
+      const e = await rejection(createMigration({ ...base, ...extra } as never));
+      expect([e._tag, e.option]).toEqual(["ConfigError", option]);
+      expect(e.message).toStartWith(message);
+    }
+    expect(await store.migrationStatus.list()).toEqual([]);
+    expect(await store.journal.actors()).toEqual([]);
+    expect(await store.snapshots.list("migration:migration")).toEqual([]);
+    expect(await store.backups.list()).toEqual([]);
+    await v1.stop();
+    await flags.close();
+    await store.close();
   });
 
   test("to 100%, then decommission only once V2 held it for a whole window with no V1 call", async () => {

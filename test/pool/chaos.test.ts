@@ -84,6 +84,8 @@ test("chaos: 2,000 calls over 4 workers while workers are killed, hang, corrupt 
   for (const tag of failedTags) expect(["WorkerExitedError", "ProtocolError", "WorkerTimeoutError", "PoolDrainingError"]).toContain(tag!);
   expect(faults.kill + faults.hang + faults.garbage + faults.exit).toBeGreaterThan(20);
   expect(ofType(events, "worker.exited").filter((e) => !e.expected).length).toBeGreaterThan(0);
+  // Faults hit one worker at a time: the pool's gate never opened, whatever the positions' breakers did.
+  expect(ofType(events, "breaker.changed")).toEqual([]);
 
   expect(await waitFor(() => pool.metrics().ready === 4, 10_000)).toBe(true);
   for (const pid of pids(pool)) seenPids.add(pid);
@@ -91,6 +93,7 @@ test("chaos: 2,000 calls over 4 workers while workers are killed, hang, corrupt 
   expect([...seenPids].filter(pidAlive)).toEqual([]);
   console.log(
     `chaos: faults ${JSON.stringify(faults)}, failed ${settled.filter((s) => !s.ok).length} (non-idempotent), ` +
-      `retries ${pool.stats().retries}, crashes ${pool.stats().crashes}, recycled ${pool.stats().recycled}, restarts ${pool.stats().restarts}`,
+      `retries ${pool.stats().retries}, crashes ${pool.stats().crashes}, recycled ${pool.stats().recycled}, restarts ${pool.stats().restarts}, ` +
+      `worker breakers opened ${ofType(events, "worker.breaker.changed").filter((e) => e.to === "open").length}`,
   );
 }, 120_000);

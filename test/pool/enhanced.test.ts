@@ -105,7 +105,7 @@ describe('strategy "enhanced" (V2): dispatch, affinity, queue', () => {
   test("per-call options are validated", async () => {
     const { pool } = await echoPool({ name: "v2", size: 1 });
     expect((await rejection(pool.execute("echo", 1, { timeoutMs: -5 }))).message).toBe(
-      'pool "v2" execute: timeoutMs must be a positive, finite number of milliseconds, received -5',
+      'pool "v2" execute: timeoutMs must be a positive number of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received -5',
     );
     expect((await rejection(pool.execute("", 1))).option).toBe("command");
     expect((await rejection(pool.execute("echo", 1, { idempotent: "yes" as never }))).option).toBe("idempotent");

@@ -106,6 +106,7 @@ describe("routing", () => {
     const { createRouter } = await import("../../mod.ts");
     expect(() => createRouter({ v1, v2, flags, store, fallback: "v3" as never })).toThrow('router: fallback must be "v1" or "none", received "v3"');
     expect(() => createRouter({ v1, v2: {} as never, flags, store })).toThrow("router: v2 must be a Pool from createPool(), received {}");
+    expect(() => createRouter({ v1, v2: v1, flags, store })).toThrow('router: v2 must be a Pool other than v1 (one pool cannot be both arms), received ');
     expect(() => createRouter({ v1, v2, flags, store, shadow: { sampleRate: 2, commands: [] } })).toThrow("router: shadow.sampleRate must be a number from 0 to 1, received 2");
     expect(() => createRouter({ v1, v2, flags, store, shadow: { sampleRate: 1, commands: "answer" as never } })).toThrow('router: shadow.commands must be an array of command names, received "answer"');
     await stop();

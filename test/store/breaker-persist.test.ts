@@ -59,8 +59,8 @@ describe("persisted breaker", () => {
 
     const second = await openBreaker(url, 300);
     expect(second.pool.metrics().breaker).toBe("open");
-    // cockatiel lets the probe through once halfOpenAfterMs have passed since the restored openedAt.
-    const { openedAt } = (second.pool.breakerState() as { ownState: { openedAt: number } }).ownState;
+    // The gate lets its probe through once halfOpenAfterMs have passed since it opened (restored).
+    const { openedAt } = (second.pool.breakerState() as { gate: { openedAt: number } }).gate;
     expect(await waitFor(() => Date.now() - openedAt >= 300, 5000)).toBe(true);
     expect(await second.pool.execute("echo", 7)).toBe(7);
     expect(second.pool.metrics().breaker).toBe("closed");
@@ -79,8 +79,9 @@ describe("persisted breaker", () => {
     await run.store.close();
     await crashTwice(run.pool);
     expect(run.pool.metrics().breaker).toBe("open");
-    expect(await waitFor(() => ofType(run.events, "store.failed").length === 1, 2000)).toBe(true);
-    expect(ofType(run.events, "store.failed")[0]).toMatchObject({ pool: "v2", operation: "breaker.record" });
+    // Both persisted machines opened: the gate's and the worker position's.
+    expect(await waitFor(() => ofType(run.events, "store.failed").length === 2, 5000)).toBe(true);
+    expect(ofType(run.events, "store.failed").map((e) => [e.pool, e.operation])).toEqual([["v2", "breaker.record"], ["v2", "breaker.record"]]);
     await run.pool.stop();
   }, 20_000);
 
@@ -88,11 +89,12 @@ describe("persisted breaker", () => {
     const run = await openBreaker(sqlite.fresh(), 60_000);
     await crashTwice(run.pool);
     expect(await waitFor(() => run.pool.metrics().breaker === "open", 2000)).toBe(true);
-    // The opening's journal write must land before the store closes: only the final snapshot may fail.
-    expect(await waitFor(async () => (await run.store.journal.read("breaker:v2")).length === 1, 5000)).toBe(true);
+    // The openings' journal writes must land before the store closes: only the final snapshots may fail.
+    const journaled = async (): Promise<boolean> => (await run.store.journal.read("breaker:v2")).length === 1 && (await run.store.journal.read("breaker:v2:0")).length === 1;
+    expect(await waitFor(journaled, 5000)).toBe(true);
     await run.store.close();
     await run.pool.stop();
-    expect(ofType(run.events, "store.failed").map((e) => e.operation)).toEqual(["breaker.snapshot"]);
+    expect(ofType(run.events, "store.failed").map((e) => e.operation)).toEqual(["breaker.snapshot", "breaker.snapshot"]);
   }, 20_000);
 
   test("an isolation is not carried across a restart", () => {

@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError, isMoltError, spawnWorker, type Worker, WorkerStartError } from "../../mod.ts";
 import { fixture, pidAlive, rejection, waitFor } from "../helpers.ts";
 
@@ -77,22 +80,70 @@ describe("calls", () => {
       expect(w.stats().calls).toBe(2);
     }));
 
-  test("a per-call timeoutMs that is not a positive finite number is a ConfigError, and nothing is sent", () =>
+  test("a per-call timeoutMs that is not a positive number of at most 2^31 - 1 ms is a ConfigError, and nothing is sent", () =>
     withWorker({ handler, ...quiet }, async (w) => {
-      for (const timeoutMs of [0, -5, Number.NaN, Infinity]) {
-        const e = await rejection(w.call("echo", 1, { timeoutMs }));
+      for (const timeoutMs of [0, -5, Number.NaN, Infinity, 2 ** 31, "100"]) {
+        const e = await rejection(w.call("echo", 1, { timeoutMs: timeoutMs as number }));
         expect(e).toBeInstanceOf(ConfigError);
-        expect(e.message).toContain(`worker "${w.id}" call "echo": timeoutMs must be a positive, finite number of milliseconds`);
+        expect(e.message).toContain(`worker "${w.id}" call "echo": timeoutMs must be a positive number of milliseconds, at most 2147483647`);
       }
       expect(w.stats().calls).toBe(0);
     }));
 
-  test("args that are not JSON are refused without touching the worker", () =>
+  test("call options of the wrong type are ConfigErrors, and nothing is sent", () =>
     withWorker({ handler, ...quiet }, async (w) => {
-      const e = await rejection(w.call("echo", { n: 1n }));
-      expect(e._tag).toBe("ProtocolError");
-      expect(e.reason).toBe("invalid_message");
-      expect(await w.call("echo", 2)).toBe(2);
+      const cases: [unknown, string][] = [
+        [{ sessionId: 42 }, `worker "${w.id}" call "context": sessionId must be a string, received 42`],
+        [{ signal: { aborted: false } }, `worker "${w.id}" call "context": signal must be an AbortSignal, received {"aborted":false}`],
+        ["fast", `worker "${w.id}" call "context": options must be an object, received "fast"`],
+      ];
+      for (const [options, message] of cases) {
+        const e = await rejection(w.call("context", null, options as never));
+        expect([e._tag, e.message]).toEqual(["ConfigError", message]);
+      }
+      expect(w.stats().calls).toBe(0);
+      expect(((await w.call("context", null, { sessionId: "s" })) as { session: string }).session).toBe("s");
+    }));
+
+  test('the built-in "shutdown" cannot be called: stop() is the way', () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const e = await rejection(w.call("shutdown"));
+      expect([e._tag, e.message]).toEqual(["ConfigError", `worker "${w.id}" call "shutdown": command must be a command other than "shutdown" (it is reserved: use stop()), received "shutdown"`]);
+      expect(w.state).toBe("ready");
+      expect(await w.call("echo", 1)).toBe(1);
+    }));
+
+  test("args that JSON would change or refuse are ConfigErrors naming the path, and nothing is sent", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const cyclic: Record<string, unknown> = { a: { b: 1 } };
+      (cyclic.a as Record<string, unknown>).back = cyclic;
+      let deep: unknown = 1;
+      for (let i = 0; i < 501; i++) deep = [deep];
+      const cases: [unknown, string, string][] = [
+        [{ items: [{}, {}, {}, { score: Number.NaN }] }, "args.items[3].score", "a finite number, received NaN"],
+        [{ n: 1n }, "args.n", "a finite number (a BigInt has no JSON form: convert it to a number or a string), received 1n"],
+        [[1, Infinity], "args[1]", "a finite number, received Infinity"],
+        [{ f: () => 1 }, "args.f", "JSON data (a function has no JSON form), received function f"],
+        [{ s: Symbol("x") }, "args.s", "JSON data (a symbol has no JSON form), received Symbol(x)"],
+        [{ m: new Map([["k", 1]]) }, "args.m", "a plain object or an array (a Map has no JSON form: convert it first), received Map(1)"],
+        [new Set([1]), "args", "a plain object or an array (a Set has no JSON form: convert it first), received Set(1)"],
+        [[1, undefined], "args[1]", "JSON data (undefined in an array would be sent as null), received undefined"],
+        [{ "odd key": [-Infinity] }, 'args["odd key"][0]', "a finite number, received -Infinity"],
+        [cyclic, "args.a.back", "free of cycles (it is args again), received"],
+        [deep, "args" + "[0]".repeat(500), "nested at most 500 levels deep, received"],
+      ];
+      for (const [args, path, rest] of cases) {
+        const e = await rejection(w.call("echo", args));
+        expect(e._tag).toBe("ConfigError");
+        expect(e.message).toStartWith(`worker "${w.id}" call "echo": ${path} must be ${rest}`);
+      }
+      expect(w.stats().calls).toBe(0);
+      let ok: unknown = 1;
+      for (let i = 0; i < 500; i++) ok = [ok];
+      expect(await w.call("echo", ok)).toEqual(ok);
+      const shared = { x: 1 };
+      expect(await w.call("echo", { a: shared, b: shared, u: undefined, d: new Date(0) })).toEqual({ a: shared, b: shared, d: "1970-01-01T00:00:00.000Z" });
+      expect(w.state).toBe("ready");
     }));
 
   test("10,000 pipelined calls under --threads 4 all resolve, out of order, to their own answers", () =>
@@ -211,6 +262,25 @@ describe("start failures say what to fix", () => {
     expect((e.stderrTail as string[]).join("\n")).toContain("ModuleNotFoundError: No module named 'molt_no_such_dependency'");
   });
 
+  test("an interpreter that hangs fails the start within startTimeoutMs, and is killed with what it started", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "molt-hang-"));
+    const python = join(dir, "python3");
+    const pidFile = join(dir, "sleep.pid");
+    writeFileSync(python, `#!/bin/sh\nsleep 30 &\necho $! > ${pidFile}\nwait\n`, { mode: 0o755 });
+    try {
+      const t0 = performance.now();
+      const e = await rejection(spawnWorker({ handler, python, ...quiet, startTimeoutMs: 1500 }));
+      const took = performance.now() - t0;
+      expect(e).toMatchObject({ _tag: "WorkerStartError", reason: "timeout" });
+      expect(e.message).toContain(`python interpreter ${JSON.stringify(python)} did not report sys.executable within 1500 ms`);
+      expect(took).toBeGreaterThanOrEqual(1400);
+      expect(took).toBeLessThan(2500);
+      expect(await waitFor(() => !pidAlive(Number(readFileSync(pidFile, "utf8"))), 1000)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 10_000);
+
   test("no hello within startTimeoutMs: the process is killed", async () => {
     const e = await rejection(spawnWorker({ handler: fixture("slow_start_handler.py"), ...quiet, startTimeoutMs: 300 }));
     expect(e).toMatchObject({ _tag: "WorkerStartError", reason: "timeout", signal: "SIGKILL" });
@@ -221,9 +291,12 @@ describe("start failures say what to fix", () => {
 describe("options", () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ handler, threads: 0 }, 'worker "w": threads must be a positive integer, received 0'],
-    [{ handler, heartbeatMs: -1 }, "heartbeatMs must be a non-negative integer, received -1"],
-    [{ handler, startTimeoutMs: "10s" }, 'startTimeoutMs must be a positive integer, received "10s"'],
-    [{ handler, maxFrameBytes: 10 }, "maxFrameBytes must be an integer of at least 64, received 10"],
+    [{ handler, heartbeatMs: -1 }, "heartbeatMs must be a non-negative integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received -1"],
+    [{ handler, startTimeoutMs: "10s" }, 'startTimeoutMs must be a positive integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received "10s"'],
+    [{ handler, startTimeoutMs: 2 ** 31 }, "startTimeoutMs must be a positive integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received 2147483648"],
+    [{ handler, drainTimeoutMs: 2 ** 31 }, "drainTimeoutMs must be a non-negative integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received 2147483648"],
+    [{ handler, maxFrameBytes: 10 }, "maxFrameBytes must be an integer from 64 to 536870912 (512 MiB), received 10"],
+    [{ handler, maxFrameBytes: 2 ** 33 }, "maxFrameBytes must be an integer from 64 to 536870912 (512 MiB), received 8589934592"],
     [{ handler, env: { A: 1 } }, 'env must be an object of string values, received {"A":1}'],
     [{ handler, recycleOnOverun: true }, "recycleOnOverun must be one of the known options"],
     [{}, "handler must be a .py file path or a module name, received undefined"],

@@ -24,7 +24,8 @@ from .registry import all_commands, lookup
 EXIT_ORPHANED = 71
 _READ_SIZE = 1 << 20
 _PARENT_POLL_S = 0.2
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+# NaN and Infinity are not JSON: the host's parser would refuse the whole frame.
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 writer = None
 
 
@@ -57,6 +58,14 @@ class Writer:
             view = memoryview(chunk)
             while view:
                 view = view[os.write(self._fd, view):]
+
+
+def describe(e):
+    """An exception's message, even when its ``__str__`` raises."""
+    try:
+        return str(e)
+    except BaseException:
+        return f"<{type(e).__name__} whose message cannot be read>"
 
 
 def error_frame(request_id, kind, message, tb=None):
@@ -97,6 +106,9 @@ class Server:
         except ValueError as e:
             out.append(error_frame(id_from_prefix(item[:64]), "InvalidJSON", f"request is not valid JSON: {e}"))
             return
+        except RecursionError:
+            out.append(error_frame(id_from_prefix(item[:64]), "InvalidJSON", "request is nested too deeply for Python's JSON decoder"))
+            return
         problem = check_request(request)
         if problem is not None:
             rid = request.get("id") if isinstance(request, dict) else None
@@ -124,7 +136,13 @@ class Server:
             self.executor.submit(self.run_threaded, spec, request["args"], ctx)
 
     def run_threaded(self, spec, args, ctx):
-        self.writer.send((self.run(spec, args, ctx),))
+        # Whatever happens, the call is answered: an exception lost in the executor would leave its
+        # caller waiting for its whole deadline.
+        try:
+            frame = self.run(spec, args, ctx)
+        except BaseException as e:
+            frame = error_frame(ctx.request_id, type(e).__name__, f"{spec.name!r} could not be answered: {describe(e)}")
+        self.writer.send((frame,))
 
     def run(self, spec, args, ctx):
         if ctx.deadline is not None and time.monotonic() > ctx.deadline:
@@ -133,17 +151,21 @@ class Server:
                                f"{spec.name!r} was not started: its deadline passed while it waited")
         try:
             result = spec.fn(args, ctx)
-        except Exception as e:
+        except BaseException as e:
+            # SystemExit, KeyboardInterrupt and the like from a handler end the call, not the worker.
             self.counters.failed += 1
-            return error_frame(ctx.request_id, type(e).__name__, str(e), traceback.format_exc())
+            return error_frame(ctx.request_id, type(e).__name__, describe(e), traceback.format_exc())
         return self.result_frame(ctx.request_id, spec.name, result)
 
     def result_frame(self, rid, name, result):
         try:
             payload = _dumps({"id": rid, "ok": True, "result": result}).encode()
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             self.counters.failed += 1
-            return error_frame(rid, "UnserializableResult", f"result of {name!r} is not JSON: {e}")
+            return error_frame(rid, "UnserializableResult", f"result of {name!r} is not JSON: {describe(e)}")
+        except RecursionError:
+            self.counters.failed += 1
+            return error_frame(rid, "UnserializableResult", f"result of {name!r} is nested too deeply to encode as JSON")
         if len(payload) > self.max_frame_bytes:
             self.counters.failed += 1
             return error_frame(rid, "FrameTooLarge",
@@ -180,6 +202,14 @@ def reserve_stdout():
     return frames_fd
 
 
+def lead_own_group():
+    """Lead a process group of its own, so that the host's signals reach what handlers start too."""
+    try:
+        os.setsid()
+    except OSError:
+        pass  # Already a group leader (started so by its host): the group is ours either way.
+
+
 def watch_parent():
     """Exit when the host is gone, even while a handler holds the main thread."""
     parent = os.getppid()
@@ -188,7 +218,11 @@ def watch_parent():
         while True:
             time.sleep(_PARENT_POLL_S)
             if os.getppid() != parent:
-                os._exit(EXIT_ORPHANED)
+                # Take what the handlers started along: the host that would have is gone.
+                try:
+                    os.killpg(os.getpgrp(), signal.SIGKILL)
+                finally:
+                    os._exit(EXIT_ORPHANED)
 
     threading.Thread(target=poll, name="molt-parent-watch", daemon=True).start()
 
@@ -225,6 +259,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    lead_own_group()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_parent()
     global writer

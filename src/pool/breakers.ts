@@ -1,0 +1,105 @@
+/**
+ * An enhanced pool's breakers: one cockatiel breaker per worker position and
+ * the gate over them (src/resilience/pool-gate.ts). A position outlives the
+ * processes that hold it: a worker started to replace a crashed one takes
+ * the position, and its breaker, of the one it replaces, so that a handler
+ * that crashes every worker still opens it. With a store, the gate
+ * (`breaker:<pool>`) and the positions the pool starts with
+ * (`breaker:<pool>:<n>`) are persisted and restored.
+ *
+ * @module
+ */
+import type { BreakerState } from "../../machines/breaker.ts";
+import { type BreakerRecord, type BreakerSettings, memoryRecord, PoolBreaker, restorableState } from "../resilience/breaker.ts";
+import { type PersistedBreaker, persistedBreaker } from "../resilience/persisted-breaker.ts";
+import { type GateState, PoolGate, restorableGate } from "../resilience/pool-gate.ts";
+import type { Store } from "../store/store.ts";
+
+/** What `pool.breakerState()` returns and `breaker.initialState` takes. */
+export interface SavedBreakers {
+  readonly gate: GateState;
+  /** cockatiel's state of each position's breaker. */
+  readonly positions: readonly unknown[];
+}
+
+/** Where the breakers tell of their changes. */
+export interface BreakerHooks {
+  gateChanged(from: BreakerState, to: BreakerState): void;
+  positionChanged(position: number, from: BreakerState, to: BreakerState): void;
+  /** A store write of a persisted breaker did not land; the pool goes on. */
+  storeFailed(operation: string, error: unknown): void;
+}
+
+/** The gate and the positions' breakers. */
+export class PoolBreakers {
+  private readonly positions: PoolBreaker[] = [];
+
+  private constructor(
+    private readonly pool: string,
+    private readonly settings: BreakerSettings,
+    private readonly hooks: BreakerHooks,
+    private readonly target: () => number,
+    readonly gate: PoolGate,
+  ) {}
+
+  /** The breakers of `pool`, restored from `store` (or `settings.initialState`) when given. */
+  static async create(pool: string, settings: BreakerSettings, size: number, store: Store | undefined, hooks: BreakerHooks, target: () => number): Promise<PoolBreakers> {
+    const given = settings.initialState as Partial<SavedBreakers> | undefined;
+    const failed = (operation: "breaker.record" | "breaker.snapshot", error: unknown): void => hooks.storeFailed(operation, error);
+    const gateStore = store === undefined ? undefined : await persistedBreaker(pool, store);
+    const gate = new PoolGate(
+      settings.halfOpenAfterMs,
+      (from, to) => hooks.gateChanged(from, to),
+      gateStore?.record(failed) ?? memoryRecord(pool),
+      restorableGate(given?.gate) ?? restorableGate(gateStore?.saved),
+    );
+    const breakers = new PoolBreakers(pool, settings, hooks, target, gate);
+    const stored: (PersistedBreaker | undefined)[] = store === undefined
+      ? []
+      : await Promise.all(Array.from({ length: size }, (_, i) => persistedBreaker(`${pool}:${i}`, store)));
+    for (let i = 0; i < size; i++) {
+      const saved = given?.positions?.[i] ?? restorableState(stored[i]?.saved);
+      breakers.add(i, saved, stored[i]?.record(failed));
+    }
+    return breakers;
+  }
+
+  /** The breaker of a position, created (in memory) for one beyond those the pool started with. */
+  at(position: number): PoolBreaker {
+    return this.positions[position] ?? this.add(position, undefined, undefined);
+  }
+
+  /** Every position's cockatiel state and the gate's, for `breaker.initialState` after a restart. */
+  toJSON(): SavedBreakers {
+    return { gate: this.gate.toJSON(), positions: this.positions.map((b) => b.toJSON()) };
+  }
+
+  /** Stop every breaker machine (writing final snapshots when persisted). */
+  async stop(): Promise<void> {
+    await Promise.all([this.gate.stop(), ...this.positions.map((b) => b.stop())]);
+  }
+
+  private add(position: number, initialState: unknown, record: BreakerRecord | undefined): PoolBreaker {
+    const breaker = new PoolBreaker(
+      `${this.pool}:${position}`,
+      { ...this.settings, initialState },
+      (from, to) => {
+        this.hooks.positionChanged(position, from, to);
+        this.judge();
+      },
+      record,
+    );
+    this.positions[position] = breaker;
+    // A position restored open counts at once.
+    if (!breaker.closed) this.judge();
+    return breaker;
+  }
+
+  /** The gate opens when more than half of the positions in use are failing. */
+  private judge(): void {
+    const inUse = Math.max(1, this.target());
+    let failing = 0;
+    for (let i = 0; i < inUse; i++) if (this.positions[i] !== undefined && !this.positions[i]!.closed) failing++;
+    this.gate.judge(failing, inUse);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The checks of one call before anything is queued or written: its
+ * command, its per-call options and its args. `worker.call` and
+ * `pool.execute` both use them.
+ *
+ * @module
+ */
+import { positiveMs } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+import { argsProblem } from "../protocol/json-args.ts";
+
+/** Where a call is made: it names the call in a ConfigError. */
+export type CallSite = "worker" | "pool";
+
+/** The built-in command that ends a worker: only its stop sequence may send it. */
+const RESERVED = "shutdown";
+
+/**
+ * Why this call cannot be made, as a ConfigError naming the option (or the
+ * path in args), or null when it can. Nothing is built unless the call is
+ * refused: this runs on every call.
+ *
+ * @example
+ * ```ts
+ * import { invalidCall } from "./call-check.ts";
+ * console.log(invalidCall("pool", "v2", "echo", { n: NaN }, {})?.message); // pool "v2" execute: args.n must be a finite number, received NaN
+ * ```
+ */
+export function invalidCall(site: CallSite, name: string, command: unknown, args: unknown, options: unknown): ConfigError | null {
+  if (typeof command !== "string" || command.length === 0) return refusal(site, name, command, "command", command, "a non-empty string");
+  if (command === RESERVED) return refusal(site, name, command, "command", command, `a command other than "${RESERVED}" (it is reserved: use stop())`);
+  if (options !== undefined) {
+    if (typeof options !== "object" || options === null) return refusal(site, name, command, "options", options, "an object");
+    const { timeoutMs, sessionId, signal } = options as { timeoutMs?: unknown; sessionId?: unknown; signal?: unknown };
+    if (timeoutMs !== undefined && !positiveMs.is(timeoutMs)) return refusal(site, name, command, "timeoutMs", timeoutMs, positiveMs.allowed);
+    if (sessionId !== undefined && typeof sessionId !== "string") return refusal(site, name, command, "sessionId", sessionId, "a string");
+    if (signal !== undefined && !(signal instanceof AbortSignal)) return refusal(site, name, command, "signal", signal, "an AbortSignal");
+  }
+  const problem = argsProblem(args);
+  return problem === null ? null : refusal(site, name, command, problem.path, problem.received, problem.allowed);
+}
+
+function refusal(site: CallSite, name: string, command: unknown, option: string, received: unknown, allowed: string): ConfigError {
+  const owner = site === "pool" ? `pool "${name}" execute` : `worker "${name}" call "${String(command)}"`;
+  return new ConfigError({ owner, option, received, allowed });
+}
