@@ -616,7 +616,12 @@ function formatValue(value: unknown): string {
     ancestors.pop();
     return whole;
   };
-  show(value);
+  try {
+    show(value);
+  } catch {
+    // A getter or a Proxy that throws: an error message must still be made.
+    put("…(unreadable)");
+  }
   const text = parts.join("");
   return text.length <= SHOWN_LIMIT ? text : `${text.slice(0, SHOWN_LIMIT)}…`;
 }

@@ -52,6 +52,12 @@ interface Waiter extends Deadlined {
 
 const SESSION_LIMIT = 100_000;
 
+/** Errors that end every call a worker has in flight at once: its exit, its broken stream. */
+const isLoss = (error: unknown): boolean => {
+  const tag = (error as { _tag?: string } | null)?._tag;
+  return tag === "WorkerExitedError" || tag === "ProtocolError";
+};
+
 /**
  * Start a pool and resolve once it serves (`minReady` workers ready; all of
  * them for "basic"). Rejects with a ConfigError for a bad option and with the
@@ -156,7 +162,7 @@ class PoolImpl implements Pool {
         if (to === "open") this.wakeForProbe();
       },
       storeFailed: (operation, error) => this.emit({ type: "store.failed", pool: o.name, at: Date.now(), operation, detail: String((error as Error).message ?? error) }),
-    }, () => this.supervisor.target);
+    }, () => this.supervisor.target, () => this.supervisor.slots.map((s) => s.position));
   }
 
   async start(): Promise<void> {
@@ -305,11 +311,11 @@ class PoolImpl implements Pool {
       // The gate's probe: any error, not only one the breakers count, keeps the gate open.
       return this.attempt(command, args, o, deadline).then(
         (result) => {
-          gate.probed(true);
+          gate.probed(true, this.breakers!.healthy());
           return this.succeeded(result, command, t0, 1);
         },
         (error) => {
-          gate.probed(false);
+          gate.probed(false, false);
           return this.retry(error, command, args, o, t0, deadline);
         },
       );
@@ -382,10 +388,17 @@ class PoolImpl implements Pool {
     return slot.inFlight < this.o.capacity && slot.worker.state === "ready" && (this.breakerOf(slot)?.admits() ?? true);
   }
 
+  /**
+   * The worker with the fewest calls in flight — unless one whose breaker is due for its probe is
+   * eligible: that one first, or under light traffic a worker after the healthy ones in order would
+   * never be probed back in (nor, with the gate open, would the gate's probes ever reach it).
+   */
   private leastLoaded(): Slot | undefined {
     let best: Slot | undefined;
     for (const slot of this.supervisor.slots) {
-      if (this.eligible(slot) && (best === undefined || slot.inFlight < best.inFlight)) best = slot;
+      if (!this.eligible(slot)) continue;
+      if (this.breakerOf(slot)?.closed === false) return slot;
+      if (best === undefined || slot.inFlight < best.inFlight) best = slot;
     }
     return best;
   }
@@ -401,12 +414,14 @@ class PoolImpl implements Pool {
       this.bind(session, slot.id);
     }
     // execute() has checked the call: the worker need not walk the args again.
-    const send = (): Promise<unknown> => slot.worker.callChecked(command, args, { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session });
+    const callOptions = { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session };
     // A closed breaker is told of each outcome after the fact (the hot path); an open one due for its
     // probe runs the call itself, so that cockatiel judges the probe.
     const breaker = this.breakerOf(slot);
     const probe = breaker !== null && !breaker.closed;
-    const call = probe ? breaker.execute(command, send) : send();
+    const call = probe
+      ? breaker.execute(command, () => slot.worker.callChecked(command, args, callOptions))
+      : slot.worker.callChecked(command, args, callOptions);
     const told = probe ? null : breaker;
     if (this.o.maxRequestsPerWorker > 0 && slot.served >= this.o.maxRequestsPerWorker) this.supervisor.retire(slot, "max_requests");
     return call.then(
@@ -426,9 +441,16 @@ class PoolImpl implements Pool {
     this.track(now, -1);
     slot.inFlight--;
     slot.idleSince = now;
-    if (breaker !== null) {
+    // Only a breaker still closed hears of the outcome: one that opened meanwhile, or has a probe out,
+    // must not count a call sent before. A worker's exit or broken stream fails every call it had at
+    // once: that is one failure of that worker, not one per call.
+    let recorded: Promise<unknown> | null = null;
+    if (breaker !== null && breaker.closed) {
       if (error === null) breaker.succeeded();
-      else void breaker.failed(error).catch(() => {});
+      else if (!slot.lost) {
+        slot.lost = isLoss(error);
+        recorded = breaker.failed(error).catch(() => {});
+      }
     }
     if (error === null) {
       slot.failures = 0;
@@ -437,8 +459,10 @@ class PoolImpl implements Pool {
       if (!k.infrastructure) slot.failures = 0;
       else if (++slot.failures >= this.o.maxConsecutiveFailures) this.supervisor.retire(slot, "consecutive_failures");
     }
-    // pump() ends in queueChanged(), which also wakes a drain once nothing is left.
-    this.pump(slot);
+    // pump() ends in queueChanged(), which also wakes a drain once nothing is left. After a failure,
+    // only once the breaker has counted it: it may be about to take this worker out of dispatch.
+    if (recorded === null) this.pump(slot);
+    else void recorded.then(() => this.pump(slot));
   }
 
   private bind(session: string, slotId: string): void {
@@ -486,6 +510,8 @@ class PoolImpl implements Pool {
       }
       this.queue.add(waiter);
       this.queuedSince ??= now;
+      // Waiting perhaps for a worker whose breaker is open: wake the queue when its probe is due.
+      if (this.breakers !== null && this.probeTimer === undefined) this.wakeForProbe();
     });
   }
 
@@ -606,14 +632,22 @@ class PoolImpl implements Pool {
 
   /** Pump the queue when the first open position is due for its probe: nothing else would wake a call waiting for it. */
   private wakeForProbe(): void {
-    if (this.breakers === null || this.stopped) return;
-    const due = this.supervisor.slots.map((s) => this.breakers!.at(s.position).probeAt()).filter((at) => at > 0);
-    if (due.length === 0) return;
     clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (this.breakers === null || this.stopped || this.queue.size === 0) return;
+    // Only a probe still to come: one already due is taken by the next pump (a settle, an adoption).
+    const now = Date.now();
+    let next = Infinity;
+    for (const slot of this.supervisor.slots) {
+      const at = this.breakers.at(slot.position).probeAt();
+      if (at > now && at < next) next = at;
+    }
+    if (next === Infinity) return;
     this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
       for (const slot of this.supervisor.slots) this.pump(slot);
       this.wakeForProbe();
-    }, Math.max(0, Math.min(...due) - Date.now()));
+    }, next - now);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -708,6 +742,7 @@ class PoolImpl implements Pool {
     } else if (decision.action === "grow" || decision.action === "shrink") {
       this.scaledAt = now;
       this.supervisor.target = decision.to;
+      this.breakers?.judge();
       if (decision.action === "grow") {
         this.supervisor.ensure();
       } else {

@@ -38,6 +38,8 @@ export interface Slot {
   gone: boolean;
   /** Its place in the pool (the pool assigns it on adoption): a replacement takes its predecessor's, and its breaker. */
   position: number;
+  /** Lost (exited, stream broken): the one failure its breaker has counted for it. */
+  lost: boolean;
 }
 
 /** Why a slot left the pool. */
@@ -165,7 +167,7 @@ export class Supervisor {
 
   private adopt(worker: PythonWorker, scope: Scope.Closeable, overflow: boolean, startMs: number, replacing: boolean): void {
     if (this.closing) return;
-    const slot: Slot = { id: worker.id, worker, overflow, startMs, replacing, inFlight: 0, served: 0, failures: 0, idleSince: performance.now(), rssBytes: null, rssSampledAt: null, gone: false, position: -1 };
+    const slot: Slot = { id: worker.id, worker, overflow, startMs, replacing, inFlight: 0, served: 0, failures: 0, idleSince: performance.now(), rssBytes: null, rssSampledAt: null, gone: false, position: -1, lost: false };
     this.scopes.set(slot, scope);
     this.slots.push(slot);
     worker.watch((state) => this.onState(slot, state));

@@ -47,8 +47,43 @@ export function killLeftovers(leader: number, descendants: readonly Descendant[]
   }
 }
 
-/** Every descendant of `root` now (Linux; elsewhere none: the process group still reaches most). */
+/**
+ * Every descendant of `root` now (Linux; elsewhere none: the process group
+ * still reaches most). It reads the kernel's list of each process's
+ * children, which costs as much as the tree is big; only a kernel without
+ * those lists makes it read every process on the machine.
+ */
 export function descendantsOf(root: number): Descendant[] {
+  if (childrenOf(root) === null) return scanned(root);
+  const found: Descendant[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const pid of childrenOf(queue.shift()!) ?? []) {
+      const s = stat(pid);
+      if (s === null) continue;
+      found.push({ pid, startedAt: s.startedAt });
+      queue.push(pid);
+    }
+  }
+  return found;
+}
+
+/** The children of `pid`, from /proc/<pid>/task/<tid>/children; null where the kernel keeps no such list. */
+function childrenOf(pid: number): number[] | null {
+  try {
+    const children: number[] = [];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
+      if (text !== "") for (const child of text.split(" ")) children.push(Number(child));
+    }
+    return children;
+  } catch {
+    return null;
+  }
+}
+
+/** Descendants from a scan of every process's parent. */
+function scanned(root: number): Descendant[] {
   let entries: string[];
   try {
     entries = readdirSync("/proc");

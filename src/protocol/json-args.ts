@@ -91,12 +91,12 @@ function container(value: object, depth: number): Found | null {
     ancestors.pop();
     return null;
   }
+  // JSON sends what toJSON returns (a Date's ISO string, a plain object's own toJSON): that is what must be JSON data.
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return walk(toJSON.call(value), depth);
   const proto: unknown = Object.getPrototypeOf(value);
   const plain = proto === Object.prototype || proto === null;
   if (!plain) {
-    const toJSON = (value as { toJSON?: unknown }).toJSON;
-    // JSON sends what toJSON returns (a Date's ISO string): that is what must be JSON data.
-    if (typeof toJSON === "function") return walk(toJSON.call(value), depth);
     const tag = Object.prototype.toString.call(value);
     if (tag !== "[object Object]") {
       const name = (proto as { constructor?: { name?: string } } | null)?.constructor?.name || tag.slice(8, -1);

@@ -88,6 +88,8 @@ export class PoolBreaker {
   /** The state last fed to the record. */
   private last: BreakerState;
   private readonly halfOpenAfterMs: number;
+  /** When cockatiel last opened it (its own clock, Date.now, or later by a hair): when its probe is due. */
+  private openedAt = 0;
 
   constructor(
     private readonly pool: string,
@@ -112,7 +114,9 @@ export class PoolBreaker {
     });
     this.last = machine.state;
     if (this.state !== this.last) this.feed(this.state);
+    if (this.policy.state === CircuitState.Open) this.openedAt = (this.policy.toJSON() as { ownState: { openedAt: number } }).ownState.openedAt;
     this.policy.onStateChange((state) => {
+      if (state === CircuitState.Open) this.openedAt = Date.now();
       const from = this.last;
       this.feed(NAMES[state]);
       onChange(from, NAMES[state]);
@@ -134,16 +138,15 @@ export class PoolBreaker {
    * that cockatiel lets the next call through as its probe. Not while a
    * probe is out (half-open), nor while isolated.
    */
-  admits(now = Date.now()): boolean {
+  admits(): boolean {
     const state = this.policy.state;
     if (state === CircuitState.Closed) return true;
-    return state === CircuitState.Open && now >= this.probeAt();
+    return state === CircuitState.Open && Date.now() >= this.openedAt + this.halfOpenAfterMs;
   }
 
   /** When an open breaker lets its probe through (ms since the epoch); 0 when not open. */
   probeAt(): number {
-    if (this.policy.state !== CircuitState.Open) return 0;
-    return (this.policy.toJSON() as { ownState: { openedAt: number } }).ownState.openedAt + this.halfOpenAfterMs;
+    return this.policy.state === CircuitState.Open ? this.openedAt + this.halfOpenAfterMs : 0;
   }
 
   /** Report a success of a call run while closed (what cockatiel's own closed path records). */

@@ -1,6 +1,6 @@
 /**
  * A breaker machine persisted in the store — a pool's gate (actor
- * `breaker:<pool>`) or one of its worker positions (`breaker:<pool>:<n>`):
+ * `breaker:<pool>`) or one of its worker positions (`breaker:<pool>#<n>`):
  * every state change is journaled, and a restarted pool's breakers start
  * from the state stored with the last change.
  *

@@ -5,8 +5,10 @@
  * proxies; this gate opens only when more than half of the positions are
  * failing at once, and then refuses calls at the door, since there are not
  * enough healthy workers left to take them. It half-opens after
- * `halfOpenAfterMs` to let one probe call through, and closes when that
- * call succeeds.
+ * `halfOpenAfterMs` to let one probe call through at a time, and closes
+ * when a probe succeeds with no more than half of the positions failing:
+ * a probe that a healthy worker of the minority answered says nothing of
+ * the rest.
  *
  * It feeds the breaker machine (actor `breaker:<pool>`), so it is visible and
  * persisted like the single breaker it replaces, and a pool restarted on the
@@ -41,9 +43,10 @@ export class PoolGate {
   ) {
     this.current = restored?.state === "open" ? "open" : "closed";
     this.openedAt = restored?.openedAt ?? null;
-    // The record may hold a state the gate does not start from (an isolation is not restored).
+    // The record may hold a state the gate does not start from (an isolation is not restored, an
+    // explicit initial state wins): bring it in line.
     if (machine.state === "isolated") machine.record({ type: "breaker.released", now: Date.now(), saved: this.toJSON() });
-    if (machine.state !== this.current && this.current === "open") this.feed("open");
+    if (machine.state !== this.current) this.feed(this.current);
   }
 
   /** The gate's state. */
@@ -57,20 +60,25 @@ export class PoolGate {
   }
 
   /** May this call go on? Once open long enough, one call at a time goes as the probe. */
-  admit(now = Date.now()): Admission {
+  admit(): Admission {
     if (this.current === "closed") return "pass";
+    const now = Date.now();
     if (this.probing || now - (this.openedAt ?? now) < this.halfOpenAfterMs) return "refuse";
     this.probing = true;
     if (this.current === "open") this.move("halfOpen");
     return "probe";
   }
 
-  /** How the probe ended: a success closes the gate, a failure opens it again. */
-  probed(succeeded: boolean): void {
+  /**
+   * How the probe ended: a failure opens the gate again; a success closes it
+   * once no more than half of the positions fail (`healthy`), and otherwise
+   * lets the next call probe.
+   */
+  probed(succeeded: boolean, healthy: boolean): void {
     this.probing = false;
     if (this.current !== "halfOpen") return;
-    if (succeeded) this.move("closed");
-    else this.open();
+    if (!succeeded) this.open();
+    else if (healthy) this.move("closed");
   }
 
   /** Judge the positions: more than half failing opens a closed gate. */

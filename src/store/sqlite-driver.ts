@@ -29,10 +29,10 @@
  *
  * Writes and transactions of one connection queue behind each other, so
  * they land in the order they were issued even while the first waits for
- * the lock. Reads do not queue, since in WAL mode another process's writer
- * does not block them: they only wait for an open transaction (and are
- * retried the same way in the rare case they meet a lock, such as another
- * process recovering the WAL).
+ * the lock. A read waits only for the writes this connection issued before
+ * it (so that it sees them) and for an open transaction: in WAL mode another
+ * process's writer does not block it (it is retried the same way in the
+ * rare case it meets a lock, such as another process recovering the WAL).
  *
  * @module
  */
@@ -60,8 +60,8 @@ function isBusy(e: unknown): boolean {
   return (((e as { errcode?: number }).errcode ?? 0) & 0xff) === SQLITE_BUSY;
 }
 
-function lockedReason(waitedMs: number): string {
-  return `database is locked by another process: gave up after ${waitedMs} ms of retries`;
+function lockedReason(waitedMs: number, busyTimeoutMs: number): string {
+  return `database is locked by another process: gave up after ${waitedMs} ms (the store's busyTimeoutMs is ${busyTimeoutMs})`;
 }
 
 /**
@@ -109,7 +109,7 @@ export async function openSqlite(path: string, display: string, busyTimeoutMs = 
       // NORMAL is durable against a crash of the process (what kill -9 does);
       // only an OS crash or power loss can drop the last commits, never tear one.
       db.exec("PRAGMA synchronous = NORMAL");
-    }, { since: Date.now(), busyTimeoutMs, blocked: () => null, gaveUp: (waited) => unreachable(lockedReason(waited)) });
+    }, { since: Date.now(), busyTimeoutMs, blocked: () => null, gaveUp: (waited) => unreachable(lockedReason(waited, busyTimeoutMs)) });
   } catch (e) {
     db.close();
     throw e instanceof StoreError ? e : unreachable((e as Error).message);
@@ -192,10 +192,17 @@ class SqliteDriver implements Driver {
     return Promise.resolve();
   }
 
-  /** A statement from outside any transaction: a read runs at once, a write after the writes issued before it. */
+  /**
+   * A statement from outside any transaction: a write after the writes issued before it; a read at
+   * once, or, while this connection has writes queued, after them, so that it sees them.
+   */
   private statement<T>(sql: string, attempt: () => T): Promise<T> {
     const since = Date.now();
-    if (/^\s*select\b/i.test(sql)) return this.retrying(sql, since, attempt, () => this.open);
+    if (/^\s*select\b/i.test(sql)) {
+      const read = (): Promise<T> => this.retrying(sql, since, attempt, () => this.open);
+      const queued = this.writes;
+      return queued === null ? read() : queued.then(read);
+    }
     return this.serially(() => this.retrying(sql, since, attempt, () => null));
   }
 
@@ -219,7 +226,7 @@ class SqliteDriver implements Driver {
       since,
       busyTimeoutMs: this.busyTimeoutMs,
       blocked,
-      gaveUp: (waited) => this.failed(sql, "query", lockedReason(waited)),
+      gaveUp: (waited) => this.failed(sql, "query", lockedReason(waited, this.busyTimeoutMs)),
     }).catch((e: unknown) => {
       throw this.error(sql, e);
     });

@@ -36,7 +36,13 @@ export function invalidCall(site: CallSite, name: string, command: unknown, args
     if (sessionId !== undefined && typeof sessionId !== "string") return refusal(site, name, command, "sessionId", sessionId, "a string");
     if (signal !== undefined && !(signal instanceof AbortSignal)) return refusal(site, name, command, "signal", signal, "an AbortSignal");
   }
-  const problem = argsProblem(args);
+  let problem: ReturnType<typeof argsProblem>;
+  try {
+    problem = argsProblem(args);
+  } catch (e) {
+    // A getter or toJSON of the caller's that throws: JSON.stringify would throw it too, later and untyped.
+    return refusal(site, name, command, "args", args, `readable as JSON (reading it threw ${(e as Error)?.name ?? "an error"}: ${(e as Error)?.message ?? String(e)})`);
+  }
   return problem === null ? null : refusal(site, name, command, problem.path, problem.received, problem.allowed);
 }
 

@@ -20,6 +20,7 @@ const HOSTILE: readonly [string, string][] = [
   ["infinity", "PythonError:UnserializableResult"],
   ["deep_result", "PythonError:UnserializableResult"],
   ["unserializable", "PythonError:UnserializableResult"],
+  ["evil_dict", "PythonError:UnserializableResult"],
   ["system_exit", "PythonError:SystemExit"],
   ["keyboard_interrupt", "PythonError:KeyboardInterrupt"],
   ["generator_exit", "PythonError:GeneratorExit"],

@@ -54,3 +54,26 @@ test("more than half of the workers failing at once opens the gate: calls are re
   expect(typeof (await pool.execute("work", null))).toBe("number");
   await pool.stop();
 }, 30_000);
+
+test("a worker's exit counts once against its position, however many calls it had in flight", async () => {
+  const { pool } = await echoPool({ name: "v2", size: 1, capacity: 8, retry: false, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 60_000 } });
+  // Five calls in flight when the worker dies: five WorkerExitedErrors, one failure of the worker.
+  const inFlight = Array.from({ length: 5 }, () => pool.execute("pid", { sleep: 1 }).catch((e: { _tag: string }) => e._tag));
+  await waitFor(() => pool.metrics().inFlight === 5, 5000);
+  process.kill(pool.metrics().workers[0]!.pid, "SIGKILL");
+  expect(await Promise.all(inFlight)).toEqual(Array(5).fill("WorkerExitedError"));
+  expect(await waitFor(() => pool.metrics().ready === 1, 10_000)).toBe(true);
+  expect([pool.metrics().workers[0]!.breaker, pool.metrics().breaker]).toEqual(["closed", "closed"]);
+  await pool.stop();
+}, 30_000);
+
+test("breaker.initialState must be a state from pool.breakerState()", async () => {
+  const e = await rejection(echoPool({ name: "v2", size: 1, breaker: { initialState: { ownState: { value: 1 } } } }));
+  expect([e._tag, e.message]).toEqual(["ConfigError", expect.stringContaining('pool "v2": breaker.initialState must be a state from pool.breakerState(): { gate, positions }')]);
+  const { pool } = await echoPool({ name: "v2", size: 1 });
+  const saved = pool.breakerState();
+  await pool.stop();
+  const again = await echoPool({ name: "v2", size: 1, breaker: { initialState: saved } });
+  expect(again.pool.metrics().breaker).toBe("closed");
+  await again.pool.stop();
+});

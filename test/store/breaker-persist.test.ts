@@ -90,7 +90,7 @@ describe("persisted breaker", () => {
     await crashTwice(run.pool);
     expect(await waitFor(() => run.pool.metrics().breaker === "open", 2000)).toBe(true);
     // The openings' journal writes must land before the store closes: only the final snapshots may fail.
-    const journaled = async (): Promise<boolean> => (await run.store.journal.read("breaker:v2")).length === 1 && (await run.store.journal.read("breaker:v2:0")).length === 1;
+    const journaled = async (): Promise<boolean> => (await run.store.journal.read("breaker:v2")).length === 1 && (await run.store.journal.read("breaker:v2#0")).length === 1;
     expect(await waitFor(journaled, 5000)).toBe(true);
     await run.store.close();
     await run.pool.stop();

@@ -101,8 +101,9 @@ describe("stage checklists", () => {
     expect((await stageChecklist(r.store, "rollout", 5000)).items.find((i) => i.item === "breaker")).toMatchObject({ status: "not_applicable", evidence: "V2 (v2) has no breaker" });
     await r.stop();
 
-    // Every call crashes its worker; two in a row open the breaker, and the next window finds it open.
-    const crashing = await rig("errors", { plan: ONE_LONG_STAGE, thresholds: { criticalMinCalls: 1000, minCalls: 1000 } }, {}, ":memory:", { breaker: { consecutiveFailures: 2, halfOpenAfterMs: 3_600_000 } });
+    // Every call crashes its worker, which counts once against its position: two rounds on the one worker
+    // open its breaker, and with it the gate, and the next window finds it open.
+    const crashing = await rig("errors", { plan: ONE_LONG_STAGE, thresholds: { criticalMinCalls: 1000, minCalls: 1000 } }, {}, ":memory:", { size: 1, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 3_600_000 } });
     await crashing.rollout.start();
     for (let i = 0; i < 2; i++) {
       await Promise.all(Array.from({ length: 6 }, () => crashing.v2.execute("crash", {}).catch(() => null)));

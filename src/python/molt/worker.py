@@ -166,6 +166,11 @@ class Server:
         except RecursionError:
             self.counters.failed += 1
             return error_frame(rid, "UnserializableResult", f"result of {name!r} is nested too deeply to encode as JSON")
+        except BaseException as e:
+            # The encoder runs the result's own code (a dict subclass's items(), say): whatever it
+            # raises, MemoryError included, fails this call and no other.
+            self.counters.failed += 1
+            return error_frame(rid, "UnserializableResult", f"result of {name!r} could not be encoded: {type(e).__name__}: {describe(e)}")
         if len(payload) > self.max_frame_bytes:
             self.counters.failed += 1
             return error_frame(rid, "FrameTooLarge",
