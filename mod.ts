@@ -172,3 +172,13 @@ export {
   validateFaults,
 } from "./src/validation/faults.ts";
 export { type Checklist, type ChecklistItem, CHECKLIST_STAGES, type ChecklistStatus, stageChecklist } from "./src/validation/checklist.ts";
+export { createFleetNode, type FleetNode, type FleetNodeOptions, type FleetNodeStatus, type WhenStoreLost } from "./src/fleet/node.ts";
+export { findOutlier, type NodeContribution } from "./src/fleet/fleet-arms.ts";
+export type { NodeWindow } from "./src/fleet/node-window.ts";
+export type { Fence, FenceTerm } from "./src/store/fence.ts";
+export type { Acquired, Lease, Leases } from "./src/store/tables/leases.ts";
+export type { NodeBeat, NodeJoin, NodeRecord, NodeRole, Nodes, NodeView } from "./src/store/tables/nodes.ts";
+export type { ArmRead, ArmSource, ArmsReading } from "./src/rollout/arm-window.ts";
+export type { IntervalTotals } from "./src/telemetry/metrics-window.ts";
+export { MOLT_VERSION } from "./src/version.ts";
+export { type FleetView, readFleet } from "./src/fleet/fleet-view.ts";

@@ -495,6 +495,54 @@ export class MigrationError extends Data.TaggedError("MigrationError")<{
   }
 }
 
+/**
+ * A write of a fleet leader refused because its lease's term is over:
+ * another node holds a newer term (the writer was paused, cut off or slow,
+ * and lost the lease meanwhile). Nothing was written; the writer is a
+ * follower now.
+ *
+ * @example
+ * ```ts
+ * import { FencedError } from "molt";
+ * const e = new FencedError({ lease: "rollout:r1", nodeId: "a", term: 3, currentTerm: 4, holder: "b" });
+ * console.log(e.message); // lease rollout:r1: node a's term 3 is over (term 4 is held by b): the write was refused
+ * ```
+ */
+export class FencedError extends Data.TaggedError("FencedError")<{
+  readonly lease: string;
+  readonly nodeId: string;
+  readonly term: number;
+  readonly currentTerm: number | null;
+  readonly holder: string | null;
+}> {
+  override get message(): string {
+    const now = this.currentTerm === null ? "nobody holds it" : `term ${this.currentTerm} is held by ${this.holder}`;
+    return `lease ${this.lease}: node ${this.nodeId}'s term ${this.term} is over (${now}): the write was refused`;
+  }
+}
+
+/**
+ * A fleet node could not join or act: its id is taken by a live node
+ * elsewhere, or its settings cannot work together (a lease shorter than a
+ * window).
+ *
+ * @example
+ * ```ts
+ * import { FleetError } from "molt";
+ * const e = new FleetError({ nodeId: "web-1", operation: "join", reason: "node id taken by a live node (host b, pid 7)" });
+ * console.log(e.message); // fleet node web-1: cannot join: node id taken by a live node (host b, pid 7)
+ * ```
+ */
+export class FleetError extends Data.TaggedError("FleetError")<{
+  readonly nodeId: string;
+  readonly operation: string;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `fleet node ${this.nodeId}: cannot ${this.operation}: ${this.reason}`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -516,7 +564,9 @@ export type MoltError =
   | FlagError
   | ProgramError
   | RolloutError
-  | MigrationError;
+  | MigrationError
+  | FencedError
+  | FleetError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -539,6 +589,8 @@ const TAGS: ReadonlySet<string> = new Set([
   "ProgramError",
   "RolloutError",
   "MigrationError",
+  "FencedError",
+  "FleetError",
 ]);
 
 /**

@@ -26,6 +26,7 @@ import {
   type LoadReport,
   migrationReport,
   openStore,
+  readFleet,
   readMigration,
   type Store,
   validateEquivalence,
@@ -68,22 +69,40 @@ async function send(command: string, args: Record<string, unknown>, waitMsText: 
     return;
   }
   await withStore(async (store, g) => {
-    const id = await store.commands.enqueue({ target: g.migration, command, args, requestedBy: `molt cli (pid ${process.pid})` });
+    const by = `molt cli (pid ${process.pid})`;
+    if (command === "emergency_rollback") {
+      // In the store itself, before anything else: every node hears share 0 whether or not anything leads the rollout.
+      await store.flags.set("pool_v2_share", 0, { by, reason: `emergency rollback: ${String(args.reason ?? "no reason given")}` });
+      console.log(`V2's share is 0 in the store: every node serving "${g.migration}" hears it within a second`);
+    }
+    const id = await store.commands.enqueue({ target: g.migration, command, args, requestedBy: by });
+    const fleet = await readFleet(store, g.migration);
+    if (fleet.nodes.length > 0 && fleet.leader === null) {
+      const live = fleet.nodes.filter((n) => n.live).map((n) => n.nodeId);
+      console.error(`${command} was queued (command ${id}) but ${fleet.leadership}; live nodes: ${live.length === 0 ? "none" : live.join(", ")}. The next node to take the lease applies it.`);
+      // The emergency already took effect through the share; anything else waits for a leader.
+      process.exitCode = command === "emergency_rollback" ? 0 : 3;
+      return;
+    }
     const deadline = Date.now() + waitMs;
     for (;;) {
       const c = await store.commands.get(id);
-      if (c !== undefined && c.status !== "pending") {
+      if (c !== undefined && c.status !== "pending" && c.status !== "claimed") {
         if (c.status === "failed") {
           console.error(`${command} failed: ${String(c.result?.error)}`);
           process.exitCode = 1;
         } else {
-          const r = c.result as { state?: string; rollout?: { detail?: string; shareBp?: number; stage?: number | null } | null };
-          console.log(`${command} applied: migration ${r.state}, rollout ${r.rollout?.detail ?? "—"}, V2 share ${pct(r.rollout?.shareBp ?? 0)}`);
+          // A migration answers with its progress; a fleet's leader with the rollout's status, and who it is.
+          const r = c.result as { state?: string; detail?: string; shareBp?: number; appliedBy?: string; term?: number; rollout?: { detail?: string; shareBp?: number } | null };
+          const by = r.appliedBy === undefined ? "" : ` by node ${r.appliedBy} (term ${r.term})`;
+          const rollout = r.rollout === undefined ? { detail: r.detail, shareBp: r.shareBp } : r.rollout;
+          const migration = r.rollout === undefined ? "" : `migration ${r.state}, `;
+          console.log(`${command} applied${by}: ${migration}rollout ${rollout?.detail ?? "—"}, V2 share ${pct(rollout?.shareBp ?? 0)}`);
         }
         return;
       }
       if (Date.now() > deadline) {
-        console.error(`${command} was queued (command ${id}) but not applied within ${waitMs} ms: is the application running migration "${g.migration}" with migration.serve()?`);
+        console.error(`${command} was queued (command ${id}) but not applied within ${waitMs} ms: is the application running migration "${g.migration}" with migration.serve() (or a fleet node)?`);
         process.exitCode = 2;
         return;
       }
@@ -105,6 +124,10 @@ program.command("status").description("Phase, stage, share, time in stage, per-a
       }
       const r = m.rollout;
       const c = r?.context;
+      const fleet = await readFleet(store, g.migration);
+      // With a fleet and nobody leading, the stage clock stands where the last decision left it.
+      const frozen = fleet.nodes.length > 0 && fleet.leader === null;
+      const lastElapsed = Number([...m.decisions].reverse().find((d) => typeof d.inputs.elapsedMs === "number")?.inputs.elapsedMs ?? c?.elapsedMs ?? 0);
       const last = [...m.decisions].reverse().find((d) => (d.inputs as { v1?: unknown }).v1 !== undefined);
       const arms = last?.inputs as { v1?: Record<string, number>; v2?: Record<string, number> } | undefined;
       const head = new Table();
@@ -113,8 +136,18 @@ program.command("status").description("Phase, stage, share, time in stage, per-a
         { rollout: r?.detail ?? "—" },
         { stage: c === undefined ? "—" : stageOf(c) },
         { "V2 share": r === null ? "—" : pct(r.shareBp) },
-        { "time in stage": c === undefined ? "—" : duration(c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, Date.now() - c.clockAt)) },
+        {
+          "time in stage": c === undefined
+            ? "—"
+            : frozen
+            ? `${duration(lastElapsed)} (not counting: no live leader)`
+            : duration(c.clockAt === null ? c.elapsedMs : c.elapsedMs + Math.max(0, Date.now() - c.clockAt)),
+        },
       );
+      if (fleet.nodes.length > 0) {
+        const newest = Math.min(...fleet.nodes.map((n) => n.ageMs));
+        head.push({ fleet: fleet.allGone ? `all ${fleet.nodes.length} nodes gone (last heard ${duration(newest)} ago): nothing serves or leads this rollout` : fleet.leadership });
+      }
       if (m.migration?.failedPhase) head.push({ failed: `${m.migration.failedPhase}: ${m.migration.reason}` });
       if (c?.pauseReason) head.push({ paused: c.pauseReason });
       // A failing tick loop, unless a tick has succeeded since (a judged window, or the recovery).
@@ -126,6 +159,15 @@ program.command("status").description("Phase, stage, share, time in stage, per-a
         const t = new Table({ head: ["arm", "calls", "error rate", "p50 ms", "p99 ms"] });
         for (const [name, w] of [["V1", arms.v1], ["V2", arms.v2]] as const) {
           t.push([name, w.calls, w.calls ? `${((100 * w.errors!) / w.calls).toFixed(2)}%` : "—", w.p50Ms!.toFixed(2), w.p99Ms!.toFixed(2)]);
+        }
+        console.log(t.toString());
+      }
+      if (fleet.nodes.length > 0) {
+        const t = new Table({ head: ["node", "host", "pid", "role", "heartbeat", "share", "V1 calls", "V2 calls", "version"] });
+        for (const n of fleet.nodes) {
+          const role = n.stoppedAt !== null ? "stopped" : n.live ? n.role : `${n.role} (stale)`;
+          const w = (n.state as { lastWindow?: { v1Calls?: number; v2Calls?: number } }).lastWindow;
+          t.push([n.nodeId, n.host, n.pid, role, `${duration(n.ageMs)} ago`, n.shareBp === null ? "—" : pct(n.shareBp), w?.v1Calls ?? "—", w?.v2Calls ?? "—", n.version]);
         }
         console.log(t.toString());
       }

@@ -28,7 +28,7 @@ import { nonNegativeDuration } from "../config.ts";
 import type { PoolBreaker } from "../resilience/breaker.ts";
 import { classifyError } from "../resilience/classify.ts";
 import { type CallOutcome, EventBus, type MoltEvent } from "../telemetry/events.ts";
-import { MetricsWindow } from "../telemetry/metrics-window.ts";
+import { type IntervalTotals, MetricsWindow } from "../telemetry/metrics-window.ts";
 import { invalidCall } from "../worker/call-check.ts";
 import { resolveWorkerOptions } from "../worker/options.ts";
 import { type Deadlined, PendingTable } from "../worker/pending.ts";
@@ -208,6 +208,7 @@ class PoolImpl implements Pool {
       strategy: this.strategy,
       state: this.state,
       windowMs: this.o.windowMs,
+      sliceMs: this.window.sliceLengthMs,
       size: this.supervisor.target,
       ready,
       starting: this.supervisor.pending,
@@ -228,6 +229,10 @@ class PoolImpl implements Pool {
         breaker: this.breakers === null ? null : this.breakerOn ? this.breakers.at(s.position).state : "bypassed",
       })),
     };
+  }
+
+  interval(from: number, to: number): IntervalTotals {
+    return this.window.interval(from, to);
   }
 
   async health(): Promise<PoolHealth> {

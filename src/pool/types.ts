@@ -9,7 +9,7 @@ import type { PoolState } from "../../machines/pool.ts";
 import type { WorkerState } from "../../machines/worker.ts";
 import type { Rule } from "../config.ts";
 import type { EventBus } from "../telemetry/events.ts";
-import type { WindowTotals } from "../telemetry/metrics-window.ts";
+import type { IntervalTotals, WindowTotals } from "../telemetry/metrics-window.ts";
 import type { Affinity, Strategy } from "./options.ts";
 
 /** Per-call options of `pool.execute`. */
@@ -72,6 +72,8 @@ export interface PoolMetrics extends WindowTotals {
   readonly strategy: Strategy;
   readonly state: PoolState;
   readonly windowMs: number;
+  /** How long one slice of the window is: what `interval` reads whole. */
+  readonly sliceMs: number;
   /** Target size (not counting overflow). */
   readonly size: number;
   readonly ready: number;
@@ -134,6 +136,8 @@ export interface Pool {
   execute<T = unknown>(command: string, args?: unknown, options?: ExecuteOptions): Promise<T>;
   stats(): PoolStats;
   metrics(): PoolMetrics;
+  /** The window's totals over the whole slices that started in [from, to) and have ended (what a fleet node publishes). */
+  interval(from: number, to: number): IntervalTotals;
   /** Ask every worker for its health (pid, RSS, uptime). */
   health(): Promise<PoolHealth>;
   /** Refuse new calls, let calls finish until the deadline, fail the rest. */

@@ -6,8 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import { totalmem } from "node:os";
-import type { ArmWindow } from "../monitor/judge.ts";
+import type { ArmWindow, ShadowWindow } from "../monitor/judge.ts";
 import type { Pool, PoolMetrics } from "../pool/types.ts";
+import type { Router } from "../routing/router.ts";
 
 /** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
 const TICKS_PER_SECOND = 100;
@@ -168,4 +169,54 @@ export class ArmReader {
 export function forRecord(read: ArmRead): Record<string, unknown> {
   const { latencySample, rss, ...rest } = read.window;
   return { ...rest, latencySampleSize: latencySample.length, rssSamples: rss.length, sessions: read.sessions, affinity: read.affinity, breaker: read.breaker };
+}
+
+/** Both arms read for one judgement, and where they came from. */
+export interface ArmsReading {
+  readonly v1: ArmRead;
+  readonly v2: ArmRead;
+  readonly shadow: ShadowWindow | null;
+  /** Recorded with the judgement: which nodes contributed, and an outlier among them (a fleet's reading); absent for one process. */
+  readonly fleet?: Readonly<Record<string, unknown>>;
+  /** A failing arm's outlier, told with the verdict's reasons; null when there is none. */
+  readonly outlier?: string | null;
+  /** The reading was judged and counted: the next one starts after its calls. */
+  accept(): void;
+}
+
+/**
+ * Where a rollout's judged windows come from: the pools of this process
+ * (the default), or every node of a fleet through the store.
+ */
+export interface ArmSource {
+  read(at: number): Promise<ArmsReading>;
+}
+
+/** The windows of the two pools in this process, and the router's shadow counts. */
+export class LocalArms implements ArmSource {
+  private readonly v1: ArmReader;
+  private readonly v2: ArmReader;
+
+  constructor(v1: Pool, v2: Pool, private readonly router: Router | undefined, private readonly noiseFloor: number) {
+    this.v1 = new ArmReader(v1);
+    this.v2 = new ArmReader(v2);
+  }
+
+  read(at: number): Promise<ArmsReading> {
+    const a = this.v1.read(at);
+    const b = this.v2.read(at);
+    const totals = shadowTotals(this.router ?? null);
+    const shadow: ShadowWindow | null = totals === null ? null : { ...totals, noiseFloor: this.noiseFloor };
+    return Promise.resolve({ v1: a, v2: b, shadow, accept: () => (this.v1.accept(a), this.v2.accept(b)) });
+  }
+}
+
+/** The router's shadow comparisons so far, over every command; null when it does not shadow. */
+export function shadowTotals(router: Router | null): { compared: number; mismatched: number } | null {
+  const stats = router?.stats().shadow;
+  if (stats === undefined || stats === null) return null;
+  let compared = 0;
+  let mismatched = 0;
+  for (const c of Object.values(stats)) (compared += c.matched + c.mismatched, mismatched += c.mismatched);
+  return { compared, mismatched };
 }

@@ -18,17 +18,18 @@ import {
   rolloutState,
   shareOf,
 } from "../../machines/rollout.ts";
-import { boolean, clockRule, idRule, nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, required, refuser } from "../config.ts";
+import { boolean, clockRule, nonEmptyString, type Rule, idRule, nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, required, refuser } from "../config.ts";
 import { ConfigError, RolloutError } from "../errors.ts";
 import { type Flags, flagsRule } from "../flags/flags.ts";
-import { judge, type Judgement, type ShadowWindow } from "../monitor/judge.ts";
+import { judge, type Judgement } from "../monitor/judge.ts";
 import { resolveThresholds, type Thresholds } from "../monitor/thresholds.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
 import type { Router } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
-import { type Store, storeRule } from "../store/store.ts";
+import type { Fence } from "../store/fence.ts";
+import { fencedStore, type Store, storeRule } from "../store/store.ts";
 import { CHECKLIST_STAGES, stageChecklist } from "../validation/checklist.ts";
-import { ArmReader, forRecord } from "./arm-window.ts";
+import { type ArmSource, forRecord, LocalArms } from "./arm-window.ts";
 import { RollbackManager, type RollbackOptions, type RollbackReport, type RollbackSettings, resolveRollbackOptions } from "./rollback.ts";
 
 /** Options of createRolloutController. */
@@ -62,6 +63,24 @@ export interface RolloutOptions {
    * time held does not count toward the stage). Default 3.
    */
   readonly maxTickFailures?: number;
+  /**
+   * Where the judged windows come from. Default: the two pools of this
+   * process and the router's shadow counts; a fleet node passes the merged
+   * windows of every node.
+   */
+  readonly arms?: ArmSource;
+  /**
+   * Write only while this lease term holds: journal, snapshots, decisions
+   * and the share are refused with a FencedError once another node leads.
+   * Default: unfenced (one process leads the rollout).
+   */
+  readonly fence?: Fence;
+  /**
+   * Roll back before anything else on restore, with this reason: an
+   * emergency rollback requested while no process ran the rollout (a fleet
+   * with no leader). The share is never set back up first. Default: none.
+   */
+  readonly rollbackOnRestore?: string;
 }
 
 /** Ticks that failed in a row, and whether the rollout holds because of them. */
@@ -202,7 +221,7 @@ export function resolveRolloutSettings(given: Pick<RolloutOptions, (typeof ROLLO
  * ```
  */
 export async function createRolloutController(options: RolloutOptions): Promise<RolloutController> {
-  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "now", ...ROLLOUT_SETTINGS]);
+  refuseUnknown("rollout", options, ["v1", "v2", "flags", "store", "router", "rolloutId", "now", "arms", "fence", "rollbackOnRestore", ...ROLLOUT_SETTINGS]);
   required("rollout", "v1", options.v1, poolRule);
   required("rollout", "v2", options.v2, poolRule);
   required("rollout", "flags", options.flags, flagsRule);
@@ -210,22 +229,26 @@ export async function createRolloutController(options: RolloutOptions): Promise<
   const rolloutId = option("rollout", "rolloutId", options.rolloutId, idRule, "rollout");
   const settings = resolveRolloutSettings(options, "rollout", "");
   const now = option("rollout", "now", options.now, clockRule, Date.now);
+  const arms = option("rollout", "arms", options.arms, armSourceRule, undefined);
+  const fence = option("rollout", "fence", options.fence, fenceRule, undefined);
+  const store = fence === undefined ? options.store : fencedStore(options.store, fence);
   const actor = await persistActor(rolloutMachine, {
     actorId: `rollout:${rolloutId}`,
     machineVersion: ROLLOUT_MACHINE_VERSION,
-    store: options.store,
+    store,
     input: { rolloutId, plan: settings.plan },
     now,
     snapshotEvery: 20,
   });
-  const controller = new Controller(options, rolloutId, settings, now, actor);
-  await controller.recover();
+  const controller = new Controller({ ...options, store }, rolloutId, settings, now, actor, arms ?? new LocalArms(options.v1, options.v2, options.router, settings.noiseFloor), fence);
+  await controller.recover(option("rollout", "rollbackOnRestore", options.rollbackOnRestore, nonEmptyString, undefined));
   return controller;
 }
 
+const armSourceRule: Rule<ArmSource> = { is: (v): v is ArmSource => typeof (v as ArmSource | null)?.read === "function", allowed: "an ArmSource (an object with read(at))" };
+const fenceRule: Rule<Fence> = { is: (v): v is Fence => typeof (v as Fence | null)?.check === "function", allowed: "a Fence from store.leases.fence()" };
+
 class Controller implements RolloutController {
-  private readonly v1: ArmReader;
-  private readonly v2: ArmReader;
   private readonly rollbacks: RollbackManager;
   private lastJudgement: Judgement | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -243,15 +266,20 @@ class Controller implements RolloutController {
     private readonly settings: RolloutSettings,
     private readonly now: () => number,
     private readonly actor: PersistedActor<typeof rolloutMachine>,
+    private readonly arms: ArmSource,
+    private readonly fence: Fence | undefined,
   ) {
-    this.v1 = new ArmReader(o.v1);
-    this.v2 = new ArmReader(o.v2);
     this.rollbacks = new RollbackManager(rolloutId, o.flags, o.v2, settings.rollback);
     this.lastOkAt = now();
   }
 
   /** After a restore: the time away does not count, the flags match the state, an interrupted rollback finishes. */
-  async recover(): Promise<void> {
+  async recover(emergency: string | undefined): Promise<void> {
+    // Before the restored event, whose reconciling would set the share back up.
+    if (emergency !== undefined && ["active", "paused", "promoted"].includes(this.state())) {
+      this.rollbacks.flip();
+      await this.send({ type: "rollback.requested", now: this.now(), reason: emergency }, "operator.emergency_rollback", emergency);
+    }
     if (this.actor.restore.kind === "restored") await this.send({ type: "controller.restored", now: this.now() }, "restored", "the controller started again");
     await this.reconcile("restored");
     if (this.state() === "rollingBack") await this.finishRollback(this.actor.getSnapshot().context.rollbackReason ?? "rollback", false);
@@ -322,10 +350,11 @@ class Controller implements RolloutController {
 
   private async judgeOnce(): Promise<Judgement> {
     const at = this.now();
-    const a = this.v1.read(at);
-    const b = this.v2.read(at);
-    const shadow = this.shadowWindow();
-    const judgement = judge({ v1: a.window, v2: b.window, shadow }, this.settings.thresholds);
+    const reading = await this.arms.read(at);
+    const { v1: a, v2: b, shadow } = reading;
+    const judged = judge({ v1: a.window, v2: b.window, shadow }, this.settings.thresholds);
+    const outlier = judged.verdict === "fail" ? reading.outlier ?? null : null;
+    const judgement = outlier === null ? judged : { ...judged, reasons: [...judged.reasons, outlier] };
     this.lastJudgement = judgement;
     // With checklists required, a passing window that would end a checklist stage holds it while its checklist fails.
     const blocked = judgement.verdict === "pass" ? await this.checklistBlocks(a.calls, b.calls) : null;
@@ -336,9 +365,9 @@ class Controller implements RolloutController {
         { type: "window.judged", now: at, verdict, critical: judgement.critical, v1Calls: a.calls, v2Calls: b.calls, reason },
         "judged",
         reason || judgement.verdict,
-        { judgement, thresholds: this.settings.thresholds, v1: forRecord(a), v2: forRecord(b), shadow },
+        { judgement, thresholds: this.settings.thresholds, v1: forRecord(a), v2: forRecord(b), shadow, ...(reading.fleet === undefined ? {} : { fleet: reading.fleet }) },
         // Once the machine has counted this window's calls, the next window starts after them.
-        () => (this.v1.accept(a), this.v2.accept(b)),
+        () => reading.accept(),
       );
     } finally {
       // A rollback the machine has entered runs even when its decision could not be recorded.
@@ -469,15 +498,6 @@ class Controller implements RolloutController {
     return this.rollingBack;
   }
 
-  private shadowWindow(): ShadowWindow | null {
-    const stats = this.o.router?.stats().shadow;
-    if (stats === undefined || stats === null) return null;
-    let compared = 0;
-    let mismatched = 0;
-    for (const c of Object.values(stats)) (compared += c.matched + c.mismatched, mismatched += c.mismatched);
-    return { compared, mismatched, noiseFloor: this.settings.noiseFloor };
-  }
-
   /**
    * Journal an event, record the decision it led to, and make the flags say
    * what the new state stands for — the flags even when the decision cannot
@@ -508,7 +528,14 @@ class Controller implements RolloutController {
       shareFrom: shareOf(before),
       shareTo: shareOf(after),
       reason,
-      inputs: JSON.parse(JSON.stringify({ ...inputs, stage: after.context.stage + 1, elapsedMs: after.context.elapsedMs, samples: after.context.samples })),
+      inputs: JSON.parse(JSON.stringify({
+        ...inputs,
+        stage: after.context.stage + 1,
+        elapsedMs: after.context.elapsedMs,
+        samples: after.context.samples,
+        // Which node decided, under which term: a fleet's decisions say who led.
+        ...(this.fence === undefined ? {} : { leader: { nodeId: this.fence.nodeId, term: this.fence.term } }),
+      })),
     });
   }
 
@@ -527,7 +554,7 @@ class Controller implements RolloutController {
     const enabled = state === "active" || state === "paused" || state === "promoted";
     const share = shareOf(s);
     const meta = { by: `rollout ${this.rolloutId}`, reason };
-    if (enabled && !flags.get("pool_v2_enabled")) await flags.set("pool_v2_enabled", true, meta);
-    if (flags.explain("pool_v2_share").stored !== share && !(state === "rollingBack")) await flags.set("pool_v2_share", share, meta);
+    if (enabled && !flags.get("pool_v2_enabled")) await flags.set("pool_v2_enabled", true, { ...meta, fence: this.fence });
+    if (flags.explain("pool_v2_share").stored !== share && !(state === "rollingBack")) await flags.set("pool_v2_share", share, { ...meta, fence: this.fence });
   }
 }

@@ -104,6 +104,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "kill switches take effect: forget values stored while nothing read them",
     statements: () => ["DELETE FROM flags WHERE key IN ('circuit_breaker', 'pool_optimizer', 'enhanced_workers', 'telemetry_v2')"],
   },
+  {
+    version: 7,
+    name: "fleet: nodes, leases, claimed commands",
+    statements: ({ json }) => [
+      `CREATE TABLE nodes (
+        node_id TEXT PRIMARY KEY, target TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, version TEXT NOT NULL,
+        role TEXT NOT NULL, arms ${json} NOT NULL, heartbeat_ms INTEGER NOT NULL, started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL, stopped_at BIGINT, share_bp INTEGER, state ${json} NOT NULL)`,
+      "CREATE INDEX nodes_target ON nodes (target, heartbeat_at)",
+      `CREATE TABLE leases (
+        name TEXT PRIMARY KEY, holder TEXT, term BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+        acquired_at BIGINT NOT NULL, lock_pid INTEGER)`,
+      "ALTER TABLE commands ADD COLUMN claimed_by TEXT",
+      "ALTER TABLE commands ADD COLUMN claimed_term BIGINT",
+      "CREATE INDEX pool_metrics_time ON pool_metrics (timestamp)",
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,7 +7,7 @@
  */
 import postgres from "postgres";
 import { isMoltError, StoreError } from "../errors.ts";
-import { type Driver, firstWord, type Queryable, type SqlRow, type SqlValue } from "./driver.ts";
+import { type Driver, firstWord, type Queryable, type SessionLocks, type SqlRow, type SqlValue } from "./driver.ts";
 
 const JSONB = 3802;
 const INT8 = 20;
@@ -26,8 +26,12 @@ export interface PostgresDriverOptions {
 
 /** Connect lazily: the first statement (the migrations of openStore) reveals an unreachable server. */
 export function openPostgres(o: PostgresDriverOptions): Driver {
-  const sql = postgres(o.url, {
-    max: o.maxConnections,
+  return new PostgresDriver(connect(o, o.maxConnections), o);
+}
+
+function connect(o: PostgresDriverOptions, max: number): Sql {
+  return postgres(o.url, {
+    max,
     connect_timeout: Math.max(1, Math.ceil(o.connectTimeoutMs / 1000)),
     onnotice: () => {},
     connection: o.schema === null ? {} : { search_path: o.schema },
@@ -36,7 +40,6 @@ export function openPostgres(o: PostgresDriverOptions): Driver {
       int8Number: { to: INT8, from: [INT8], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
     },
   });
-  return new PostgresDriver(sql, o);
 }
 
 // The type parameter is the map of custom types above; nothing here reads it.
@@ -47,7 +50,13 @@ type TransactionSql = postgres.TransactionSql<any>;
 
 class PostgresDriver implements Driver {
   readonly backend = "postgres" as const;
-  readonly types = { json: "JSONB", bool: "BOOLEAN", serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" };
+  readonly types = {
+    json: "JSONB",
+    bool: "BOOLEAN",
+    serial: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    nowMs: "(extract(epoch from clock_timestamp()) * 1000)::bigint",
+    forShare: " FOR SHARE",
+  };
   readonly display: string;
   private closed = false;
 
@@ -77,6 +86,22 @@ class PostgresDriver implements Driver {
     });
     return async () => {
       if (!this.closed) await unlisten();
+    };
+  }
+
+  sessionLocks(): SessionLocks {
+    this.ensureOpen("lock");
+    // Its own connection: a pooled one would carry the locks to whoever borrows it next.
+    const sql = connect(this.o, 1);
+    const one = async (text: string, params: readonly SqlValue[]): Promise<SqlRow> => (await this.query(sql, text, params))[0] as SqlRow;
+    return {
+      tryLock: async (key) => {
+        const row = await one("SELECT pg_try_advisory_lock(hashtext(?)) AS held, pg_backend_pid() AS pid", [key]);
+        return row.held === true ? Number(row.pid) : null;
+      },
+      backendPid: async () => Number((await one("SELECT pg_backend_pid() AS pid", [])).pid),
+      unlock: async (key) => void (await one("SELECT pg_advisory_unlock(hashtext(?)) AS released", [key])),
+      close: () => sql.end({ timeout: 2 }),
     };
   }
 

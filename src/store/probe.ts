@@ -25,7 +25,7 @@ export interface StoreProbe {
 const MINIMUM = { postgres: [12, 0], sqlite: [3, 35, 0] } as const;
 
 /** Every table molt's migrations create (the ledger is written only by a migration, which needs more than this). */
-const TABLES: readonly string[] = MIGRATIONS.flatMap((m) => m.statements({ json: "", bool: "", serial: "" }).flatMap((s) => /^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)/.exec(s)?.[1] ?? []));
+const TABLES: readonly string[] = MIGRATIONS.flatMap((m) => m.statements({ json: "", bool: "", serial: "", nowMs: "", forShare: "" }).flatMap((s) => /^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)/.exec(s)?.[1] ?? []));
 
 const versionAtLeast = (version: string, minimum: readonly number[]): boolean => {
   const parts = version.split(/[.\s]/).map((p) => Number.parseInt(p, 10));

@@ -119,7 +119,13 @@ export async function openSqlite(path: string, display: string, busyTimeoutMs = 
 
 class SqliteDriver implements Driver {
   readonly backend = "sqlite" as const;
-  readonly types = { json: "TEXT", bool: "INTEGER", serial: "INTEGER PRIMARY KEY AUTOINCREMENT" };
+  readonly types = {
+    json: "TEXT",
+    bool: "INTEGER",
+    serial: "INTEGER PRIMARY KEY AUTOINCREMENT",
+    nowMs: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    forShare: "",
+  };
   private readonly statements = new Map<string, StatementSync>();
   /** Settles when the open transaction ends; reads from outside it wait for it. */
   private open: Promise<void> | null = null;
@@ -139,6 +145,10 @@ class SqliteDriver implements Driver {
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return this.statement(sql, () => this.exec(sql, params, "run") as number);
+  }
+
+  sessionLocks(): null {
+    return null;
   }
 
   listen(): Promise<null> {

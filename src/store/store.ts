@@ -6,6 +6,8 @@
  */
 import { nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, type Rule } from "../config.ts";
 import type { StoreBackend } from "../errors.ts";
+import type { Driver } from "./driver.ts";
+import { type Fence, fencedDriver } from "./fence.ts";
 import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.ts";
 import { openPostgres } from "./postgres-driver.ts";
 import { probeStore, type StoreProbe } from "./probe.ts";
@@ -15,7 +17,9 @@ import { Commands } from "./tables/commands.ts";
 import { Decisions } from "./tables/decisions.ts";
 import { Flags } from "./tables/flags.ts";
 import { Journal } from "./tables/journal.ts";
+import { Leases } from "./tables/leases.ts";
 import { MigrationStatus } from "./tables/migration-status.ts";
+import { Nodes } from "./tables/nodes.ts";
 import { PoolConfigurations } from "./tables/pool-configurations.ts";
 import { PoolMetrics } from "./tables/pool-metrics.ts";
 import { Programs } from "./tables/programs.ts";
@@ -58,6 +62,8 @@ export interface Store {
   readonly decisions: Decisions;
   readonly commands: Commands;
   readonly validations: Validations;
+  readonly nodes: Nodes;
+  readonly leases: Leases;
   /** Every migration recorded in `schema_migrations`, oldest first. */
   migrations(): Promise<AppliedMigration[]>;
   /** The server's version against the oldest supported, and which of molt's tables this connection cannot write. */
@@ -85,7 +91,7 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4, 5, 6 ]
+ * console.log(store.backend, (await store.migrations()).map((m) => m.version)); // sqlite [ 1, 2, 3, 4, 5, 6, 7 ]
  * await store.close();
  * ```
  */
@@ -100,32 +106,60 @@ export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, op
     ? await openSqlite(where.path, where.display, busyTimeoutMs)
     : openPostgres({ url: where.url, schema: where.schema, display: where.display, connectTimeoutMs, maxConnections });
   try {
-    const applied = await migrate(driver, undefined, now);
-    const tables = {
-      poolConfigurations: new PoolConfigurations(driver, now),
-      poolMetrics: new PoolMetrics(driver),
-      migrationStatus: new MigrationStatus(driver),
-      flags: new Flags(driver, now),
-      programs: new Programs(driver, now),
-      snapshots: new Snapshots(driver),
-      journal: new Journal(driver),
-      shadowMismatches: new ShadowMismatches(driver),
-      decisions: new Decisions(driver),
-      commands: new Commands(driver, now),
-      validations: new Validations(driver, now),
-    };
-    return {
-      backend: driver.backend,
-      location: driver.display,
-      applied,
-      ...tables,
-      backups: new Backups(driver, now, tables),
-      migrations: () => appliedMigrations(driver),
-      probe: () => probeStore(driver),
-      close: () => driver.close(),
-    };
+    return build(driver, now, await migrate(driver, undefined, now));
   } catch (e) {
     await driver.close().catch(() => {});
     throw e;
   }
+}
+
+/** The tables over a driver, and where each store came from (for fenced views of it). */
+const drivers = new WeakMap<Store, { driver: Driver; now: () => number }>();
+
+function build(driver: Driver, now: () => number, applied: readonly AppliedMigration[]): Store {
+  const tables = {
+    poolConfigurations: new PoolConfigurations(driver, now),
+    poolMetrics: new PoolMetrics(driver),
+    migrationStatus: new MigrationStatus(driver),
+    flags: new Flags(driver, now),
+    programs: new Programs(driver, now),
+    snapshots: new Snapshots(driver),
+    journal: new Journal(driver),
+    shadowMismatches: new ShadowMismatches(driver),
+    decisions: new Decisions(driver),
+    commands: new Commands(driver, now),
+    validations: new Validations(driver, now),
+    nodes: new Nodes(driver),
+    leases: new Leases(driver),
+  };
+  const store: Store = {
+    backend: driver.backend,
+    location: driver.display,
+    applied,
+    ...tables,
+    backups: new Backups(driver, now, tables),
+    migrations: () => appliedMigrations(driver),
+    probe: () => probeStore(driver),
+    close: () => driver.close(),
+  };
+  drivers.set(store, { driver, now });
+  return store;
+}
+
+/**
+ * @internal The same store, with every write checked against `fence` (see
+ * fence.ts): what a fleet leader writes through. Closing the view leaves
+ * the store open.
+ */
+export function fencedStore(store: Store, fence: Fence): Store {
+  const origin = drivers.get(store);
+  if (origin === undefined) throw new TypeError("fencedStore: not a store from openStore()");
+  return build(fencedDriver(origin.driver, fence), origin.now, store.applied);
+}
+
+/** @internal The driver under a store (for the fleet's session locks). */
+export function driverOf(store: Store): Driver {
+  const origin = drivers.get(store);
+  if (origin === undefined) throw new TypeError("driverOf: not a store from openStore()");
+  return origin.driver;
 }

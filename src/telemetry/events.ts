@@ -121,6 +121,34 @@ export type MoltEvent =
     readonly discardedMs: number;
   }
   | Base & {
+    /** A fleet node took the lease of its rollout and leads it now; `pool` is V2's pool. */
+    readonly type: "fleet.leader_elected";
+    readonly rolloutId: string;
+    readonly nodeId: string;
+    readonly term: number;
+  }
+  | Base & {
+    /** A fleet node stopped leading: its term is over (another node holds a newer one), it lost the store, or it stopped. */
+    readonly type: "fleet.leader_lost";
+    readonly rolloutId: string;
+    readonly nodeId: string;
+    readonly term: number;
+    readonly reason: string;
+  }
+  | Base & {
+    /** A fleet node has not reached the store for `storeLostAfterMs`: it serves with the last share it heard ("hold") or sends everything to V1 ("v1"). */
+    readonly type: "fleet.store_lost";
+    readonly nodeId: string;
+    readonly fallback: "hold" | "v1";
+    readonly sinceMs: number;
+  }
+  | Base & {
+    /** A fleet node reached the store again after losing it; the share is the store's again. */
+    readonly type: "fleet.store_recovered";
+    readonly nodeId: string;
+    readonly lostMs: number;
+  }
+  | Base & {
     /** A shadow call was compared with the serving one; `pool` is the shadow arm's pool. */
     readonly type: "shadow.compared";
     readonly command: string;

@@ -42,6 +42,21 @@ export interface WindowTotals {
   readonly queueWaitP99Ms: number;
 }
 
+/**
+ * The calls of the whole slices that started in an interval, with their
+ * latencies as an HDR histogram encoded so that histograms of several nodes
+ * merge exactly: what a fleet node publishes for its arm each window.
+ */
+export interface IntervalTotals
+  extends Pick<WindowTotals, "from" | "to" | "calls" | "outcomes" | "categories" | "crashes" | "restarts" | "saturated" | "queued"> {
+  /** Latencies in microseconds, `hdr.encodeIntoCompressedBase64`; "" when no call completed. */
+  readonly latencyHistogram: string;
+  /** Queue waits in microseconds, encoded the same way; "" when none waited. */
+  readonly queueWaitHistogram: string;
+  /** A uniform sample of the interval's latencies (ms), at most 128. */
+  readonly latencySample: readonly number[];
+}
+
 /** Latencies kept per slice for the sample (reservoir sampling). */
 const SAMPLE_PER_SLICE = 128;
 
@@ -61,8 +76,29 @@ interface Slice {
 }
 
 const HOUR_US = 3_600_000_000;
-const newHistogram = (): hdr.Histogram =>
+/** A histogram of the kind every window records into (microseconds, up to an hour, 2 significant digits). */
+export const newHistogram = (): hdr.Histogram =>
   hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HOUR_US, numberOfSignificantValueDigits: 2, bitBucketSize: 32 });
+
+const ms = (us: number): number => us / 1000;
+
+/** Quantiles of a histogram of microseconds, in milliseconds (zeros when empty). */
+export function summarise(h: hdr.Histogram): LatencySummary {
+  return h.totalCount === 0
+    ? { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
+    : { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), max: ms(h.maxValue), mean: ms(h.mean) };
+}
+
+/**
+ * The 99th percentile over every one of `calls` of the time spent waiting
+ * for a worker, from the waits of those that queued: calls that never
+ * queued waited 0, so it is the waits' quantile that leaves 1% of all calls
+ * above it (0 when under 1% waited).
+ */
+export function queueWaitP99(waits: hdr.Histogram | null, calls: number): number {
+  const queued = waits?.totalCount ?? 0;
+  return waits === null || queued < 0.01 * calls ? 0 : ms(waits.getValueAtPercentile(100 * Math.max(0, 1 - (0.01 * calls) / queued)));
+}
 
 const emptyOutcomes = (): Record<CallOutcome, number> => ({ ok: 0, python_error: 0, failed: 0, rejected: 0 });
 
@@ -94,7 +130,55 @@ export class MetricsWindow {
     this.sliceMs = options.windowMs / options.slices;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    this.current = this.openSlice(this.now());
+    // Slices start at multiples of their length, so every node's slices line up and an interval of whole slices means the same time everywhere.
+    const now = this.now();
+    this.current = this.openSlice(Math.floor(now / this.sliceMs) * this.sliceMs);
+  }
+
+  /** How long one slice is (ms): intervals read with `interval` are whole slices. */
+  get sliceLengthMs(): number {
+    return this.sliceMs;
+  }
+
+  /**
+   * The totals of the slices that started in [from, to) and have ended by
+   * now; slices older than the window are gone.
+   */
+  interval(from: number, to: number): IntervalTotals {
+    this.slice();
+    const now = this.now();
+    const chosen = this.slices.filter((s) => s.start >= from && s.start < to && s.start + this.sliceMs <= now);
+    const outcomes = emptyOutcomes();
+    const categories: Partial<Record<ErrorCategory, number>> = {};
+    const latencies = newHistogram();
+    const waits = newHistogram();
+    let crashes = 0, restarts = 0, saturated = 0;
+    const pool: number[] = [];
+    for (const s of chosen) {
+      latencies.add(s.histogram);
+      if (s.queueWaits !== null) waits.add(s.queueWaits);
+      for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
+      for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
+      crashes += s.crashes;
+      restarts += s.restarts;
+      saturated += s.saturated;
+      pool.push(...s.sample);
+    }
+    // Thin the slices' samples to one sample of the interval, each latency kept with the same chance.
+    while (pool.length > SAMPLE_PER_SLICE) pool.splice(Math.floor(this.random() * pool.length), 1);
+    const encode = (h: hdr.Histogram): string => (h.totalCount === 0 ? "" : hdr.encodeIntoCompressedBase64(h));
+    const result: IntervalTotals = {
+      from, to,
+      calls: outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected,
+      outcomes, categories, crashes, restarts, saturated,
+      queued: waits.totalCount,
+      latencyHistogram: encode(latencies),
+      queueWaitHistogram: encode(waits),
+      latencySample: pool,
+    };
+    latencies.destroy();
+    waits.destroy();
+    return result;
   }
 
   /** Record one finished call; latency in milliseconds; `saturated` when the pool refused it for want of a worker. */
@@ -156,20 +240,10 @@ export class MetricsWindow {
     }
     const calls = outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected;
     const coveredS = Math.max(now - from, 1) / 1000;
-    const ms = (us: number): number => us / 1000;
-    const latencyMs = merged.totalCount === 0
-      ? { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 }
-      : {
-        p50: ms(merged.getValueAtPercentile(50)),
-        p90: ms(merged.getValueAtPercentile(90)),
-        p99: ms(merged.getValueAtPercentile(99)),
-        max: ms(merged.maxValue),
-        mean: ms(merged.mean),
-      };
+    const latencyMs = summarise(merged);
     merged.destroy();
     const queued = waits?.totalCount ?? 0;
-    // Calls that never queued waited 0: the p99 over every call is the waits' quantile that leaves 1% of all calls above it.
-    const queueWaitP99Ms = waits === null || queued < 0.01 * calls ? 0 : ms(waits.getValueAtPercentile(100 * Math.max(0, 1 - (0.01 * calls) / queued)));
+    const queueWaitP99Ms = queueWaitP99(waits, calls);
     waits?.destroy();
     return {
       from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts, latencySample,

@@ -137,5 +137,13 @@ function send(client: InstanceType<typeof StatsD>, e: MoltEvent): void {
       return client.gauge("rollout.held", 1, { rollout: e.rolloutId });
     case "rollout.recovered":
       return client.gauge("rollout.held", 0, { rollout: e.rolloutId });
+    case "fleet.leader_elected":
+      return client.increment("fleet.leader_elected", 1, { rollout: e.rolloutId, node: e.nodeId });
+    case "fleet.leader_lost":
+      return client.increment("fleet.leader_lost", 1, { rollout: e.rolloutId, node: e.nodeId });
+    case "fleet.store_lost":
+      return client.gauge("fleet.store_lost", 1, { node: e.nodeId, fallback: e.fallback });
+    case "fleet.store_recovered":
+      return client.gauge("fleet.store_lost", 0, { node: e.nodeId });
   }
 }

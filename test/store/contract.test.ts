@@ -22,7 +22,7 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const first = await open(url);
       expect(first.backend).toBe(backend.name);
-      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       await first.close();
       const second = await open(url);
       expect(second.applied).toEqual([]);

@@ -8,8 +8,8 @@ import { Schema } from "effect";
 import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow } from "../driver.ts";
 
-/** A command's progress. */
-export const CommandStatus = Schema.Literals(["pending", "applied", "failed"]);
+/** A command's progress: "claimed" by a fleet's leader, which applies it next. */
+export const CommandStatus = Schema.Literals(["pending", "claimed", "applied", "failed"]);
 /** A command's progress. */
 export type CommandStatus = typeof CommandStatus.Type;
 
@@ -27,6 +27,9 @@ export const OperatorCommand = Schema.Struct({
   appliedAt: Schema.NullOr(Millis),
   /** What applying it returned, or the error it raised. */
   result: Schema.NullOr(JsonObject),
+  /** The fleet node that claimed it, and under which lease term; null when none did. */
+  claimedBy: Schema.NullOr(Schema.String),
+  claimedTerm: Schema.NullOr(Schema.Int),
 });
 /** A queued operator command. */
 export type OperatorCommand = typeof OperatorCommand.Type;
@@ -45,10 +48,12 @@ const codec = rowCodec(
     status: r.status,
     appliedAt: r.applied_at,
     result: r.result === null ? null : jsonColumn(r, "result"),
+    claimedBy: r.claimed_by,
+    claimedTerm: r.claimed_term,
   }),
 );
 
-const SELECT = "SELECT id, target, command, args, requested_by, requested_at, status, applied_at, result FROM commands";
+const SELECT = "SELECT id, target, command, args, requested_by, requested_at, status, applied_at, result, claimed_by, claimed_term FROM commands";
 
 /**
  * The operator command queue.
@@ -69,7 +74,7 @@ export class Commands {
 
   /** Queue a command; resolves with its id. */
   async enqueue(c: { target: string; command: string; args?: Record<string, unknown>; requestedBy?: string }): Promise<number> {
-    const v = codec.write({ id: 0, target: c.target, command: c.command, args: c.args ?? {}, requestedBy: c.requestedBy ?? null, requestedAt: this.now(), status: "pending", appliedAt: null, result: null }, `target=${c.target},command=${c.command}`);
+    const v = codec.write({ id: 0, target: c.target, command: c.command, args: c.args ?? {}, requestedBy: c.requestedBy ?? null, requestedAt: this.now(), status: "pending", appliedAt: null, result: null, claimedBy: null, claimedTerm: null }, `target=${c.target},command=${c.command}`);
     const rows = await this.driver.all("INSERT INTO commands (target, command, args, requested_by, requested_at, status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id", [
       v.target, v.command, JSON.stringify(v.args), v.requestedBy, v.requestedAt, v.status,
     ]);
@@ -81,12 +86,31 @@ export class Commands {
     return (await this.driver.all(`${SELECT} WHERE target = ? AND status = ? ORDER BY id`, [target, "pending"])).map((r) => codec.read(r));
   }
 
-  /** Mark a pending command applied or failed, with its result; false if it was not pending. */
+  /** Mark a pending (or claimed) command applied or failed, with its result; false if it was neither. */
   async complete(id: number, status: "applied" | "failed", result: Record<string, unknown>): Promise<boolean> {
-    const changed = await this.driver.run("UPDATE commands SET status = ?, applied_at = ?, result = ? WHERE id = ? AND status = ?", [
-      status, this.now(), JSON.stringify(result), id, "pending",
+    const changed = await this.driver.run("UPDATE commands SET status = ?, applied_at = ?, result = ? WHERE id = ? AND status IN ('pending', 'claimed')", [
+      status, this.now(), JSON.stringify(result), id,
     ]);
     return changed > 0;
+  }
+
+  /**
+   * Claim a target's oldest command for `nodeId` under lease `term`, in one
+   * transaction: a pending one, or one claimed under an older term (its
+   * leader died before applying it: the rollout's commands are idempotent,
+   * so applying it again is safe). Of several nodes asking, one gets it.
+   * Through a fenced store, a claim is refused once the term is over.
+   */
+  async claim(target: string, nodeId: string, term: number): Promise<OperatorCommand | undefined> {
+    const open = "target = ? AND (status = 'pending' OR (status = 'claimed' AND claimed_term < ?))";
+    return await this.driver.transaction(async (q) => {
+      const [row] = await q.all(`${SELECT} WHERE ${open} ORDER BY id LIMIT 1`, [target, term]);
+      if (row === undefined) return undefined;
+      const id = Number(row.id);
+      const changed = await q.run(`UPDATE commands SET status = 'claimed', claimed_by = ?, claimed_term = ? WHERE id = ? AND ${open}`, [nodeId, term, id, target, term]);
+      if (changed === 0) return undefined;
+      return codec.read((await q.all(`${SELECT} WHERE id = ?`, [id]))[0]!);
+    });
   }
 
   /** One command, or undefined. */

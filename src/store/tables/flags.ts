@@ -8,6 +8,7 @@
  */
 import { Schema } from "effect";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
+import type { Fence } from "../fence.ts";
 import type { Driver, SqlRow, SqlValue } from "../driver.ts";
 
 /** A flag's stored value. */
@@ -68,6 +69,8 @@ export interface ChangeMeta {
   readonly by?: string;
   /** Default: null. */
   readonly reason?: string;
+  /** Write only while this lease term holds (a fleet leader's writes); refused with a FencedError after. Default: unfenced. */
+  readonly fence?: Fence;
 }
 
 /** A running watch; `close` stops it. */
@@ -98,6 +101,7 @@ export class Flags {
   async set(key: string, value: unknown, meta: ChangeMeta = {}): Promise<FlagRecord> {
     const v = codec.write({ key, value, updatedAt: this.now(), updatedBy: meta.by ?? null, reason: meta.reason ?? null }, `key=${key}`);
     return await this.driver.transaction(async (q) => {
+      await meta.fence?.check(q);
       const before = await q.all(`${SELECT} WHERE key = ?`, [key]);
       const old = before.length === 0 ? null : JSON.stringify(codec.read(before[0]!).value);
       await q.run(

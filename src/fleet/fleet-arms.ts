@@ -1,0 +1,241 @@
+/**
+ * What a fleet's leader judges: the windows every node wrote for each arm
+ * over the judged span, merged — counts added, latency histograms added
+ * (exactly: HDR histograms of the same layout), queue waits added, CPU
+ * averaged, memory the highest share any node's workers hold — with the
+ * nodes that contributed and, when V2 is bad on one node more than on the
+ * others, which node that is.
+ *
+ * @module
+ */
+import * as hdr from "hdr-histogram-js";
+import type { ArmWindow, ShadowWindow } from "../monitor/judge.ts";
+import { twoProportionTest } from "../monitor/statistics.ts";
+import type { Pool } from "../pool/types.ts";
+import type { ArmRead, ArmSource, ArmsReading } from "../rollout/arm-window.ts";
+import type { Store } from "../store/store.ts";
+import type { PoolMetricsEntry } from "../store/tables/pool-metrics.ts";
+import { newHistogram, queueWaitP99, summarise } from "../telemetry/metrics-window.ts";
+import type { NodeWindow } from "./node-window.ts";
+
+/** Latencies kept in a merged sample. */
+const MERGED_SAMPLE = 1024;
+/** How sure a node's V2 error rate must be to be called an outlier against the others'. */
+const OUTLIER_P = 0.01;
+
+/** One node's part in a judgement. */
+export interface NodeContribution {
+  readonly nodeId: string;
+  readonly live: boolean;
+  readonly windows: number;
+  readonly v1Calls: number;
+  readonly v2Calls: number;
+  readonly v2Errors: number;
+  readonly v2P99Ms: number;
+}
+
+interface Row {
+  readonly key: string;
+  readonly nodeId: string;
+  readonly w: NodeWindow;
+}
+
+const BREAKER_RANK: Readonly<Record<string, number>> = { closed: 0, bypassed: 0, halfOpen: 1, isolated: 2, open: 3 };
+
+/** Settings of FleetArms. */
+export interface FleetArmsOptions {
+  readonly store: Store;
+  readonly v1: Pool;
+  readonly v2: Pool;
+  /** The rollout whose windows are read. */
+  readonly target: string;
+  /** How far back a judgement looks (ms). */
+  readonly spanMs: number;
+  readonly noiseFloor: number;
+  /** Windows that ended before this (epoch ms) were counted by an earlier leader. */
+  readonly countedBefore: number;
+}
+
+/** Reads the merged windows of every node of a rollout from the store. */
+export class FleetArms implements ArmSource {
+  private readonly counted = new Map<string, number>();
+
+  constructor(private readonly o: FleetArmsOptions) {}
+
+  async read(at: number): Promise<ArmsReading> {
+    const from = at - this.o.spanMs;
+    const [r1, r2, nodes] = await Promise.all([
+      this.o.store.poolMetrics.range(this.o.v1.name, { from }),
+      this.o.store.poolMetrics.range(this.o.v2.name, { from }),
+      this.o.store.nodes.list(this.o.target),
+    ]);
+    const rows1 = this.rows(r1);
+    const rows2 = this.rows(r2);
+    const fresh = (r: Row): boolean => !this.counted.has(r.key) && r.w.to > this.o.countedBefore;
+    const new1 = rows1.filter(fresh);
+    const new2 = rows2.filter(fresh);
+    const live = new Set(nodes.filter((n) => n.live).map((n) => n.nodeId));
+    const contributions = contribute(rows1, rows2, live);
+    const outlier = findOutlier(contributions);
+    const shadowRows = rows2.filter((r) => r.w.shadow !== null);
+    const shadow: ShadowWindow | null = shadowRows.length === 0 ? null : {
+      compared: shadowRows.reduce((n, r) => n + r.w.shadow!.compared, 0),
+      mismatched: shadowRows.reduce((n, r) => n + r.w.shadow!.mismatched, 0),
+      noiseFloor: this.o.noiseFloor,
+    };
+    return {
+      v1: armRead(this.o.v1, rows1, new1),
+      v2: armRead(this.o.v2, rows2, new2),
+      shadow,
+      fleet: { spanMs: this.o.spanMs, nodes: contributions, outlier },
+      outlier,
+      accept: () => {
+        for (const r of [...new1, ...new2]) this.counted.set(r.key, r.w.to);
+        // What has left the span cannot come back: forget it.
+        for (const [key, to] of this.counted) if (to < from) this.counted.delete(key);
+      },
+    };
+  }
+
+  private rows(entries: readonly PoolMetricsEntry[]): Row[] {
+    return entries
+      .map((e) => ({ key: `${e.nodeId}@${e.timestamp}`, nodeId: e.nodeId, w: e.metrics as unknown as NodeWindow }))
+      .filter((r) => r.w.target === this.o.target);
+  }
+}
+
+function decode(text: string): hdr.Histogram | null {
+  return text === "" ? null : hdr.decodeFromCompressedBase64(text, 32);
+}
+
+/** Add the encoded histograms of `rows` (`pick` chooses which) into one. */
+function added(rows: readonly Row[], pick: (w: NodeWindow) => string): hdr.Histogram {
+  const sum = newHistogram();
+  for (const r of rows) {
+    const h = decode(pick(r.w));
+    if (h !== null) (sum.add(h), h.destroy());
+  }
+  return sum;
+}
+
+/** The arm's windows of every node, merged into what the monitor judges. */
+export function mergeWindows(rows: readonly Row[]): ArmWindow {
+  const calls = rows.reduce((n, r) => n + r.w.calls, 0);
+  const ok = rows.reduce((n, r) => n + r.w.outcomes.ok, 0);
+  const latencies = added(rows, (w) => w.latencyHistogram);
+  const waits = added(rows, (w) => w.queueWaitHistogram);
+  const latency = summarise(latencies);
+  const p99Wait = queueWaitP99(waits.totalCount === 0 ? null : waits, calls);
+  latencies.destroy();
+  waits.destroy();
+  const byNode = groupBy(rows);
+  const sample = rows.flatMap((r) => r.w.latencySample);
+  const step = Math.max(1, Math.ceil(sample.length / MERGED_SAMPLE));
+  const cpu = rows.map((r) => r.w.cpuPercent).filter((c): c is number => c !== null);
+  const memory = rows.map((r) => r.w.memoryPercent).filter((m): m is number => m !== null);
+  const spanMs = rows.length === 0 ? 0 : Math.max(...rows.map((r) => r.w.to)) - Math.min(...rows.map((r) => r.w.from));
+  return {
+    calls,
+    errors: calls - ok,
+    windowS: spanMs / 1000,
+    p50Ms: latency.p50,
+    p90Ms: latency.p90,
+    p99Ms: latency.p99,
+    latencySample: sample.filter((_, i) => i % step === 0),
+    // Workers serving across the fleet: each node's average over its windows, added.
+    workers: Math.max(1, [...byNode.values()].reduce((n, rs) => n + rs.reduce((m, r) => m + r.w.workers, 0) / rs.length, 0)),
+    crashes: rows.reduce((n, r) => n + r.w.crashes, 0),
+    saturated: rows.reduce((n, r) => n + r.w.saturated, 0),
+    queued: rows.reduce((n, r) => n + r.w.queued, 0),
+    queueWaitP99Ms: p99Wait,
+    cpuPercent: cpu.length === 0 ? null : cpu.reduce((a, b) => a + b, 0) / cpu.length,
+    memoryPercent: memory.length === 0 ? null : Math.max(...memory),
+    rss: steepestSeries(byNode),
+  };
+}
+
+function groupBy(rows: readonly Row[]): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  for (const r of rows) out.set(r.nodeId, [...(out.get(r.nodeId) ?? []), r]);
+  return out;
+}
+
+/**
+ * RSS is a series per node and per set of workers: summed across nodes it
+ * would jump whenever a node joins. The monitor is given the series that
+ * grows fastest, so one leaking node is judged as the leak it is.
+ */
+function steepestSeries(byNode: ReadonlyMap<string, readonly Row[]>): { at: number; bytes: number }[] {
+  let best: { at: number; bytes: number }[] = [];
+  let bestSlope = -Infinity;
+  for (const rows of byNode.values()) {
+    const last = rows.at(-1)!.w.rssOf;
+    const series = rows.filter((r) => r.w.rssOf === last).flatMap((r) => r.w.rss);
+    if (series.length < 2) continue;
+    const slope = (series.at(-1)!.bytes - series[0]!.bytes) / Math.max(1, series.at(-1)!.at - series[0]!.at);
+    if (slope > bestSlope) (best = [...series], bestSlope = slope);
+  }
+  return best;
+}
+
+function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[]): ArmRead {
+  const latest = [...groupBy(rows).values()].map((rs) => rs.at(-1)!.w.breaker);
+  const breaker = latest.reduce<string | null>((worst, b) => (b !== null && (worst === null || (BREAKER_RANK[b] ?? 0) > (BREAKER_RANK[worst] ?? 0)) ? b : worst), null);
+  const sessions = {
+    calls: fresh.reduce((n, r) => n + r.w.sessions.calls, 0),
+    moved: fresh.reduce((n, r) => n + r.w.sessions.moved, 0),
+    rebound: fresh.reduce((n, r) => n + r.w.sessions.rebound, 0),
+  };
+  const calls = fresh.reduce((n, r) => n + r.w.calls - r.w.outcomes.rejected, 0);
+  return { window: mergeWindows(rows), calls, sessions, seen: { calls: 0, sessions }, affinity: pool.affinity, breaker };
+}
+
+function contribute(rows1: readonly Row[], rows2: readonly Row[], live: ReadonlySet<string>): NodeContribution[] {
+  const ids = [...new Set([...rows1, ...rows2].map((r) => r.nodeId))].sort();
+  return ids.map((nodeId) => {
+    const mine1 = rows1.filter((r) => r.nodeId === nodeId);
+    const mine2 = rows2.filter((r) => r.nodeId === nodeId);
+    const v2 = mergeWindows(mine2);
+    return {
+      nodeId,
+      live: live.has(nodeId),
+      windows: Math.max(mine1.length, mine2.length),
+      v1Calls: mine1.reduce((n, r) => n + r.w.calls, 0),
+      v2Calls: v2.calls,
+      v2Errors: v2.errors,
+      v2P99Ms: v2.p99Ms,
+    };
+  });
+}
+
+/**
+ * The node whose V2 fails more than the others' V2, significantly (one-sided
+ * two-proportion test against the rest of the fleet); else the node whose
+ * V2 p99 is over twice every other node's. Null with one node, or none such.
+ */
+export function findOutlier(nodes: readonly NodeContribution[]): string | null {
+  if (nodes.length < 2) return null;
+  const calls = nodes.reduce((n, x) => n + x.v2Calls, 0);
+  const errors = nodes.reduce((n, x) => n + x.v2Errors, 0);
+  let worst: { node: NodeContribution; p: number; z: number; rest: number } | null = null;
+  for (const node of nodes) {
+    const restCalls = calls - node.v2Calls;
+    if (node.v2Calls === 0 || restCalls === 0) continue;
+    const test = twoProportionTest(errors - node.v2Errors, restCalls, node.v2Errors, node.v2Calls);
+    if (test.z > 0 && test.pValue < OUTLIER_P && (worst === null || test.pValue < worst.p)) {
+      worst = { node, p: test.pValue, z: test.z, rest: (errors - node.v2Errors) / restCalls };
+    }
+  }
+  if (worst !== null) {
+    const n = worst.node;
+    return `node ${n.nodeId} is the outlier: V2 error rate ${(n.v2Errors / n.v2Calls).toFixed(4)} over ${n.v2Calls} calls against ${worst.rest.toFixed(4)} on the other nodes (z ${worst.z.toFixed(1)})`;
+  }
+  for (const node of nodes) {
+    const others = nodes.filter((x) => x !== node && x.v2Calls > 0);
+    const highest = Math.max(0, ...others.map((x) => x.v2P99Ms));
+    if (node.v2Calls > 0 && others.length > 0 && highest > 0 && node.v2P99Ms > 2 * highest) {
+      return `node ${node.nodeId} is the outlier: V2 p99 ${node.v2P99Ms.toFixed(1)} ms against at most ${highest.toFixed(1)} ms on the other nodes`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,68 @@
+/**
+ * What a fleet node writes to `pool_metrics` for each arm each window: the
+ * calls of the whole slices of that window (errors by category, latencies as
+ * an exactly mergeable HDR histogram, queue waits, saturation, crashes),
+ * its workers' CPU and RSS, its sessions and breaker, and for V2 the shadow
+ * comparisons it made. Windows are aligned on the epoch, so the windows of
+ * every node cover the same times.
+ *
+ * @module
+ */
+import type { Pool } from "../pool/types.ts";
+import { ArmReader, shadowTotals } from "../rollout/arm-window.ts";
+import type { Router } from "../routing/router.ts";
+import type { IntervalTotals } from "../telemetry/metrics-window.ts";
+
+/** One node's window of one arm, as stored in `pool_metrics.metrics`. */
+export interface NodeWindow extends IntervalTotals {
+  /** The rollout it was served for. */
+  readonly target: string;
+  readonly workers: number;
+  readonly cpuPercent: number | null;
+  readonly memoryPercent: number | null;
+  /** The arm's total RSS samples taken in the window, and which workers they are of (a new set starts a new series). */
+  readonly rss: readonly { readonly at: number; readonly bytes: number }[];
+  readonly rssOf: string;
+  readonly sessions: { readonly calls: number; readonly moved: number; readonly rebound: number };
+  readonly affinity: string;
+  readonly breaker: string | null;
+  /** Shadow comparisons made in the window (V2's row only), or null. */
+  readonly shadow: { readonly compared: number; readonly mismatched: number } | null;
+}
+
+/** Cuts one arm's windows for a node. */
+export class NodeWindowCutter {
+  private readonly reader: ArmReader;
+  private shadowSeen = { compared: 0, mismatched: 0 };
+
+  constructor(private readonly pool: Pool, private readonly target: string, private readonly router: Router | null) {
+    this.reader = new ArmReader(pool);
+    this.shadowSeen = shadowTotals(this.router) ?? this.shadowSeen;
+  }
+
+  /** The window [from, to): call when it has ended. */
+  cut(from: number, to: number): NodeWindow {
+    const totals = this.pool.interval(from, to);
+    const read = this.reader.read(Date.now());
+    this.reader.accept(read);
+    const shadowNow = shadowTotals(this.router);
+    const shadow = shadowNow === null
+      ? null
+      : { compared: shadowNow.compared - this.shadowSeen.compared, mismatched: shadowNow.mismatched - this.shadowSeen.mismatched };
+    if (shadowNow !== null) this.shadowSeen = shadowNow;
+    const pids = this.pool.metrics().workers.map((w) => w.pid).sort((a, b) => a - b).join(",");
+    return {
+      ...totals,
+      target: this.target,
+      workers: read.window.workers,
+      cpuPercent: read.window.cpuPercent,
+      memoryPercent: read.window.memoryPercent,
+      rss: read.window.rss.filter((p) => p.at >= from && p.at < to),
+      rssOf: pids,
+      sessions: read.sessions,
+      affinity: read.affinity,
+      breaker: read.breaker,
+      shadow,
+    };
+  }
+}
