@@ -2,12 +2,19 @@
 // V2 pool of real Python workers, with synthetic traffic, stages compressed
 // to seconds, a live status line, decommission, and the report written.
 // `--fault` makes V2 degrade during the rollout and shows the automatic
-// rollback.
+// rollback. `--nodes 3` runs a fleet of three replicas sharing one rollout.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFlags, createMigration, createPool, migrationReport, openStore } from "../../mod.ts";
+import { fleetDemo } from "./fleet-demo.ts";
+
+// `--nodes N`: the fleet demo instead (src/cli/fleet-demo.ts).
+if (process.argv.includes("--nodes")) {
+  console.log(JSON.stringify(await fleetDemo(process.argv.slice(2))));
+  process.exit(0);
+}
 
 const fault = process.argv.includes("--fault");
 const handler = fileURLToPath(new URL("../../examples/summarizer.py", import.meta.url));

@@ -34,7 +34,8 @@ export interface NodeContribution {
   readonly v2P99Ms: number;
 }
 
-interface Row {
+/** One node's window of one arm, as read. */
+export interface Row {
   readonly key: string;
   readonly nodeId: string;
   readonly w: NodeWindow;
@@ -59,6 +60,13 @@ export interface FleetArmsOptions {
 /** Reads the merged windows of every node of a rollout from the store. */
 export class FleetArms implements ArmSource {
   private readonly counted = new Map<string, number>();
+  /** Decoded histograms of the rows in the span, by row. */
+  private readonly decoded = new Map<string, Decoded>();
+  private readonly decodedOf = (r: Row): Decoded => {
+    let d = this.decoded.get(r.key);
+    if (d === undefined) this.decoded.set(r.key, (d = decodeRow(r)));
+    return d;
+  };
 
   constructor(private readonly o: FleetArmsOptions) {}
 
@@ -75,7 +83,10 @@ export class FleetArms implements ArmSource {
     const new1 = rows1.filter(fresh);
     const new2 = rows2.filter(fresh);
     const live = new Set(nodes.filter((n) => n.live).map((n) => n.nodeId));
-    const contributions = contribute(rows1, rows2, live);
+    // Rows that left the span will not be read again.
+    const inSpan = new Set([...rows1, ...rows2].map((r) => r.key));
+    for (const key of this.decoded.keys()) if (!inSpan.has(key)) this.decoded.delete(key);
+    const contributions = contribute(rows1, rows2, live, this.decodedOf);
     const outlier = findOutlier(contributions);
     const shadowRows = rows2.filter((r) => r.w.shadow !== null);
     const shadow: ShadowWindow | null = shadowRows.length === 0 ? null : {
@@ -84,8 +95,8 @@ export class FleetArms implements ArmSource {
       noiseFloor: this.o.noiseFloor,
     };
     return {
-      v1: armRead(this.o.v1, rows1, new1),
-      v2: armRead(this.o.v2, rows2, new2),
+      v1: armRead(this.o.v1, rows1, new1, this.decodedOf),
+      v2: armRead(this.o.v2, rows2, new2, this.decodedOf),
       shadow,
       fleet: { spanMs: this.o.spanMs, nodes: contributions, outlier },
       outlier,
@@ -99,31 +110,38 @@ export class FleetArms implements ArmSource {
 
   private rows(entries: readonly PoolMetricsEntry[]): Row[] {
     return entries
-      .map((e) => ({ key: `${e.nodeId}@${e.timestamp}`, nodeId: e.nodeId, w: e.metrics as unknown as NodeWindow }))
+      .map((e) => ({ key: `${e.poolName}:${e.nodeId}@${e.timestamp}`, nodeId: e.nodeId, w: e.metrics as unknown as NodeWindow }))
       .filter((r) => r.w.target === this.o.target);
   }
 }
 
-function decode(text: string): hdr.Histogram | null {
-  return text === "" ? null : hdr.decodeFromCompressedBase64(text, 32);
+/** A row's histograms, decoded. */
+export interface Decoded {
+  readonly latency: hdr.Histogram | null;
+  readonly waits: hdr.Histogram | null;
 }
 
-/** Add the encoded histograms of `rows` (`pick` chooses which) into one. */
-function added(rows: readonly Row[], pick: (w: NodeWindow) => string): hdr.Histogram {
+const decode = (text: string): hdr.Histogram | null => (text === "" ? null : hdr.decodeFromCompressedBase64(text, 32));
+
+/** Decode a row's histograms (what FleetArms caches: a row never changes once written). */
+export const decodeRow = (r: Row): Decoded => ({ latency: decode(r.w.latencyHistogram), waits: decode(r.w.queueWaitHistogram) });
+
+/** Add the histograms of `rows` (`pick` chooses which) into one. */
+function added(rows: readonly Row[], pick: (r: Row) => hdr.Histogram | null): hdr.Histogram {
   const sum = newHistogram();
   for (const r of rows) {
-    const h = decode(pick(r.w));
-    if (h !== null) (sum.add(h), h.destroy());
+    const h = pick(r);
+    if (h !== null) sum.add(h);
   }
   return sum;
 }
 
 /** The arm's windows of every node, merged into what the monitor judges. */
-export function mergeWindows(rows: readonly Row[]): ArmWindow {
+export function mergeWindows(rows: readonly Row[], decoded: (r: Row) => Decoded = decodeRow): ArmWindow {
   const calls = rows.reduce((n, r) => n + r.w.calls, 0);
   const ok = rows.reduce((n, r) => n + r.w.outcomes.ok, 0);
-  const latencies = added(rows, (w) => w.latencyHistogram);
-  const waits = added(rows, (w) => w.queueWaitHistogram);
+  const latencies = added(rows, (r) => decoded(r).latency);
+  const waits = added(rows, (r) => decoded(r).waits);
   const latency = summarise(latencies);
   const p99Wait = queueWaitP99(waits.totalCount === 0 ? null : waits, calls);
   latencies.destroy();
@@ -178,7 +196,7 @@ function steepestSeries(byNode: ReadonlyMap<string, readonly Row[]>): { at: numb
   return best;
 }
 
-function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[]): ArmRead {
+function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[], decoded: (r: Row) => Decoded): ArmRead {
   const latest = [...groupBy(rows).values()].map((rs) => rs.at(-1)!.w.breaker);
   const breaker = latest.reduce<string | null>((worst, b) => (b !== null && (worst === null || (BREAKER_RANK[b] ?? 0) > (BREAKER_RANK[worst] ?? 0)) ? b : worst), null);
   const sessions = {
@@ -187,15 +205,15 @@ function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[]): ArmRe
     rebound: fresh.reduce((n, r) => n + r.w.sessions.rebound, 0),
   };
   const calls = fresh.reduce((n, r) => n + r.w.calls - r.w.outcomes.rejected, 0);
-  return { window: mergeWindows(rows), calls, sessions, seen: { calls: 0, sessions }, affinity: pool.affinity, breaker };
+  return { window: mergeWindows(rows, decoded), calls, sessions, seen: { calls: 0, sessions }, affinity: pool.affinity, breaker };
 }
 
-function contribute(rows1: readonly Row[], rows2: readonly Row[], live: ReadonlySet<string>): NodeContribution[] {
+function contribute(rows1: readonly Row[], rows2: readonly Row[], live: ReadonlySet<string>, decoded: (r: Row) => Decoded): NodeContribution[] {
   const ids = [...new Set([...rows1, ...rows2].map((r) => r.nodeId))].sort();
   return ids.map((nodeId) => {
     const mine1 = rows1.filter((r) => r.nodeId === nodeId);
     const mine2 = rows2.filter((r) => r.nodeId === nodeId);
-    const v2 = mergeWindows(mine2);
+    const v2 = mergeWindows(mine2, decoded);
     return {
       nodeId,
       live: live.has(nodeId),

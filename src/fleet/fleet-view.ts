@@ -38,9 +38,13 @@ export interface FleetView {
 export async function readFleet(store: Store, rolloutId: string): Promise<FleetView> {
   const [nodes, lease] = await Promise.all([store.nodes.list(rolloutId), store.leases.get(`rollout:${rolloutId}`)]);
   const holder = lease !== null && lease.holder !== null && lease.remainingMs >= 0 ? nodes.find((n) => n.nodeId === lease.holder) ?? null : null;
-  const leader = holder !== null && holder.live ? holder : null;
+  // A migration serving alone leads without a lease.
+  const alone = lease === null ? nodes.find((n) => n.live && n.role === "leader") ?? null : null;
+  const leader = holder !== null && holder.live ? holder : alone;
   const s = (ms: number): string => `${(Math.abs(ms) / 1000).toFixed(1)} s`;
-  const leadership = leader !== null
+  const leadership = alone !== null
+    ? `served by ${alone.nodeId} alone (pid ${alone.pid} on ${alone.host})`
+    : leader !== null
     ? `leader ${leader.nodeId} (term ${lease!.term}, lease ${s(lease!.remainingMs)} left)`
     : lease === null
     ? "no live leader: the lease was never taken"

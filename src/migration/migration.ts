@@ -7,7 +7,7 @@
  * @module
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import {
   MIGRATION_MACHINE_VERSION,
@@ -39,6 +39,7 @@ import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { type Check, preflight } from "./preflight.ts";
+import { MOLT_VERSION } from "../version.ts";
 import { resolveVerifyOptions, verify, type VerifyOptions } from "./verify.ts";
 
 /** Options of createMigration. */
@@ -297,20 +298,40 @@ class MigrationImpl implements Migration {
     const pollMs = option("migration", "serve.pollMs", options.pollMs, positiveDuration, 250);
     if (this.serving !== null) return;
     let busy = false;
+    let beats = 0;
     this.serving = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.applyCommands().finally(() => (busy = false));
+      // A heartbeat about every second, so `molt status` and the CLI know whether anything serves the migration.
+      const beat = beats++ % Math.max(1, Math.round(1000 / pollMs)) === 0 ? this.beat() : Promise.resolve();
+      Promise.all([beat, this.applyCommands()]).finally(() => (busy = false));
     }, pollMs);
   }
 
   private serving: ReturnType<typeof setInterval> | null = null;
   private applying: Promise<void> = Promise.resolve();
+  private readonly who = { host: hostname(), pid: process.pid };
+  private readonly nodeId = `${hostname()}-${process.pid}`;
+  private joined = false;
+
+  /** Register this process as the node serving the migration (it leads alone: no lease), and beat. */
+  private async beat(): Promise<void> {
+    const nodes = this.o.store.nodes;
+    const beat = { role: "leader" as const, shareBp: this.o.flags.share(), state: { migration: this.state() } };
+    try {
+      if (this.joined && (await nodes.beat(this.nodeId, this.who, beat))) return;
+      await nodes.join({ nodeId: this.nodeId, target: this.migrationId, ...this.who, version: MOLT_VERSION, role: "leader", arms: [this.o.v1.name, this.o.v2.name], heartbeatMs: 1000 });
+      this.joined = true;
+    } catch {
+      // The next beat tries again; commands are applied meanwhile.
+    }
+  }
 
   private applyCommands(): Promise<void> {
     this.applying = (async () => {
       const store = this.o.store;
-      for (const c of await store.commands.pending(this.migrationId).catch(() => [])) {
+      // Claimed one at a time, so that a second process serving the same migration by mistake cannot apply a command twice.
+      for (let c = await store.commands.claim(this.migrationId, this.nodeId, 0).catch(() => undefined); c !== undefined; c = await store.commands.claim(this.migrationId, this.nodeId, 0).catch(() => undefined)) {
         const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
         try {
           const progress = await this.apply(c.command, reason);
@@ -359,6 +380,7 @@ class MigrationImpl implements Migration {
     if (this.serving !== null) clearInterval(this.serving);
     this.serving = null;
     await this.applying;
+    if (this.joined) await this.o.store.nodes.leave(this.nodeId, this.who).catch(() => {});
     await this.rollout?.stop();
     await this.router?.close();
     if (options.stopV2) await this.v2?.stop();

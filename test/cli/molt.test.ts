@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { createFlags, createMigration, openStore } from "../../mod.ts";
 import { fixture, repoPath, waitFor } from "../helpers.ts";
@@ -51,6 +52,8 @@ describe("molt CLI", () => {
       const status = await cli(url, "status");
       expect(status.code).toBe(0);
       for (const text of ["phase", "rollout", "paused", "1 of 5", "5%", "checking dashboards", "V1", "V2", "operator.pause"]) expect(status.out).toContain(text);
+      // The serving process beats: status says what serves the migration.
+      expect(status.out).toContain(`served by ${hostname()}-${process.pid} alone`);
 
       expect((await cli(url, "rollout", "resume")).out).toContain("resume applied");
       expect(migration.rollout!.status().state).toBe("active");
@@ -84,6 +87,10 @@ describe("molt CLI", () => {
       await flags.close();
       await store.close();
     }
+    // Once the serving process has stopped, a command says at once that nothing will apply it.
+    const orphan = await cli(url, "rollout", "pause", "--wait-ms", "60000");
+    expect([orphan.code, orphan.err]).toEqual([3, expect.stringContaining("no live leader")]);
+    expect(orphan.ms).toBeLessThan(30_000);
   }, 60_000);
 
   test("a --wait-ms that is not a duration is a usage error, and nothing is queued", async () => {

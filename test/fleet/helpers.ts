@@ -1,9 +1,9 @@
 /**
- * Fleet test helpers: node processes (test/fixtures/fleet-node.ts) whose
+ * Fleet test helpers: node processes (examples/fleet-node.ts) whose
  * JSON lines are collected as they come, and reads of the fleet's store.
  */
 import { type Decision, openStore, type Store } from "../../mod.ts";
-import { fixture, lines, repoPath, waitFor } from "../helpers.ts";
+import { lines, repoPath, waitFor } from "../helpers.ts";
 
 /** A line a node printed. */
 export type NodeLine = { readonly event: string; readonly nodeId: string; readonly at: number } & Record<string, unknown>;
@@ -19,9 +19,11 @@ export interface NodeProcess {
   signal(sig: NodeJS.Signals): void;
 }
 
-/** Start a node with id `id` on the store at `url`; resolves once it printed "ready". */
+/** Start a node (examples/fleet-node.ts) with id `id` on the store at `url`; `fault` breaks its V2. Resolves once it printed "ready". */
 export async function startNode(url: string, id: string, options: Record<string, unknown> = {}): Promise<NodeProcess> {
-  const child = Bun.spawn([process.execPath, fixture("fleet-node.ts"), url, id, JSON.stringify(options)], { stdout: "pipe", stderr: "inherit" });
+  const { fault, ...rest } = options;
+  const given = { ...rest, ...(fault === true ? { v2Env: { MOLT_FAULT: "1" } } : {}) };
+  const child = Bun.spawn([process.execPath, repoPath("examples/fleet-node.ts"), url, id, JSON.stringify(given)], { stdout: "pipe", stderr: "inherit" });
   const got: NodeLine[] = [];
   void (async () => {
     for await (const line of lines(child.stdout)) {

@@ -1,0 +1,85 @@
+/**
+ * A node cut off from the store (PostgreSQL behind a TCP proxy the test
+ * cuts): after `storeLostAfterMs` it says so in an event and either holds
+ * the last share it heard or sends everything to V1; once the store is back
+ * it says so and serves the store's share again.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { createServer, type Server, type Socket, connect } from "node:net";
+import { createFlags, createFleetNode, createPool, type MoltEvent, openStore } from "../../mod.ts";
+import { fixture, waitFor } from "../helpers.ts";
+import { BACKENDS, PG_URL } from "../store/backends.ts";
+
+const pg = BACKENDS.find((b) => b.name === "postgres")!;
+
+/** A TCP proxy to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored on the same port. */
+class Proxy {
+  private server: Server | null = null;
+  private sockets = new Set<Socket>();
+  port = 0;
+
+  async open(): Promise<void> {
+    const target = new URL(PG_URL);
+    this.server = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      for (const s of [client, upstream]) (this.sockets.add(s), s.on("close", () => this.sockets.delete(s)), s.on("error", () => {}));
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, "127.0.0.1", r));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+}
+
+describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", () => {
+  afterAll(() => pg.cleanup());
+
+  test("whenStoreLost \"v1\" sends everything to V1 after storeLostAfterMs, \"hold\" keeps the last share; both say so, and recover", async () => {
+    const direct = pg.fresh();
+    const schema = new URL(direct).searchParams.get("schema")!;
+    const admin = await openStore(direct);
+    await admin.flags.set("pool_v2_share", 5000);
+    const common = { handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0, windowMs: 60_000, windowSlices: 120 };
+    const nodes = await Promise.all((["v1", "hold"] as const).map(async (fallback, i) => {
+      const proxy = new Proxy();
+      await proxy.open();
+      const url = `postgres://postgres@127.0.0.1:${proxy.port}/${new URL(PG_URL).pathname.slice(1)}?schema=${schema}`;
+      const store = await openStore(url, { connectTimeoutMs: 1000 });
+      const flags = await createFlags({ store, env: {}, pollMs: 100 });
+      const [v1, v2] = await Promise.all([createPool({ name: "v1", strategy: "basic", ...common }), createPool({ name: "v2", ...common })]);
+      const events: MoltEvent[] = [];
+      v2.events.subscribe((e) => e.type.startsWith("fleet.store") && events.push(e));
+      const node = await createFleetNode({
+        store, flags, v1, v2, nodeId: `n${i}`, rolloutId: "cut", heartbeatMs: 200, leaseMs: 1500, windowMs: 500,
+        whenStoreLost: fallback, storeLostAfterMs: 1000,
+      });
+      return { fallback, proxy, store, flags, v1, v2, node, events };
+    }));
+    for (const n of nodes) expect(n.flags.share()).toBe(5000);
+
+    for (const n of nodes) await n.proxy.cut();
+    for (const n of nodes) expect(await waitFor(() => n.events.some((e) => e.type === "fleet.store_lost"), 15_000)).toBe(true);
+    const [toV1, hold] = nodes;
+    expect(toV1!.flags.share()).toBe(0);
+    expect(toV1!.events[0]).toMatchObject({ type: "fleet.store_lost", fallback: "v1" });
+    expect(hold!.flags.share()).toBe(5000);
+    expect(toV1!.node.status().storeLostSince).not.toBeNull();
+
+    for (const n of nodes) await n.proxy.open();
+    for (const n of nodes) expect(await waitFor(() => n.events.some((e) => e.type === "fleet.store_recovered"), 15_000)).toBe(true);
+    expect(await waitFor(() => toV1!.flags.share() === 5000, 5000)).toBe(true);
+    expect(toV1!.node.status().storeLostSince).toBeNull();
+
+    for (const n of nodes) {
+      await n.node.stop();
+      await Promise.all([n.v1.stop(), n.v2.stop()]);
+      await n.flags.close();
+      await n.store.close();
+    }
+    await admin.close();
+  }, 60_000);
+});
