@@ -34,6 +34,21 @@ for (const backend of BACKENDS) {
         await store.close();
       }
     }, 30_000);
+
+    test("a store of the last version without the fleet's tables is migrated on open: its queued commands are claimed, nodes join", async () => {
+      const url = backend.fresh();
+      const old = await openStore(url);
+      // Back to version 6, as an older molt left it, with a command queued.
+      await backend.exec(url, "DROP TABLE nodes; DROP TABLE leases; DROP INDEX pool_metrics_time; ALTER TABLE commands DROP COLUMN claimed_by; ALTER TABLE commands DROP COLUMN claimed_term; DELETE FROM schema_migrations WHERE version = 7");
+      await old.close();
+      await backend.exec(url, "INSERT INTO commands (target, command, args, requested_at, status) VALUES ('r', 'pause', '{}', 1, 'pending')");
+      const store = await openStore(url);
+      expect(store.applied.map((m) => m.version)).toEqual([7]);
+      expect(await store.commands.claim("r", "n1", 1)).toMatchObject({ command: "pause", status: "claimed", claimedBy: "n1" });
+      await store.nodes.join({ nodeId: "n1", target: "r", host: "h", pid: 1, version: "0", role: "follower", arms: ["v1", "v2"], heartbeatMs: 1000 });
+      expect((await store.nodes.list("r")).map((n) => n.nodeId)).toEqual(["n1"]);
+      await store.close();
+    });
   });
 }
 
@@ -53,7 +68,7 @@ describe("migrations", () => {
     for (const [key, value] of [["circuit_breaker", "false"], ["telemetry_v2", "true"], ["pool_v2_share", "500"]]) {
       await driver.run("INSERT INTO flags (key, value, updated_at) VALUES (?, ?, 0)", [key!, value!]);
     }
-    expect((await migrate(driver)).map((m) => m.version)).toEqual([6]);
+    expect((await migrate(driver)).map((m) => m.version)).toEqual(MIGRATIONS.filter((m) => m.version >= 6).map((m) => m.version));
     expect((await driver.all("SELECT key FROM flags")).map((r) => r.key)).toEqual(["pool_v2_share"]);
     await driver.close();
   });
