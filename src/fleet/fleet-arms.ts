@@ -60,13 +60,7 @@ export interface FleetArmsOptions {
 /** Reads the merged windows of every node of a rollout from the store. */
 export class FleetArms implements ArmSource {
   private readonly counted = new Map<string, number>();
-  /** Decoded histograms of the rows in the span, by row. */
-  private readonly decoded = new Map<string, Decoded>();
-  private readonly decodedOf = (r: Row): Decoded => {
-    let d = this.decoded.get(r.key);
-    if (d === undefined) this.decoded.set(r.key, (d = decodeRow(r)));
-    return d;
-  };
+  private readonly sums = new RunningSums();
 
   constructor(private readonly o: FleetArmsOptions) {}
 
@@ -83,10 +77,8 @@ export class FleetArms implements ArmSource {
     const new1 = rows1.filter(fresh);
     const new2 = rows2.filter(fresh);
     const live = new Set(nodes.filter((n) => n.live).map((n) => n.nodeId));
-    // Rows that left the span will not be read again.
-    const inSpan = new Set([...rows1, ...rows2].map((r) => r.key));
-    for (const key of this.decoded.keys()) if (!inSpan.has(key)) this.decoded.delete(key);
-    const contributions = contribute(rows1, rows2, live, this.decodedOf);
+    const contributions = contribute(rows1, rows2, live, this.sums);
+    this.sums.keep(["v1", "v2", ...contributions.map((c) => `v2:${c.nodeId}`)]);
     const outlier = findOutlier(contributions);
     const shadowRows = rows2.filter((r) => r.w.shadow !== null);
     const shadow: ShadowWindow | null = shadowRows.length === 0 ? null : {
@@ -95,8 +87,8 @@ export class FleetArms implements ArmSource {
       noiseFloor: this.o.noiseFloor,
     };
     return {
-      v1: armRead(this.o.v1, rows1, new1, this.decodedOf),
-      v2: armRead(this.o.v2, rows2, new2, this.decodedOf),
+      v1: armRead(this.o.v1, rows1, new1, this.sums.of("v1")),
+      v2: armRead(this.o.v2, rows2, new2, this.sums.of("v2")),
       shadow,
       fleet: { spanMs: this.o.spanMs, nodes: contributions, outlier },
       outlier,
@@ -115,37 +107,76 @@ export class FleetArms implements ArmSource {
   }
 }
 
-/** A row's histograms, decoded. */
-export interface Decoded {
-  readonly latency: hdr.Histogram | null;
-  readonly waits: hdr.Histogram | null;
+/** The latency and queue-wait histograms of a set of rows, added. */
+export interface Sums {
+  readonly latency: hdr.Histogram;
+  readonly waits: hdr.Histogram;
 }
+
+/** How a merge gets the added histograms of its rows. */
+export type Summer = (rows: readonly Row[]) => Sums;
 
 const decode = (text: string): hdr.Histogram | null => (text === "" ? null : hdr.decodeFromCompressedBase64(text, 32));
 
-/** Decode a row's histograms (what FleetArms caches: a row never changes once written). */
-export const decodeRow = (r: Row): Decoded => ({ latency: decode(r.w.latencyHistogram), waits: decode(r.w.queueWaitHistogram) });
-
-/** Add the histograms of `rows` (`pick` chooses which) into one. */
-function added(rows: readonly Row[], pick: (r: Row) => hdr.Histogram | null): hdr.Histogram {
-  const sum = newHistogram();
+/** Add the rows' histograms into new ones. */
+export const addAll: Summer = (rows) => {
+  const latency = newHistogram();
+  const waits = newHistogram();
   for (const r of rows) {
-    const h = pick(r);
-    if (h !== null) sum.add(h);
+    const l = decode(r.w.latencyHistogram);
+    const w = decode(r.w.queueWaitHistogram);
+    if (l !== null) latency.add(l);
+    if (w !== null) waits.add(w);
   }
-  return sum;
+  return { latency, waits };
+};
+
+/**
+ * Sums kept between judgements, one per group of rows (an arm, an arm on
+ * one node): each judgement adds the windows that entered the span and
+ * subtracts those that left it, instead of adding every window again. A row
+ * never changes once written, so its histograms are decoded once.
+ */
+export class RunningSums {
+  private readonly groups = new Map<string, { sums: Sums; members: Map<string, { latency: hdr.Histogram | null; waits: hdr.Histogram | null }> }>();
+
+  /** The summer of group `name`. */
+  of(name: string): Summer {
+    return (rows) => {
+      let g = this.groups.get(name);
+      if (g === undefined) this.groups.set(name, (g = { sums: { latency: newHistogram(), waits: newHistogram() }, members: new Map() }));
+      const keys = new Set(rows.map((r) => r.key));
+      for (const [key, m] of g.members) {
+        if (keys.has(key)) continue;
+        if (m.latency !== null) g.sums.latency.subtract(m.latency);
+        if (m.waits !== null) g.sums.waits.subtract(m.waits);
+        g.members.delete(key);
+      }
+      for (const r of rows) {
+        if (g.members.has(r.key)) continue;
+        const m = { latency: decode(r.w.latencyHistogram), waits: decode(r.w.queueWaitHistogram) };
+        if (m.latency !== null) g.sums.latency.add(m.latency);
+        if (m.waits !== null) g.sums.waits.add(m.waits);
+        g.members.set(r.key, m);
+      }
+      return g.sums;
+    };
+  }
+
+  /** Forget every group but these (a node whose windows left the span). */
+  keep(names: readonly string[]): void {
+    const kept = new Set(names);
+    for (const name of this.groups.keys()) if (!kept.has(name)) this.groups.delete(name);
+  }
 }
 
 /** The arm's windows of every node, merged into what the monitor judges. */
-export function mergeWindows(rows: readonly Row[], decoded: (r: Row) => Decoded = decodeRow): ArmWindow {
+export function mergeWindows(rows: readonly Row[], sum: Summer = addAll): ArmWindow {
   const calls = rows.reduce((n, r) => n + r.w.calls, 0);
   const ok = rows.reduce((n, r) => n + r.w.outcomes.ok, 0);
-  const latencies = added(rows, (r) => decoded(r).latency);
-  const waits = added(rows, (r) => decoded(r).waits);
+  const { latency: latencies, waits } = sum(rows);
   const latency = summarise(latencies);
   const p99Wait = queueWaitP99(waits.totalCount === 0 ? null : waits, calls);
-  latencies.destroy();
-  waits.destroy();
   const byNode = groupBy(rows);
   const sample = rows.flatMap((r) => r.w.latencySample);
   const step = Math.max(1, Math.ceil(sample.length / MERGED_SAMPLE));
@@ -196,7 +227,7 @@ function steepestSeries(byNode: ReadonlyMap<string, readonly Row[]>): { at: numb
   return best;
 }
 
-function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[], decoded: (r: Row) => Decoded): ArmRead {
+function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[], sum: Summer): ArmRead {
   const latest = [...groupBy(rows).values()].map((rs) => rs.at(-1)!.w.breaker);
   const breaker = latest.reduce<string | null>((worst, b) => (b !== null && (worst === null || (BREAKER_RANK[b] ?? 0) > (BREAKER_RANK[worst] ?? 0)) ? b : worst), null);
   const sessions = {
@@ -205,15 +236,15 @@ function armRead(pool: Pool, rows: readonly Row[], fresh: readonly Row[], decode
     rebound: fresh.reduce((n, r) => n + r.w.sessions.rebound, 0),
   };
   const calls = fresh.reduce((n, r) => n + r.w.calls - r.w.outcomes.rejected, 0);
-  return { window: mergeWindows(rows, decoded), calls, sessions, seen: { calls: 0, sessions }, affinity: pool.affinity, breaker };
+  return { window: mergeWindows(rows, sum), calls, sessions, seen: { calls: 0, sessions }, affinity: pool.affinity, breaker };
 }
 
-function contribute(rows1: readonly Row[], rows2: readonly Row[], live: ReadonlySet<string>, decoded: (r: Row) => Decoded): NodeContribution[] {
+function contribute(rows1: readonly Row[], rows2: readonly Row[], live: ReadonlySet<string>, sums: RunningSums): NodeContribution[] {
   const ids = [...new Set([...rows1, ...rows2].map((r) => r.nodeId))].sort();
   return ids.map((nodeId) => {
     const mine1 = rows1.filter((r) => r.nodeId === nodeId);
     const mine2 = rows2.filter((r) => r.nodeId === nodeId);
-    const v2 = mergeWindows(mine2, decoded);
+    const v2 = mergeWindows(mine2, sums.of(`v2:${nodeId}`));
     return {
       nodeId,
       live: live.has(nodeId),

@@ -8,7 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import * as hdr from "hdr-histogram-js";
 import { createPool, findOutlier, judge, type NodeContribution, openStore } from "../../mod.ts";
-import { FleetArms, mergeWindows, type Row } from "../../src/fleet/fleet-arms.ts";
+import { FleetArms, mergeWindows, type Row, RunningSums } from "../../src/fleet/fleet-arms.ts";
 import type { NodeWindow } from "../../src/fleet/node-window.ts";
 import { newHistogram, summarise } from "../../src/telemetry/metrics-window.ts";
 import { fixture, lcg } from "../helpers.ts";
@@ -76,4 +76,20 @@ describe("merging the windows of a fleet", () => {
     await Promise.all([v1.stop(), v2.stop()]);
     await store.close();
   });
+});
+
+test("running sums: windows entering the span are added, those leaving it subtracted; the quantiles stay exactly those of a fresh merge", () => {
+  const random = lcg(11);
+  const rows: Row[] = Array.from({ length: 12 }, (_, i) => ({
+    key: `v2:n${i % 3}@${i}`,
+    nodeId: `n${i % 3}`,
+    w: windowOf(i * 1000, Array.from({ length: 50 + i * 10 }, () => 1 + random() * (i > 8 ? 300 : 20))),
+  }));
+  const sums = new RunningSums();
+  for (const [from, to] of [[0, 6], [2, 9], [5, 12], [11, 12], [0, 12]]) {
+    const span = rows.slice(from, to);
+    const running = mergeWindows(span, sums.of("v2"));
+    const fresh = mergeWindows(span);
+    expect([running.calls, running.p50Ms, running.p90Ms, running.p99Ms]).toEqual([fresh.calls, fresh.p50Ms, fresh.p90Ms, fresh.p99Ms]);
+  }
 });
