@@ -20,14 +20,19 @@ import type { NodeWindow } from "./node-window.ts";
 
 /** Latencies kept in a merged sample. */
 const MERGED_SAMPLE = 1024;
-/** How sure a node's V2 error rate must be to be called an outlier against the others'. */
+/** How sure a node's V2 error rate must be to be called an outlier against the others' (over all nodes: each is tested at this over their number). */
 const OUTLIER_P = 0.01;
+/** V2 calls a node needs before its p99 can make it an outlier. */
+const OUTLIER_MIN_CALLS = 100;
 
 /** One node's part in a judgement. */
 export interface NodeContribution {
   readonly nodeId: string;
+  /** Live when judged (its windows count either way: they measured real calls). */
   readonly live: boolean;
+  /** Windows it wrote inside the span. */
   readonly windows: number;
+  /** Calls in those windows, per arm; V2's errors and p99. */
   readonly v1Calls: number;
   readonly v2Calls: number;
   readonly v2Errors: number;
@@ -36,6 +41,7 @@ export interface NodeContribution {
 
 /** One node's window of one arm, as read. */
 export interface Row {
+  /** `<pool>:<node>@<window start>`: one row per arm, node and window. */
   readonly key: string;
   readonly nodeId: string;
   readonly w: NodeWindow;
@@ -178,8 +184,13 @@ export function mergeWindows(rows: readonly Row[], sum: Summer = addAll): ArmWin
   const latency = summarise(latencies);
   const p99Wait = queueWaitP99(waits.totalCount === 0 ? null : waits, calls);
   const byNode = groupBy(rows);
-  const sample = rows.flatMap((r) => r.w.latencySample);
-  const step = Math.max(1, Math.ceil(sample.length / MERGED_SAMPLE));
+  // Each window's sample weighs as much as its calls: a quiet node's window must not count like a busy one's.
+  const completed = Math.max(1, rows.reduce((n, r) => n + r.w.calls - r.w.outcomes.rejected, 0));
+  const sample = rows.flatMap((r) => {
+    const own = r.w.latencySample;
+    const k = Math.min(own.length, Math.round((MERGED_SAMPLE * (r.w.calls - r.w.outcomes.rejected)) / completed));
+    return Array.from({ length: k }, (_, i) => own[Math.floor((i * own.length) / k)]!);
+  });
   const cpu = rows.map((r) => r.w.cpuPercent).filter((c): c is number => c !== null);
   const memory = rows.map((r) => r.w.memoryPercent).filter((m): m is number => m !== null);
   const spanMs = rows.length === 0 ? 0 : Math.max(...rows.map((r) => r.w.to)) - Math.min(...rows.map((r) => r.w.from));
@@ -190,7 +201,7 @@ export function mergeWindows(rows: readonly Row[], sum: Summer = addAll): ArmWin
     p50Ms: latency.p50,
     p90Ms: latency.p90,
     p99Ms: latency.p99,
-    latencySample: sample.filter((_, i) => i % step === 0),
+    latencySample: sample,
     // Workers serving across the fleet: each node's average over its windows, added.
     workers: Math.max(1, [...byNode.values()].reduce((n, rs) => n + rs.reduce((m, r) => m + r.w.workers, 0) / rs.length, 0)),
     crashes: rows.reduce((n, r) => n + r.w.crashes, 0),
@@ -259,8 +270,9 @@ function contribute(rows1: readonly Row[], rows2: readonly Row[], live: Readonly
 
 /**
  * The node whose V2 fails more than the others' V2, significantly (one-sided
- * two-proportion test against the rest of the fleet); else the node whose
- * V2 p99 is over twice every other node's. Null with one node, or none such.
+ * exact test against the rest of the fleet, at 0.01 over the number of
+ * nodes); else the node with 100 V2 calls or more whose V2 p99 is over twice
+ * every other node's. Null with one node, or none such.
  */
 export function findOutlier(nodes: readonly NodeContribution[]): string | null {
   if (nodes.length < 2) return null;
@@ -271,7 +283,8 @@ export function findOutlier(nodes: readonly NodeContribution[]): string | null {
     const restCalls = calls - node.v2Calls;
     if (node.v2Calls === 0 || restCalls === 0) continue;
     const test = twoProportionTest(errors - node.v2Errors, restCalls, node.v2Errors, node.v2Calls);
-    if (test.z > 0 && test.pValue < OUTLIER_P && (worst === null || test.pValue < worst.p)) {
+    // Bonferroni: with many nodes, one of them is the worst by chance.
+    if (test.z > 0 && test.pValue < OUTLIER_P / nodes.length && (worst === null || test.pValue < worst.p)) {
       worst = { node, p: test.pValue, z: test.z, rest: (errors - node.v2Errors) / restCalls };
     }
   }
@@ -282,7 +295,7 @@ export function findOutlier(nodes: readonly NodeContribution[]): string | null {
   for (const node of nodes) {
     const others = nodes.filter((x) => x !== node && x.v2Calls > 0);
     const highest = Math.max(0, ...others.map((x) => x.v2P99Ms));
-    if (node.v2Calls > 0 && others.length > 0 && highest > 0 && node.v2P99Ms > 2 * highest) {
+    if (node.v2Calls >= OUTLIER_MIN_CALLS && others.length > 0 && highest > 0 && node.v2P99Ms > 2 * highest) {
       return `node ${node.nodeId} is the outlier: V2 p99 ${node.v2P99Ms.toFixed(1)} ms against at most ${highest.toFixed(1)} ms on the other nodes`;
     }
   }

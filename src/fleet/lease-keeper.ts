@@ -42,6 +42,7 @@ export class LeaseKeeper {
     private readonly nodeId: string,
     private readonly leaseMs: number,
     private readonly events: LeaseEvents,
+    private readonly onError: (e: unknown) => void = () => {},
   ) {
     this.locks = driverOf(store).sessionLocks();
   }
@@ -57,18 +58,18 @@ export class LeaseKeeper {
     const term = this.term;
     if (term !== null) {
       this.term = null;
-      await this.store.leases.release(this.name, this.nodeId, term).catch(() => false);
+      // Not released (the store is away): the lease expires after leaseMs instead.
+      await this.store.leases.release(this.name, this.nodeId, term).catch(this.onError);
       this.events.lost(term, "released: the node stopped");
     }
     await this.unlock();
-    await this.locks?.close().catch(() => {});
+    await this.locks?.close().catch(this.onError);
     this.locks = null;
   }
 
-  /** Stop leading because a write was fenced (another node holds a newer term). */
-  demote(reason: string): void {
-    const term = this.term;
-    if (term === null) return;
+  /** Stop leading under `term` (a write was fenced: another node holds a newer one); nothing if this node no longer holds it. */
+  demote(term: number, reason: string): void {
+    if (this.term !== term) return;
     this.term = null;
     void this.unlock();
     this.events.lost(term, reason);
@@ -77,13 +78,14 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     const term = this.term!;
     try {
-      await this.checkLock();
+      // The lock only speeds up a failover: a lock connection that fails must not stop the renewal.
+      await this.checkLock().catch((e) => (this.lockPid = null, this.onError(e)));
       const ok = await this.store.leases.renew(this.name, this.nodeId, term, this.leaseMs, this.lockPid);
-      if (!ok) return this.demote(`term ${term} is over: another node holds the lease`);
+      if (!ok) return this.demote(term, `term ${term} is over: another node holds the lease`);
       this.renewedAt = performance.now();
     } catch (e) {
       // Unsure whether it still holds the lease: once it may have expired, it must act as if it had.
-      if (performance.now() - this.renewedAt >= this.leaseMs) this.demote(`could not renew for ${this.leaseMs} ms: ${(e as Error).message}`);
+      if (performance.now() - this.renewedAt >= this.leaseMs) this.demote(term, `could not renew for ${this.leaseMs} ms: ${(e as Error).message}`);
       throw e;
     }
   }
@@ -126,7 +128,11 @@ export class LeaseKeeper {
     await this.locks.unlock(this.name).catch(() => {});
   }
 
+  /** End the session `pid` only while it still holds an advisory lock (a reused pid is left alone). */
   private async endSession(pid: number): Promise<void> {
-    await driverOf(this.store).all("SELECT pg_terminate_backend(?) AS ended", [pid]).catch(() => []);
+    await driverOf(this.store).all(
+      "SELECT pg_terminate_backend(pid) AS ended FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = ?::int AND objid::bigint = (hashtext(?)::bigint & 4294967295)",
+      [pid, this.name],
+    ).catch(this.onError);
   }
 }

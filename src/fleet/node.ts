@@ -28,9 +28,13 @@ export type WhenStoreLost = "hold" | "v1";
 
 /** Options of createFleetNode. */
 export interface FleetNodeOptions extends Pick<RolloutOptions, (typeof ROLLOUT_SETTINGS)[number]> {
+  /** The fleet's store (one PostgreSQL URL, or one SQLite file on one host). Required. */
   readonly store: Store;
+  /** This node's flags on that store: the share it serves. Required. */
   readonly flags: Flags;
+  /** This node's V1 pool. Required. */
   readonly v1: Pool;
+  /** This node's V2 pool, named differently from V1. Required. */
   readonly v2: Pool;
   /** This node's router, whose shadow comparisons its V2 windows carry. Default none. */
   readonly router?: Router;
@@ -52,7 +56,7 @@ export interface FleetNodeOptions extends Pick<RolloutOptions, (typeof ROLLOUT_S
   readonly commandPollMs?: number;
   /** Cut off from the store for `storeLostAfterMs`: "hold" the last share heard, or "v1" (share 0 in this process). Default "hold". */
   readonly whenStoreLost?: WhenStoreLost;
-  /** Default 30000. */
+  /** How long without reaching the store before `whenStoreLost` applies and `fleet.store_lost` is emitted. Default 30000. */
   readonly storeLostAfterMs?: number;
   /** The leader starts the rollout when it is idle. Default false (an operator's `start` command does). */
   readonly autoStart?: boolean;
@@ -62,11 +66,15 @@ export interface FleetNodeOptions extends Pick<RolloutOptions, (typeof ROLLOUT_S
 
 /** Where a node stands. */
 export interface FleetNodeStatus {
+  /** This node's id. */
   readonly nodeId: string;
+  /** The rollout its fleet shares. */
   readonly rolloutId: string;
+  /** "leader" while it holds the lease, "follower", or "stopped". */
   readonly role: NodeRole;
   /** The lease term it leads under, or null. */
   readonly term: number | null;
+  /** The V2 share it serves now (basis points). */
   readonly shareBp: number;
   /** Since when (epoch ms) it has not reached the store, or null. */
   readonly storeLostSince: number | null;
@@ -77,18 +85,26 @@ export interface FleetNodeStatus {
 
 /** A node of a fleet. */
 export interface FleetNode {
+  /** This node's id. */
   readonly nodeId: string;
+  /** The rollout its fleet shares. */
   readonly rolloutId: string;
+  /** Where the node stands. */
   status(): FleetNodeStatus;
   /** The rollout's controller while this node leads, else null. */
   rollout(): RolloutController | null;
-  /** Stop leading (the lease is released for the next node), write no more windows, and leave the fleet. The pools, flags and store stay the caller's. */
+  /**
+   * Leave the fleet: stop the controller while still holding the lease (so
+   * its last writes land), write the windows already cut, release the lease
+   * for the next node, and mark the node stopped. Safe to repeat (every call
+   * resolves when it is done). The pools, flags and store stay the caller's.
+   */
   stop(): Promise<void>;
 }
 
 const fallbackRule: Rule<WhenStoreLost> = { is: (v): v is WhenStoreLost => v === "hold" || v === "v1", allowed: `"hold" or "v1"` };
 const fnRule: Rule<(e: unknown) => void> = { is: (v): v is (e: unknown) => void => typeof v === "function", allowed: "a function" };
-/** Windows kept while the store is away, written when it is back. */
+/** Windows kept per arm while the store is away, written when it is back. */
 const PENDING_WINDOWS = 64;
 /** How long after a window ends it is cut: its last slice must have ended. */
 const CUT_DELAY_MS = 20;
@@ -106,6 +122,11 @@ interface Settings {
   readonly storeLostAfterMs: number;
   readonly autoStart: boolean;
   readonly onError: (e: unknown) => void;
+}
+
+function atLeast(owner: string, name: string, value: number, floor: number, what: string): number {
+  if (value < floor) throw new ConfigError({ owner, option: name, received: value, allowed: `at least ${what} (${floor} ms)` });
+  return value;
 }
 
 function resolve(o: FleetNodeOptions): Settings {
@@ -126,8 +147,8 @@ function resolve(o: FleetNodeOptions): Settings {
     const s = pool.metrics().sliceMs;
     if (windowMs % s !== 0) throw new ConfigError({ owner, option: "windowMs", received: windowMs, allowed: `a multiple of pool "${pool.name}"'s slice length (${s} ms: its windowMs / windowSlices)` });
   }
-  const leaseMs = option(owner, "leaseMs", o.leaseMs, positiveDuration, 10_000);
-  if (leaseMs < windowMs) throw new ConfigError({ owner, option: "leaseMs", received: leaseMs, allowed: `at least windowMs (${windowMs} ms): a leader must outlive the window it judges` });
+  if (v1.name === v2.name) throw new ConfigError({ owner, option: "v2.name", received: v2.name, allowed: `a name other than v1's (${JSON.stringify(v1.name)}): each arm's windows are written under its pool's name` });
+  const leaseMs = atLeast(owner, "leaseMs", option(owner, "leaseMs", o.leaseMs, positiveDuration, 10_000), windowMs, "windowMs: a leader must outlive the window it judges,");
   const heartbeatMs = option(owner, "heartbeatMs", o.heartbeatMs, positiveDuration, 1000);
   if (heartbeatMs >= leaseMs) throw new ConfigError({ owner, option: "heartbeatMs", received: heartbeatMs, allowed: `less than leaseMs (${leaseMs} ms)` });
   return {
@@ -136,7 +157,7 @@ function resolve(o: FleetNodeOptions): Settings {
     heartbeatMs,
     leaseMs,
     windowMs,
-    spanMs: option(owner, "spanMs", o.spanMs, positiveDuration, 60_000),
+    spanMs: atLeast(owner, "spanMs", option(owner, "spanMs", o.spanMs, positiveDuration, 60_000), windowMs, "windowMs"),
     judgeEveryMs: option(owner, "judgeEveryMs", o.judgeEveryMs, positiveDuration, windowMs),
     commandPollMs: option(owner, "commandPollMs", o.commandPollMs, positiveDuration, 250),
     whenStoreLost: option(owner, "whenStoreLost", o.whenStoreLost, fallbackRule, "hold"),
@@ -176,18 +197,29 @@ export async function createFleetNode(options: FleetNodeOptions): Promise<FleetN
   return node;
 }
 
+/** What this node leads under one term: the controller and the store as the term writes it. */
+interface Leading {
+  readonly term: number;
+  readonly controller: RolloutController;
+  /** The store, every write fenced by this term. */
+  readonly store: Store;
+}
+
 class Node implements FleetNode {
   readonly nodeId: string;
   readonly rolloutId: string;
   private readonly who = { host: hostname(), pid: process.pid };
   private readonly keeper: LeaseKeeper;
   private readonly cutters: readonly [NodeWindowCutter, NodeWindowCutter];
-  private controller: RolloutController | null = null;
-  private role: NodeRole = "follower";
+  private leading: Leading | null = null;
   private timers: ReturnType<typeof setTimeout>[] = [];
-  private stopped = false;
+  /** Set once stop() begins: no loop starts anything new after it. */
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
   /** Leading and following, commands and judgements: one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** The loops' runs in progress, which stop() waits for. */
+  private readonly running = new Map<string, Promise<unknown>>();
   private joinedAt = 0;
   private pending: { pool: string; window: NodeWindow }[] = [];
   private written = 0;
@@ -195,9 +227,6 @@ class Node implements FleetNode {
   private storeOkAt = Date.now();
   private storeLostSince: number | null = null;
   private nextJudgeAt = 0;
-  private busy = new Set<string>();
-  /** The store as this term writes it (fenced), while leading. */
-  private fenced: Store | null = null;
 
   constructor(private readonly o: FleetNodeOptions, private readonly s: Settings) {
     this.nodeId = s.nodeId;
@@ -205,9 +234,8 @@ class Node implements FleetNode {
     this.keeper = new LeaseKeeper(o.store, `rollout:${s.rolloutId}`, s.nodeId, s.leaseMs, {
       gained: (term) => void this.serial(() => this.lead(term)),
       lost: (term, reason) => void this.serial(() => this.follow(term, reason)),
-    });
-    const v2Router = o.router ?? null;
-    this.cutters = [new NodeWindowCutter(o.v1, s.rolloutId, null), new NodeWindowCutter(o.v2, s.rolloutId, v2Router)];
+    }, s.onError);
+    this.cutters = [new NodeWindowCutter(o.v1, s.rolloutId, null), new NodeWindowCutter(o.v2, s.rolloutId, o.router ?? null)];
   }
 
   async join(): Promise<void> {
@@ -216,6 +244,7 @@ class Node implements FleetNode {
     this.every("heartbeat", this.s.heartbeatMs, () => this.beat());
     this.every("lease", Math.max(1, Math.floor(this.s.leaseMs / 3)), () => this.keeper.step());
     this.every("commands", this.s.commandPollMs, () => this.serial(() => this.leadRound()));
+    this.every("flush", Math.max(1, Math.floor(this.s.windowMs / 2)), () => this.flush());
     this.scheduleCut();
     await this.keeper.step().catch(this.s.onError);
   }
@@ -224,8 +253,8 @@ class Node implements FleetNode {
     return {
       nodeId: this.nodeId,
       rolloutId: this.rolloutId,
-      role: this.stopped ? "stopped" : this.role,
-      term: this.keeper.term,
+      role: this.stopping ? "stopped" : this.leading !== null ? "leader" : "follower",
+      term: this.leading?.term ?? null,
       shareBp: this.o.flags.share(),
       storeLostSince: this.storeLostSince,
       windowsWritten: this.written,
@@ -234,21 +263,29 @@ class Node implements FleetNode {
   }
 
   rollout(): RolloutController | null {
-    return this.controller;
+    return this.leading?.controller ?? null;
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    // The lease keeps being renewed while the controller finishes (a rollback may drain V2): its last writes, and its
+    // final snapshot, land under a term that still holds.
+    for (const t of this.timers) if (t !== this.renewal) clearTimeout(t);
     await this.chain;
-    // Its final snapshot first, while the term still holds.
-    const controller = this.controller;
-    if (controller !== null) await this.serial(() => controller.stop()).catch(() => {});
+    const leading = this.leading;
+    if (leading !== null) await this.serial(() => leading.controller.stop()).catch(this.s.onError);
+    if (this.renewal !== null) clearInterval(this.renewal);
+    this.timers = [];
+    await Promise.all(this.running.values());
+    await this.flush().catch(this.s.onError);
     await this.keeper.release();
     await this.chain;
-    if (this.storeLostSince !== null) this.o.flags.unpin("pool_v2_share");
+    if (this.storeLostSince !== null && this.s.whenStoreLost === "v1") this.o.flags.unpin("pool_v2_share");
     await this.o.store.nodes.leave(this.nodeId, this.who).catch(this.s.onError);
   }
 
@@ -256,14 +293,18 @@ class Node implements FleetNode {
     return { nodeId: this.nodeId, target: this.rolloutId, ...this.who, version: MOLT_VERSION, arms: [this.o.v1.name, this.o.v2.name], heartbeatMs: this.s.heartbeatMs };
   }
 
-  /** Run `fn` every `ms`, never two at once; a failure goes to onError. */
+  /** The lease loop's timer, which stop() clears last. */
+  private renewal: ReturnType<typeof setInterval> | null = null;
+
+  /** Run `fn` every `ms`, never two at once; a failure goes to onError. The lease loop runs on while the node stops. */
   private every(name: string, ms: number, fn: () => Promise<unknown>): void {
     const t = setInterval(() => {
-      if (this.stopped || this.busy.has(name)) return;
-      this.busy.add(name);
-      fn().catch(this.s.onError).finally(() => this.busy.delete(name));
+      if ((this.stopping && name !== "lease") || this.running.has(name)) return;
+      const run = fn().catch(this.s.onError).finally(() => this.running.delete(name));
+      this.running.set(name, run);
     }, ms);
     this.timers.push(t);
+    if (name === "lease") this.renewal = t;
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -274,10 +315,11 @@ class Node implements FleetNode {
 
   private async beat(): Promise<void> {
     try {
-      const state = { lastWindow: this.lastWindow, term: this.keeper.term, storeLost: this.storeLostSince !== null };
-      const known = await this.o.store.nodes.beat(this.nodeId, this.who, { role: this.role, shareBp: this.o.flags.share(), state });
-      // Marked stale and taken over, or removed: join again (a FleetError if another live process has the id now).
-      if (!known) await this.o.store.nodes.join({ ...this.identity(), role: this.role });
+      const state = { lastWindow: this.lastWindow, term: this.leading?.term ?? null, storeLost: this.storeLostSince !== null };
+      const role = this.leading !== null ? "leader" : "follower";
+      const known = await this.o.store.nodes.beat(this.nodeId, this.who, { role, shareBp: this.o.flags.share(), state });
+      // Marked stale and taken over, or removed: join again (a FleetError if another live process has the id now); never once stopping.
+      if (!known && !this.stopping) await this.o.store.nodes.join({ ...this.identity(), role });
       this.reached();
     } catch (e) {
       this.unreached();
@@ -304,83 +346,101 @@ class Node implements FleetNode {
     this.o.v2.events.emit({ type: "fleet.store_lost", pool: this.o.v2.name, at: Date.now(), nodeId: this.nodeId, fallback: this.s.whenStoreLost, sinceMs: since });
   }
 
-  /** Cut both arms' windows at each boundary, and write them (with any the store missed). */
+  /** Cut both arms' windows at each boundary, on schedule whatever the store does (writing is the flush loop's). */
   private scheduleCut(): void {
-    if (this.stopped) return;
+    if (this.stopping) return;
     const w = this.s.windowMs;
     const end = (Math.floor(Date.now() / w) + 1) * w;
     const t = setTimeout(() => {
       this.timers = this.timers.filter((x) => x !== t);
-      this.cut(end - w, end).catch(this.s.onError).finally(() => this.scheduleCut());
+      try {
+        this.cut(end - w, end);
+      } catch (e) {
+        this.s.onError(e);
+      }
+      this.scheduleCut();
+      void this.flush().catch(this.s.onError);
     }, end - Date.now() + CUT_DELAY_MS);
     this.timers.push(t);
   }
 
-  private async cut(from: number, to: number): Promise<void> {
+  private cut(from: number, to: number): void {
     // A window that began before the node joined is partial: its first whole window is the next.
-    if (from >= this.joinedAt) {
-      const [a, b] = this.cutters.map((c) => c.cut(from, to));
-      this.lastWindow = { v1Calls: a!.calls, v2Calls: b!.calls };
-      this.pending.push({ pool: this.o.v1.name, window: a! }, { pool: this.o.v2.name, window: b! });
-      if (this.pending.length > PENDING_WINDOWS) this.pending.splice(0, this.pending.length - PENDING_WINDOWS);
-    }
-    while (this.pending.length > 0) {
-      const { pool, window } = this.pending[0]!;
-      await this.o.store.poolMetrics.record({ poolName: pool, nodeId: this.nodeId, timestamp: window.from, metrics: window as never });
-      this.pending.shift();
-      this.written++;
-    }
+    if (from < this.joinedAt) return;
+    const [a, b] = this.cutters.map((c) => c.cut(from, to));
+    this.lastWindow = { v1Calls: a!.calls, v2Calls: b!.calls };
+    this.pending.push({ pool: this.o.v1.name, window: a! }, { pool: this.o.v2.name, window: b! });
+    if (this.pending.length > 2 * PENDING_WINDOWS) this.pending.splice(0, this.pending.length - 2 * PENDING_WINDOWS);
   }
+
+  /** Write the windows cut and not yet written, oldest first; one flush at a time. */
+  private flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      while (this.pending.length > 0) {
+        const { pool, window } = this.pending[0]!;
+        await this.o.store.poolMetrics.record({ poolName: pool, nodeId: this.nodeId, timestamp: window.from, metrics: window as never });
+        this.pending.shift();
+        this.written++;
+      }
+    })().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private flushing: Promise<void> | null = null;
 
   /** Took the lease: restore the rollout under this term, an emergency rollback asked for meanwhile first. */
   private async lead(term: number): Promise<void> {
-    if (this.stopped || this.keeper.term !== term) return;
+    if (this.stopping || this.keeper.term !== term) return;
     const o = this.o;
     try {
-      const pending = await o.store.commands.pending(this.rolloutId);
-      const emergency = pending.filter((c) => c.command === "emergency_rollback");
-      const reason = emergency.length === 0 ? undefined : String(emergency[0]!.args.reason ?? "emergency rollback (requested with no leader)");
+      // Asked for while nothing led, or claimed by a leader that died before applying it.
+      const open = (await o.store.commands.list(this.rolloutId, 200)).filter((c) =>
+        c.command === "emergency_rollback" && (c.status === "pending" || (c.status === "claimed" && (c.claimedTerm ?? 0) < term))
+      );
+      const reason = open.length === 0 ? undefined : String(open.at(-1)!.args.reason ?? "emergency rollback (requested with no leader)");
       const fence = o.store.leases.fence(this.keeper.name, this.nodeId, term);
-      this.fenced = fencedStore(o.store, fence);
+      const store = fencedStore(o.store, fence);
       const rollout: Partial<RolloutOptions> = {};
       for (const key of ROLLOUT_SETTINGS) if (o[key] !== undefined) Object.assign(rollout, { [key]: o[key] });
-      this.controller = await createRolloutController({
+      const controller = await createRolloutController({
         ...rollout,
         v1: o.v1, v2: o.v2, flags: o.flags, store: o.store, router: o.router, rolloutId: this.rolloutId,
         fence,
         arms: new FleetArms({ store: o.store, v1: o.v1, v2: o.v2, target: this.rolloutId, spanMs: this.s.spanMs, noiseFloor: o.noiseFloor ?? 0, countedBefore: Date.now() }),
         rollbackOnRestore: reason,
       });
-      for (const c of emergency) await this.fenced.commands.complete(c.id, "applied", { appliedBy: this.nodeId, term, onRestore: true });
-      this.role = "leader";
+      this.leading = { term, controller, store };
+      for (const c of open) {
+        if ((await store.commands.claim(this.rolloutId, this.nodeId, term, c.id)) !== undefined) {
+          await store.commands.complete(c.id, "applied", { appliedBy: this.nodeId, term, onRestore: true, ...controller.status() });
+        }
+      }
       this.nextJudgeAt = Date.now() + this.s.judgeEveryMs;
       o.v2.events.emit({ type: "fleet.leader_elected", pool: o.v2.name, at: Date.now(), rolloutId: this.rolloutId, nodeId: this.nodeId, term });
-      if (this.s.autoStart && this.controller.status().state === "idle") await this.controller.start();
+      if (this.s.autoStart && controller.status().state === "idle") await controller.start();
     } catch (e) {
-      this.keeper.demote(`could not take up the rollout: ${(e as Error).message}`);
+      this.keeper.demote(term, `could not take up the rollout: ${(e as Error).message}`);
       throw e;
     }
   }
 
   private async follow(term: number, reason: string): Promise<void> {
-    const controller = this.controller;
-    this.controller = null;
-    this.fenced = null;
-    this.role = "follower";
+    const leading = this.leading;
+    if (leading === null || leading.term !== term) return;
+    this.leading = null;
     // Its final snapshot is refused once the term is over: the journal already holds everything it did.
-    await controller?.stop().catch(() => {});
+    await leading.controller.stop().catch(() => {});
     this.o.v2.events.emit({ type: "fleet.leader_lost", pool: this.o.v2.name, at: Date.now(), rolloutId: this.rolloutId, nodeId: this.nodeId, term, reason });
   }
 
   /** While leading: apply the commands queued, then judge when a judgement is due. */
   private async leadRound(): Promise<void> {
-    const controller = this.controller;
-    const term = this.keeper.term;
-    if (controller === null || term === null || this.stopped) return;
+    const leading = this.leading;
+    if (leading === null || this.stopping) return;
+    const { term, controller, store } = leading;
     try {
-      const store = this.fenced!.commands;
-      for (let c = await store.claim(this.rolloutId, this.nodeId, term); c !== undefined; c = await store.claim(this.rolloutId, this.nodeId, term)) {
-        await this.apply(controller, c, term);
+      for (let c = await store.commands.claim(this.rolloutId, this.nodeId, term); c !== undefined; c = await store.commands.claim(this.rolloutId, this.nodeId, term)) {
+        await this.apply(leading, c);
       }
       if (Date.now() >= this.nextJudgeAt) {
         this.nextJudgeAt = Date.now() + this.s.judgeEveryMs;
@@ -391,20 +451,28 @@ class Node implements FleetNode {
         });
       }
     } catch (e) {
-      if (e instanceof FencedError) this.keeper.demote(e.message);
+      if (e instanceof FencedError) this.keeper.demote(term, e.message);
       throw e;
     }
   }
 
-  private async apply(controller: RolloutController, c: OperatorCommand, term: number): Promise<void> {
+  /**
+   * Apply a claimed command and write its result. Applying and writing the
+   * result are separate: a result that cannot be written leaves the command
+   * claimed (the next leader applies it again: the rollout's commands are
+   * idempotent), never marked failed after it was applied.
+   */
+  private async apply(leading: Leading, c: OperatorCommand): Promise<void> {
     const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
-    try {
-      const result = await applyCommand(controller, c.command, reason);
-      await this.fenced!.commands.complete(c.id, "applied", JSON.parse(JSON.stringify({ ...result, appliedBy: this.nodeId, term })));
-    } catch (e) {
-      if (e instanceof FencedError) throw e;
-      await this.fenced!.commands.complete(c.id, "failed", { error: String((e as Error).message ?? e), tag: isMoltError(e) ? e._tag : null, appliedBy: this.nodeId, term });
-    }
+    const by = { appliedBy: this.nodeId, term: leading.term };
+    const outcome = await applyCommand(leading.controller, c.command, reason).then(
+      (result) => ({ status: "applied" as const, result: JSON.parse(JSON.stringify({ ...result, ...by })) }),
+      (e: unknown) => {
+        if (e instanceof FencedError) throw e;
+        return { status: "failed" as const, result: { error: String((e as Error).message ?? e), tag: isMoltError(e) ? e._tag : null, ...by } };
+      },
+    );
+    await leading.store.commands.complete(c.id, outcome.status, outcome.result);
   }
 }
 

@@ -110,6 +110,9 @@ export interface Migration {
   stop(options?: { stopV2?: boolean }): Promise<void>;
 }
 
+/** How often a migration serving commands beats (docs/fleet.md: `molt status` shows whether anything serves it). */
+const BEAT_MS = 1000;
+
 const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "function" || key === "events" || key === "store" || key === "flags" ? undefined : value);
 
 /**
@@ -298,15 +301,22 @@ class MigrationImpl implements Migration {
     const pollMs = option("migration", "serve.pollMs", options.pollMs, positiveDuration, 250);
     if (this.serving !== null) return;
     let busy = false;
-    let beats = 0;
     this.serving = setInterval(() => {
       if (busy) return;
       busy = true;
-      // A heartbeat about every second, so `molt status` and the CLI know whether anything serves the migration.
-      const beat = beats++ % Math.max(1, Math.round(1000 / pollMs)) === 0 ? this.beat() : Promise.resolve();
-      Promise.all([beat, this.applyCommands()]).finally(() => (busy = false));
+      this.applyCommands().finally(() => (busy = false));
     }, pollMs);
+    // Its own timer, so a long command (a rollback draining V2) does not make the process look gone.
+    let beating = false;
+    this.beating = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      this.beat().finally(() => (beating = false));
+    }, BEAT_MS);
+    void this.beat();
   }
+
+  private beating: ReturnType<typeof setInterval> | null = null;
 
   private serving: ReturnType<typeof setInterval> | null = null;
   private applying: Promise<void> = Promise.resolve();
@@ -320,7 +330,9 @@ class MigrationImpl implements Migration {
     const beat = { role: "leader" as const, shareBp: this.o.flags.share(), state: { migration: this.state() } };
     try {
       if (this.joined && (await nodes.beat(this.nodeId, this.who, beat))) return;
-      await nodes.join({ nodeId: this.nodeId, target: this.migrationId, ...this.who, version: MOLT_VERSION, role: "leader", arms: [this.o.v1.name, this.o.v2.name], heartbeatMs: 1000 });
+      // Stopped meanwhile: it has left, and must not join again.
+      if (this.beating === null) return;
+      await nodes.join({ nodeId: this.nodeId, target: this.migrationId, ...this.who, version: MOLT_VERSION, role: "leader", arms: [this.o.v1.name, this.o.v2.name], heartbeatMs: BEAT_MS });
       this.joined = true;
     } catch {
       // The next beat tries again; commands are applied meanwhile.
@@ -378,7 +390,9 @@ class MigrationImpl implements Migration {
 
   async stop(options: { stopV2?: boolean } = {}): Promise<void> {
     if (this.serving !== null) clearInterval(this.serving);
+    if (this.beating !== null) clearInterval(this.beating);
     this.serving = null;
+    this.beating = null;
     await this.applying;
     if (this.joined) await this.o.store.nodes.leave(this.nodeId, this.who).catch(() => {});
     await this.rollout?.stop();

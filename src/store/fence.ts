@@ -17,6 +17,7 @@ import type { Driver, Queryable, SqlRow, SqlValue } from "./driver.ts";
 export interface FenceTerm {
   /** The lease's name. */
   readonly lease: string;
+  /** The node that holds (or held) it under this term. */
   readonly nodeId: string;
   readonly term: number;
 }

@@ -119,6 +119,8 @@ export const MIGRATIONS: readonly Migration[] = [
       "ALTER TABLE commands ADD COLUMN claimed_by TEXT",
       "ALTER TABLE commands ADD COLUMN claimed_term BIGINT",
       "CREATE INDEX pool_metrics_time ON pool_metrics (timestamp)",
+      // One window per node, pool and time: a write retried after its answer was lost must not count twice.
+      "CREATE UNIQUE INDEX pool_metrics_window ON pool_metrics (pool_name, node_id, timestamp)",
     ],
   },
 ];

@@ -76,6 +76,25 @@ for (const backend of BACKENDS) {
       await Promise.all([s1.close(), s2.close()]);
     });
 
+    test("two processes joining with one new id at the same moment: one joins, the other gets a FleetError", async () => {
+      const url = backend.fresh();
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(url)));
+      const join = { nodeId: "twin", target: "r", host: "h", version: "0", role: "follower" as const, arms: ["v1", "v2"], heartbeatMs: 5000 };
+      const results = await Promise.allSettled(stores.map((s, i) => s.nodes.join({ ...join, pid: 100 + i })));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results) if (r.status === "rejected") expect((r.reason as { _tag: string })._tag).toBe("FleetError");
+      await Promise.all(stores.map((s) => s.close()));
+    });
+
+    test("a window written twice (a retry) is one row", async () => {
+      const store = await openStore(backend.fresh());
+      const entry = { poolName: "v2", nodeId: "a", timestamp: 5000, metrics: { calls: 3 } };
+      await store.poolMetrics.record(entry);
+      await store.poolMetrics.record(entry);
+      expect(await store.poolMetrics.range("v2")).toHaveLength(1);
+      await store.close();
+    });
+
     test("a node id held by a live node of another process is refused; a stopped or stale one is taken over", async () => {
       const store = await openStore(backend.fresh());
       const join = { nodeId: "web-1", target: "r", host: "h1", pid: 1, version: "0", role: "follower" as const, arms: ["v1", "v2"], heartbeatMs: 400 };
@@ -95,6 +114,27 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe("a fleet node's life", () => {
+  test("stop() leaves the fleet once, for every caller, and a beat in flight does not bring the node back", async () => {
+    const store = await openStore(":memory:");
+    const flags = await createFlags({ store, env: {} });
+    const common = { handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0 };
+    const [v1, v2] = await Promise.all([createPool({ name: "v1", strategy: "basic", ...common }), createPool({ name: "v2", ...common })]);
+    const node = await createFleetNode({ store, flags, v1, v2, nodeId: "n", heartbeatMs: 20, leaseMs: 10_000 });
+    await Bun.sleep(100);
+    const [a, b] = [node.stop(), node.stop()];
+    await Promise.all([a, b]);
+    expect(node.status().role).toBe("stopped");
+    await Bun.sleep(100);
+    const [row] = await store.nodes.list();
+    expect([row?.role, row?.live]).toEqual(["stopped", false]);
+    expect((await store.leases.get("rollout:rollout"))?.holder).toBeNull();
+    await Promise.all([v1.stop(), v2.stop()]);
+    await flags.close();
+    await store.close();
+  });
+});
+
 describe("createFleetNode options", () => {
   test("bad options are ConfigErrors naming the option, and nothing is registered", async () => {
     const store = await openStore(":memory:");
@@ -109,6 +149,9 @@ describe("createFleetNode options", () => {
       [{ whenStoreLost: "panic" }, "whenStoreLost", `"hold" or "v1"`],
       [{ nodeId: "" }, "nodeId", "a non-empty string"],
       [{ v2: v1 }, "v2", "a pool other than v1"],
+      [{ spanMs: 100 }, "spanMs", "at least windowMs"],
+      // Another pool under V1's name: both arms' windows would be written as one.
+      [{ v2: Object.create(v2, { name: { value: "v1" } }) }, "v2.name", "a name other than v1's"],
       [{ plan: { stages: [] } }, "plan.stages", "a non-empty array"],
       [{ bogus: 1 }, "bogus", "one of the known options"],
     ];

@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const old = await openStore(url);
       // Back to version 6, as an older molt left it, with a command queued.
-      await backend.exec(url, "DROP TABLE nodes; DROP TABLE leases; DROP INDEX pool_metrics_time; ALTER TABLE commands DROP COLUMN claimed_by; ALTER TABLE commands DROP COLUMN claimed_term; DELETE FROM schema_migrations WHERE version = 7");
+      await backend.exec(url, "DROP TABLE nodes; DROP TABLE leases; DROP INDEX pool_metrics_time; DROP INDEX pool_metrics_window; ALTER TABLE commands DROP COLUMN claimed_by; ALTER TABLE commands DROP COLUMN claimed_term; DELETE FROM schema_migrations WHERE version = 7");
       await old.close();
       await backend.exec(url, "INSERT INTO commands (target, command, args, requested_at, status) VALUES ('r', 'pause', '{}', 1, 'pending')");
       const store = await openStore(url);

@@ -99,12 +99,14 @@ export class Commands {
    * transaction: a pending one, or one claimed under an older term (its
    * leader died before applying it: the rollout's commands are idempotent,
    * so applying it again is safe). Of several nodes asking, one gets it.
+   * With `id`, only that command.
    * Through a fenced store, a claim is refused once the term is over.
    */
-  async claim(target: string, nodeId: string, term: number): Promise<OperatorCommand | undefined> {
+  async claim(target: string, nodeId: string, term: number, only?: number): Promise<OperatorCommand | undefined> {
     const open = "target = ? AND (status = 'pending' OR (status = 'claimed' AND claimed_term < ?))";
     return await this.driver.transaction(async (q) => {
-      const [row] = await q.all(`${SELECT} WHERE ${open} ORDER BY id LIMIT 1`, [target, term]);
+      const which = only === undefined ? ["", [target, term]] as const : [" AND id = ?", [target, term, only]] as const;
+      const [row] = await q.all(`${SELECT} WHERE ${open}${which[0]} ORDER BY id LIMIT 1`, which[1]);
       if (row === undefined) return undefined;
       const id = Number(row.id);
       const changed = await q.run(`UPDATE commands SET status = 'claimed', claimed_by = ?, claimed_term = ? WHERE id = ? AND ${open}`, [nodeId, term, id, target, term]);

@@ -74,10 +74,13 @@ export class Leases {
       } else {
         const free = held.holder === null || held.remainingMs < 0 || options.holderGone === true;
         if (!free) return { lease: held, acquired: false };
-        // Compare-and-set on the term: of two nodes that both saw it free, one moves it.
-        await q.run(`UPDATE leases SET holder = ?, term = term + 1, expires_at = ${now} + ?, acquired_at = ${now}, lock_pid = ? WHERE name = ? AND term = ?`, [
-          nodeId, leaseMs, lockPid, name, held.term,
-        ]);
+        // Compare-and-set on the term, and still free when written (PostgreSQL's read committed lets a renewal land
+        // between the read and this): of two nodes that both saw it free, one moves it; a renewed lease stays.
+        await q.run(
+          `UPDATE leases SET holder = ?, term = term + 1, expires_at = ${now} + ?, acquired_at = ${now}, lock_pid = ?
+           WHERE name = ? AND term = ? AND (holder IS NULL OR expires_at < ${now} OR ?)`,
+          [nodeId, leaseMs, lockPid, name, held.term, options.holderGone === true],
+        );
       }
       const after = await this.get(name, q);
       return { lease: after, acquired: after?.holder === nodeId && after.term !== held?.term };

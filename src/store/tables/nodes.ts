@@ -109,22 +109,24 @@ export class Nodes {
    */
   async join(node: NodeJoin): Promise<NodeView> {
     const v = codec.write({ ...node, startedAt: 0, heartbeatAt: 0, stoppedAt: null, shareBp: null, state: {} }, `node_id=${node.nodeId}`);
-    return await this.driver.transaction(async (q) => {
-      const [held] = (await q.all(`${this.select} WHERE node_id = ?${this.driver.types.forShare}`, [v.nodeId])).map(view);
-      if (held !== undefined && held.live && (held.host !== v.host || held.pid !== v.pid)) {
-        throw new FleetError({ nodeId: v.nodeId, operation: "join", reason: `node id taken by a live node (host ${held.host}, pid ${held.pid}, heard from ${held.ageMs} ms ago)` });
-      }
-      const now = this.driver.types.nowMs;
-      await q.run(
-        `INSERT INTO nodes (node_id, target, host, pid, version, role, arms, heartbeat_ms, started_at, heartbeat_at, stopped_at, share_bp, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${now}, ${now}, NULL, NULL, ?)
-         ON CONFLICT (node_id) DO UPDATE SET target = excluded.target, host = excluded.host, pid = excluded.pid, version = excluded.version,
-         role = excluded.role, arms = excluded.arms, heartbeat_ms = excluded.heartbeat_ms, started_at = excluded.started_at,
-         heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, share_bp = NULL, state = excluded.state`,
-        [v.nodeId, v.target, v.host, v.pid, v.version, v.role, JSON.stringify(v.arms), v.heartbeatMs, "{}"],
-      );
-      return (await q.all(`${this.select} WHERE node_id = ?`, [v.nodeId])).map(view)[0]!;
-    });
+    const now = this.driver.types.nowMs;
+    // One statement: a row is taken over only when it left, went stale, or is this very process's, so two
+    // processes joining with one id at the same moment cannot both succeed.
+    const changed = await this.driver.run(
+      `INSERT INTO nodes (node_id, target, host, pid, version, role, arms, heartbeat_ms, started_at, heartbeat_at, stopped_at, share_bp, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${now}, ${now}, NULL, NULL, ?)
+       ON CONFLICT (node_id) DO UPDATE SET target = excluded.target, host = excluded.host, pid = excluded.pid, version = excluded.version,
+       role = excluded.role, arms = excluded.arms, heartbeat_ms = excluded.heartbeat_ms, started_at = excluded.started_at,
+       heartbeat_at = excluded.heartbeat_at, stopped_at = NULL, share_bp = NULL, state = excluded.state
+       WHERE nodes.stopped_at IS NOT NULL OR (nodes.host = excluded.host AND nodes.pid = excluded.pid)
+         OR ${now} - nodes.heartbeat_at > ${STALE_BEATS} * nodes.heartbeat_ms`,
+      [v.nodeId, v.target, v.host, v.pid, v.version, v.role, JSON.stringify(v.arms), v.heartbeatMs, "{}"],
+    );
+    const [held] = (await this.driver.all(`${this.select} WHERE node_id = ?`, [v.nodeId])).map(view);
+    if (changed === 0 || held === undefined || held.host !== v.host || held.pid !== v.pid) {
+      throw new FleetError({ nodeId: v.nodeId, operation: "join", reason: `node id taken by a live node (host ${held?.host}, pid ${held?.pid}, heard from ${held?.ageMs} ms ago)` });
+    }
+    return held;
   }
 
   /** Beat for a node; false when the row is gone or now belongs to another process (the node must join again). */

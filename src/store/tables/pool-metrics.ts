@@ -50,10 +50,13 @@ export class PoolMetrics {
   /** @internal */
   constructor(private readonly driver: Driver) {}
 
-  /** Append one entry. */
+  /**
+   * Append one entry. A node has one entry per pool and timestamp: writing
+   * it again (a retry whose answer was lost) changes nothing.
+   */
   async record(entry: PoolMetricsEntry): Promise<void> {
     const v = codec.write(entry, `pool=${entry.poolName},node=${entry.nodeId},timestamp=${entry.timestamp}`);
-    await this.driver.run("INSERT INTO pool_metrics (pool_name, node_id, timestamp, metrics) VALUES (?, ?, ?, ?)", [
+    await this.driver.run("INSERT INTO pool_metrics (pool_name, node_id, timestamp, metrics) VALUES (?, ?, ?, ?) ON CONFLICT (pool_name, node_id, timestamp) DO NOTHING", [
       v.poolName, v.nodeId, v.timestamp, JSON.stringify(v.metrics),
     ]);
   }
