@@ -91,7 +91,7 @@ function window(from: number, calls: number, ms: number): NodeWindow {
   const latencyHistogram = hdr.encodeIntoCompressedBase64(h);
   h.destroy();
   return {
-    from, to: from + 5000, calls, outcomes: { ok: calls - 2, python_error: 2, failed: 0, rejected: 0 }, categories: { python: 2 }, crashes: 0, restarts: 0,
+    from, to: from + 5000, calls, outcomes: { ok: calls - 2, python_error: 2, failed: 0, rejected: 0 }, categories: { python: 2 }, tags: { PythonError: 2 }, crashes: 0, restarts: 0,
     saturated: 0, queued: 0, latencyHistogram, queueWaitHistogram: "", latencySample: sample, target: "bench", workers: 2, cpuPercent: 40, memoryPercent: 1,
     rss: [{ at: from, bytes: 50e6 }], rssOf: "1,2", sessions: { calls: 0, moved: 0, rebound: 0 }, affinity: "none", breaker: "closed", shadow: null,
   };

@@ -549,11 +549,12 @@ class PoolImpl implements Pool {
     let category = null;
     let severity = null;
     let saturated = false;
+    let tag: string | null = null;
     if (error !== null) {
       const k = classifyError(error);
       category = k.category;
       severity = k.severity;
-      const tag = (error as { _tag?: string })._tag;
+      tag = (error as { _tag?: string })._tag ?? "Error";
       outcome = tag === "PythonError" ? "python_error" : !k.mayHaveRun && !k.infrastructure ? "rejected" : "failed";
       saturated = tag === "PoolSaturatedError" || tag === "QueueTimeoutError";
     }
@@ -562,9 +563,8 @@ class PoolImpl implements Pool {
     else if (outcome === "python_error") this.counts.pythonErrors++;
     else if (outcome === "rejected") this.counts.rejected++;
     else this.counts.failed++;
-    this.window.record(outcome, category, latencyMs, saturated);
+    this.window.record(outcome, category, latencyMs, saturated, tag);
     if (this.events.active) {
-      const tag = error === null ? null : (error as { _tag?: string })._tag ?? "Error";
       this.emit({ type: "call.completed", pool: this.name, at: Date.now(), command, outcome, category, severity, error: tag, latencyMs, attempts });
     }
   }

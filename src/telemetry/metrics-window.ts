@@ -27,6 +27,8 @@ export interface WindowTotals {
   readonly calls: number;
   readonly outcomes: Readonly<Record<CallOutcome, number>>;
   readonly categories: Readonly<Partial<Record<ErrorCategory, number>>>;
+  /** Failed calls by their error's `_tag` ("PythonError", "WorkerTimeoutError", …). */
+  readonly tags: Readonly<Record<string, number>>;
   readonly latencyMs: LatencySummary;
   /** Completed calls per second over the time the window covers. */
   readonly throughputPerS: number;
@@ -48,7 +50,7 @@ export interface WindowTotals {
  * merge exactly: what a fleet node publishes for its arm each window.
  */
 export interface IntervalTotals
-  extends Pick<WindowTotals, "from" | "to" | "calls" | "outcomes" | "categories" | "crashes" | "restarts" | "saturated" | "queued"> {
+  extends Pick<WindowTotals, "from" | "to" | "calls" | "outcomes" | "categories" | "tags" | "crashes" | "restarts" | "saturated" | "queued"> {
   /** Latencies in microseconds, `hdr.encodeIntoCompressedBase64`; "" when no call completed. */
   readonly latencyHistogram: string;
   /** Queue waits in microseconds, encoded the same way; "" when none waited. */
@@ -65,6 +67,7 @@ interface Slice {
   readonly histogram: hdr.Histogram;
   readonly outcomes: Record<CallOutcome, number>;
   readonly categories: Partial<Record<ErrorCategory, number>>;
+  readonly tags: Record<string, number>;
   crashes: number;
   restarts: number;
   readonly sample: number[];
@@ -150,6 +153,7 @@ export class MetricsWindow {
     const chosen = this.slices.filter((s) => s.start >= from && s.start < to && s.start + this.sliceMs <= now);
     const outcomes = emptyOutcomes();
     const categories: Partial<Record<ErrorCategory, number>> = {};
+    const tags: Record<string, number> = {};
     const latencies = newHistogram();
     const waits = newHistogram();
     let crashes = 0, restarts = 0, saturated = 0;
@@ -159,6 +163,7 @@ export class MetricsWindow {
       if (s.queueWaits !== null) waits.add(s.queueWaits);
       for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
       for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(s.tags)) tags[k] = (tags[k] ?? 0) + v;
       crashes += s.crashes;
       restarts += s.restarts;
       saturated += s.saturated;
@@ -170,7 +175,7 @@ export class MetricsWindow {
     const result: IntervalTotals = {
       from, to,
       calls: outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected,
-      outcomes, categories, crashes, restarts, saturated,
+      outcomes, categories, tags, crashes, restarts, saturated,
       queued: waits.totalCount,
       latencyHistogram: encode(latencies),
       queueWaitHistogram: encode(waits),
@@ -181,12 +186,13 @@ export class MetricsWindow {
     return result;
   }
 
-  /** Record one finished call; latency in milliseconds; `saturated` when the pool refused it for want of a worker. */
-  record(outcome: CallOutcome, category: ErrorCategory | null, latencyMs: number, saturated = false): void {
+  /** Record one finished call; latency in milliseconds; `saturated` when the pool refused it for want of a worker; `tag` its error's. */
+  record(outcome: CallOutcome, category: ErrorCategory | null, latencyMs: number, saturated = false, tag: string | null = null): void {
     const slice = this.slice();
     slice.outcomes[outcome]++;
     if (saturated) slice.saturated++;
     if (category !== null) slice.categories[category] = (slice.categories[category] ?? 0) + 1;
+    if (tag !== null) slice.tags[tag] = (slice.tags[tag] ?? 0) + 1;
     if (outcome === "rejected") return;
     slice.histogram.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
     // Reservoir sampling (Algorithm R): every latency of the slice is kept with the same chance.
@@ -222,6 +228,7 @@ export class MetricsWindow {
     const merged = newHistogram();
     const outcomes = emptyOutcomes();
     const categories: Partial<Record<ErrorCategory, number>> = {};
+    const tags: Record<string, number> = {};
     let crashes = 0;
     let restarts = 0;
     let saturated = 0;
@@ -233,6 +240,7 @@ export class MetricsWindow {
       latencySample.push(...s.sample);
       for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
       for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(s.tags)) tags[k] = (tags[k] ?? 0) + v;
       crashes += s.crashes;
       restarts += s.restarts;
       saturated += s.saturated;
@@ -246,7 +254,7 @@ export class MetricsWindow {
     const queueWaitP99Ms = queueWaitP99(waits, calls);
     waits?.destroy();
     return {
-      from, to: now, calls, outcomes, categories, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts, latencySample,
+      from, to: now, calls, outcomes, categories, tags, latencyMs, throughputPerS: (calls - outcomes.rejected) / coveredS, crashes, restarts, latencySample,
       saturated, queued, queueWaitP99Ms,
     };
   }
@@ -265,7 +273,7 @@ export class MetricsWindow {
   }
 
   private openSlice(start: number): Slice {
-    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, crashes: 0, restarts: 0, sample: [], seen: 0, saturated: 0, queueWaits: null };
+    const slice: Slice = { start, histogram: newHistogram(), outcomes: emptyOutcomes(), categories: {}, tags: {}, crashes: 0, restarts: 0, sample: [], seen: 0, saturated: 0, queueWaits: null };
     this.slices.push(slice);
     return slice;
   }

@@ -18,7 +18,7 @@ function windowOf(from: number, latencies: readonly number[], errors = 0): NodeW
   for (const ms of latencies) h.recordValue(Math.round(ms * 1000));
   const calls = latencies.length;
   return {
-    from, to: from + 1000, calls, outcomes: { ok: calls - errors, python_error: errors, failed: 0, rejected: 0 }, categories: {}, crashes: 0, restarts: 0,
+    from, to: from + 1000, calls, outcomes: { ok: calls - errors, python_error: errors, failed: 0, rejected: 0 }, categories: {}, tags: {}, crashes: 0, restarts: 0,
     saturated: 0, queued: 0, latencyHistogram: calls === 0 ? "" : hdr.encodeIntoCompressedBase64(h), queueWaitHistogram: "", latencySample: latencies.slice(0, 128),
     target: "r", workers: 1, cpuPercent: null, memoryPercent: null, rss: [], rssOf: "", sessions: { calls: 0, moved: 0, rebound: 0 }, affinity: "none", breaker: "closed", shadow: null,
   };

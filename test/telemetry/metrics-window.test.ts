@@ -2,15 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { MetricsWindow } from "../../mod.ts";
 
 describe("MetricsWindow (simulated clock)", () => {
-  test("counts outcomes and categories, and gives quantiles within 1%", () => {
+  test("counts outcomes, categories and error tags, and gives quantiles within 1%", () => {
     let now = 0;
     const w = new MetricsWindow({ windowMs: 60_000, slices: 6, now: () => now });
     for (let i = 1; i <= 1000; i++) w.record("ok", null, i / 10);
-    w.record("python_error", "python", 5);
-    w.record("failed", "timeout", 200);
-    w.record("rejected", "resource", 0);
+    w.record("python_error", "python", 5, false, "PythonError");
+    w.record("failed", "timeout", 200, false, "WorkerTimeoutError");
+    w.record("rejected", "resource", 0, true, "PoolSaturatedError");
     now = 10_000;
     const t = w.totals();
+    expect(t.tags).toEqual({ PythonError: 1, WorkerTimeoutError: 1, PoolSaturatedError: 1 });
     expect(t.calls).toBe(1003);
     expect(t.outcomes).toEqual({ ok: 1000, python_error: 1, failed: 1, rejected: 1 });
     expect(t.categories).toEqual({ python: 1, timeout: 1, resource: 1 });
@@ -59,4 +60,20 @@ describe("MetricsWindow (simulated clock)", () => {
     now = 2000;
     expect(w.totals().latencySample).toEqual([1]);
   });
+});
+
+test("an interval holds the whole slices that started in it: counts, tags, and a histogram that decodes to the same calls", () => {
+  let now = 0;
+  const w = new MetricsWindow({ windowMs: 60_000, slices: 60, now: () => now });
+  for (let i = 0; i < 100; i++) w.record("ok", null, 10);
+  now = 1000;
+  w.record("failed", "timeout", 50, false, "WorkerTimeoutError");
+  now = 1500;
+  // The second slice has not ended: only the first is whole.
+  expect(w.interval(0, 2000).calls).toBe(100);
+  now = 2000;
+  const i = w.interval(0, 2000);
+  expect([i.calls, i.outcomes.failed, i.tags]).toEqual([101, 1, { WorkerTimeoutError: 1 }]);
+  expect(i.latencyHistogram.length).toBeGreaterThan(0);
+  expect(w.interval(2000, 3000).calls).toBe(0);
 });
