@@ -41,8 +41,6 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
   test("whenStoreLost \"v1\" sends everything to V1 after storeLostAfterMs, \"hold\" keeps the last share; both say so, and recover", async () => {
     const direct = pg.fresh();
     const schema = new URL(direct).searchParams.get("schema")!;
-    const admin = await openStore(direct);
-    await admin.flags.set("pool_v2_share", 5000);
     const common = { handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0, windowMs: 60_000, windowSlices: 120 };
     const nodes = await Promise.all((["v1", "hold"] as const).map(async (fallback, i) => {
       const proxy = new Proxy();
@@ -56,10 +54,12 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
       const node = await createFleetNode({
         store, flags, v1, v2, nodeId: `n${i}`, rolloutId: "cut", heartbeatMs: 200, leaseMs: 1500, windowMs: 500,
         whenStoreLost: fallback, storeLostAfterMs: 1000,
+        // The rollout owns the share: whichever node leads starts it at 50% and holds it there.
+        autoStart: true, plan: { shadowMs: 0, stages: [{ weightBp: 5000, minDurationMs: 600_000, minSamples: 1_000_000 }] },
       });
       return { fallback, proxy, store, flags, v1, v2, node, events };
     }));
-    for (const n of nodes) expect(n.flags.share()).toBe(5000);
+    for (const n of nodes) expect(await waitFor(() => n.flags.share() === 5000, 10_000)).toBe(true);
 
     for (const n of nodes) await n.proxy.cut();
     for (const n of nodes) expect(await waitFor(() => n.events.some((e) => e.type === "fleet.store_lost"), 15_000)).toBe(true);
@@ -80,6 +80,5 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
       await n.flags.close();
       await n.store.close();
     }
-    await admin.close();
   }, 60_000);
 });
