@@ -242,6 +242,8 @@ class Node implements FleetNode {
     await this.o.store.nodes.join({ ...this.identity(), role: "follower" });
     this.joinedAt = Date.now();
     this.every("heartbeat", this.s.heartbeatMs, () => this.beat());
+    // Apart from the beats: a beat that hangs (a connection dropped without a word, as in a partition) must count too.
+    this.every("store-watch", this.s.heartbeatMs, () => Promise.resolve(this.unreached()));
     this.every("lease", Math.max(1, Math.floor(this.s.leaseMs / 3)), () => this.keeper.step());
     this.every("commands", this.s.commandPollMs, () => this.serial(() => this.leadRound()));
     this.every("flush", Math.max(1, Math.floor(this.s.windowMs / 2)), () => this.flush());
@@ -327,6 +329,7 @@ class Node implements FleetNode {
     }
   }
 
+  /** Heard from the store: its share is the one to serve again, if it was lost. */
   private reached(): void {
     this.storeOkAt = Date.now();
     if (this.storeLostSince === null) return;
@@ -338,6 +341,7 @@ class Node implements FleetNode {
     this.o.v2.events.emit({ type: "fleet.store_recovered", pool: this.o.v2.name, at: Date.now(), nodeId: this.nodeId, lostMs });
   }
 
+  /** Not heard from the store for storeLostAfterMs (checked on every failed beat, and on a timer of its own): fall back. */
   private unreached(): void {
     const since = Date.now() - this.storeOkAt;
     if (this.storeLostSince !== null || since < this.s.storeLostAfterMs) return;
@@ -390,7 +394,7 @@ class Node implements FleetNode {
 
   /** Took the lease: restore the rollout under this term, an emergency rollback asked for meanwhile first. */
   private async lead(term: number): Promise<void> {
-    if (this.stopping || this.keeper.term !== term) return;
+    if (this.stopping || this.keeper.term !== term || this.leading?.term === term) return;
     const o = this.o;
     try {
       // Asked for while nothing led, or claimed by a leader that died before applying it.

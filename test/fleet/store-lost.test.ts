@@ -12,24 +12,33 @@ import { BACKENDS, PG_URL } from "../store/backends.ts";
 
 const pg = BACKENDS.find((b) => b.name === "postgres")!;
 
-/** A TCP proxy to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored on the same port. */
+/** A TCP proxy to PostgreSQL that can be cut (every connection dropped, new ones refused), black-holed, and restored on the same port. */
 class Proxy {
   private server: Server | null = null;
   private sockets = new Set<Socket>();
+  private dropping = false;
   port = 0;
+
+  /** Drop every byte from now on, closing nothing: what a partition looks like to both ends. */
+  blackhole(): void {
+    this.dropping = true;
+  }
 
   async open(): Promise<void> {
     const target = new URL(PG_URL);
     this.server = createServer((client) => {
       const upstream = connect(Number(target.port || 5432), target.hostname);
       for (const s of [client, upstream]) (this.sockets.add(s), s.on("close", () => this.sockets.delete(s)), s.on("error", () => {}));
-      client.pipe(upstream).pipe(client);
+      // Bytes cross unless the proxy black-holes them: a partition that drops packets without closing anything.
+      client.on("data", (b) => this.dropping || upstream.write(b));
+      upstream.on("data", (b) => this.dropping || client.write(b));
     });
     await new Promise<void>((r) => this.server!.listen(this.port, "127.0.0.1", r));
     this.port = (this.server.address() as { port: number }).port;
   }
 
   async cut(): Promise<void> {
+    this.dropping = false;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server!.close(() => r()));
   }
@@ -38,7 +47,7 @@ class Proxy {
 describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", () => {
   afterAll(() => pg.cleanup());
 
-  test("whenStoreLost \"v1\" sends everything to V1 after storeLostAfterMs, \"hold\" keeps the last share; both say so, and recover", async () => {
+  test.each(["cut", "blackhole"] as const)("store %s: whenStoreLost \"v1\" sends everything to V1 after storeLostAfterMs, \"hold\" keeps the last share; both say so, and recover", async (how) => {
     const direct = pg.fresh();
     const schema = new URL(direct).searchParams.get("schema")!;
     const common = { handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0, windowMs: 60_000, windowSlices: 120 };
@@ -62,7 +71,8 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
     }));
     for (const n of nodes) expect(await waitFor(() => n.flags.share() === 5000, 10_000)).toBe(true);
 
-    for (const n of nodes) await n.proxy.cut();
+    // A black hole leaves the node's queries hanging, not failing: the loss must be noticed all the same.
+    for (const n of nodes) how === "cut" ? await n.proxy.cut() : n.proxy.blackhole();
     for (const n of nodes) expect(await waitFor(() => n.events.some((e) => e.type === "fleet.store_lost"), 15_000)).toBe(true);
     const [toV1, hold] = nodes;
     expect(toV1!.flags.share()).toBe(0);
@@ -70,6 +80,8 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
     expect(hold!.flags.share()).toBe(5000);
     expect(toV1!.node.status().storeLostSince).not.toBeNull();
 
+    // The partition heals as a reset would end it: connections dropped, then the store answering again.
+    for (const n of nodes) if (how === "blackhole") await n.proxy.cut();
     for (const n of nodes) await n.proxy.open();
     for (const n of nodes) expect(await waitFor(() => n.events.some((e) => e.type === "fleet.store_recovered"), 15_000)).toBe(true);
     expect(await waitFor(() => toV1!.flags.share() === 5000, 15_000)).toBe(true);
