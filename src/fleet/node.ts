@@ -10,7 +10,7 @@
  */
 import { hostname } from "node:os";
 import { boolean, idRule, nonEmptyString, option, positiveDuration, refuseUnknown, required, type Rule } from "../config.ts";
-import { ConfigError, FencedError, isMoltError, RolloutError } from "../errors.ts";
+import { ConfigError, FencedError, FleetError, isMoltError, RolloutError } from "../errors.ts";
 import { type Flags, flagsRule } from "../flags/flags.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
 import { createRolloutController, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
@@ -275,20 +275,23 @@ class Node implements FleetNode {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    // Each step waits at most a lease: a store that hangs (a partition) must not make stop() hang; the lease then expires.
+    const bounded = (p: Promise<unknown>): Promise<unknown> => within(p, this.s.leaseMs, () => this.s.onError(new FleetError({ nodeId: this.nodeId, operation: "stop", reason: `the store did not answer within leaseMs (${this.s.leaseMs} ms); going on without it` })));
     // The lease keeps being renewed while the controller finishes (a rollback may drain V2): its last writes, and its
     // final snapshot, land under a term that still holds.
     for (const t of this.timers) if (t !== this.renewal) clearTimeout(t);
-    await this.chain;
+    await bounded(this.chain);
     const leading = this.leading;
-    if (leading !== null) await this.serial(() => leading.controller.stop()).catch(this.s.onError);
+    // A rollback may drain V2 for a while; a store that hangs must still not hold stop() for ever.
+    if (leading !== null) await within(this.serial(() => leading.controller.stop()).catch(this.s.onError), 3 * this.s.leaseMs, () => this.s.onError(new FleetError({ nodeId: this.nodeId, operation: "stop", reason: "the rollout controller did not stop within 3 × leaseMs" })));
     if (this.renewal !== null) clearInterval(this.renewal);
     this.timers = [];
-    await Promise.all(this.running.values());
-    await this.flush().catch(this.s.onError);
-    await this.keeper.release();
-    await this.chain;
+    await bounded(Promise.all(this.running.values()));
+    await bounded(this.flush().catch(this.s.onError));
+    await bounded(this.keeper.release());
+    await bounded(this.chain);
     if (this.storeLostSince !== null && this.s.whenStoreLost === "v1") this.o.flags.unpin("pool_v2_share");
-    await this.o.store.nodes.leave(this.nodeId, this.who).catch(this.s.onError);
+    await bounded(this.o.store.nodes.leave(this.nodeId, this.who).catch(this.s.onError));
   }
 
   private identity() {
@@ -477,6 +480,17 @@ class Node implements FleetNode {
       },
     );
     await leading.store.commands.complete(c.id, outcome.status, outcome.result);
+  }
+}
+
+/** Wait for `p`, at most `ms`; past that, tell `late` and go on (no timer left either way). */
+async function within(p: Promise<unknown>, ms: number, late: () => void): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((r) => (timer = setTimeout(() => (late(), r()), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -96,4 +96,28 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
       await n.store.close();
     }
   }, 60_000);
+
+  test("stop() during a partition (the store's calls hang) returns, saying the store did not answer, instead of hanging", async () => {
+    const proxy = new Proxy();
+    await proxy.open();
+    const url = `postgres://postgres@127.0.0.1:${proxy.port}/${new URL(PG_URL).pathname.slice(1)}?schema=${new URL(pg.fresh()).searchParams.get("schema")}`;
+    const store = await openStore(url, { connectTimeoutMs: 2000 });
+    const flags = await createFlags({ store, env: {}, pollMs: 100 });
+    const common = { handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0, windowMs: 60_000, windowSlices: 120 };
+    const [v1, v2] = await Promise.all([createPool({ name: "v1", strategy: "basic", ...common }), createPool({ name: "v2", ...common })]);
+    const errors: unknown[] = [];
+    const node = await createFleetNode({ store, flags, v1, v2, nodeId: "p", rolloutId: "partition", heartbeatMs: 200, leaseMs: 1000, windowMs: 500, onError: (e) => errors.push(e) });
+    await waitFor(() => node.status().role === "leader", 10_000);
+    proxy.blackhole();
+    await Bun.sleep(300);
+    let stopped = false;
+    const stopping = node.stop().then(() => (stopped = true));
+    expect(await waitFor(() => stopped, 30_000)).toBe(true);
+    await stopping;
+    expect(errors.some((e) => (e as { _tag?: string; operation?: string })._tag === "FleetError" && (e as { operation: string }).operation === "stop")).toBe(true);
+    await proxy.cut();
+    await Promise.all([v1.stop(), v2.stop()]);
+    await flags.close().catch(() => {});
+    await store.close();
+  }, 60_000);
 });
