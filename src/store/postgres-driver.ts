@@ -12,6 +12,8 @@ import { type Driver, firstWord, type Queryable, type SessionLocks, type SqlRow,
 const JSONB = 3802;
 const INT8 = 20;
 const UNIQUE_VIOLATION = "23505";
+/** The longest wait between two attempts to reconnect to the server, in seconds. */
+const MAX_RECONNECT_DELAY_S = 1;
 /** An arbitrary constant key for the advisory lock that serialises migrations. */
 const MIGRATION_LOCK = 0x6d6f6c74;
 
@@ -34,6 +36,9 @@ function connect(o: PostgresDriverOptions, max: number): Sql {
     max,
     connect_timeout: Math.max(1, Math.ceil(o.connectTimeoutMs / 1000)),
     onnotice: () => {},
+    // postgres.js waits up to 20 s between reconnection attempts after a run of failures: a store that is back
+    // must be noticed within a second (a fleet node falls back to V1 while it thinks the store is lost).
+    backoff: (attempt: number) => (0.5 + Math.random() / 2) * Math.min(3 ** attempt / 100, MAX_RECONNECT_DELAY_S),
     connection: o.schema === null ? {} : { search_path: o.schema },
     types: {
       jsonText: { to: JSONB, from: [JSONB], serialize: (v: unknown) => v, parse: (v: string) => v },
