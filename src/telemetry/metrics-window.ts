@@ -85,6 +85,29 @@ export const newHistogram = (): hdr.Histogram =>
 
 const ms = (us: number): number => us / 1000;
 
+/** The counters, histograms and samples of `slices`, added (what both a window and an interval are made of). */
+function sumSlices(slices: readonly Slice[]) {
+  const outcomes = emptyOutcomes();
+  const categories: Partial<Record<ErrorCategory, number>> = {};
+  const tags: Record<string, number> = {};
+  const latencies = newHistogram();
+  let waits: hdr.Histogram | null = null;
+  let crashes = 0, restarts = 0, saturated = 0;
+  const sample: number[] = [];
+  for (const s of slices) {
+    latencies.add(s.histogram);
+    if (s.queueWaits !== null) (waits ??= newHistogram()).add(s.queueWaits);
+    for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
+    for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.tags)) tags[k] = (tags[k] ?? 0) + v;
+    crashes += s.crashes;
+    restarts += s.restarts;
+    saturated += s.saturated;
+    sample.push(...s.sample);
+  }
+  return { outcomes, categories, tags, crashes, restarts, saturated, latencies, waits: waits as hdr.Histogram | null, sample };
+}
+
 /** Quantiles of a histogram of microseconds, in milliseconds (zeros when empty). */
 export function summarise(h: hdr.Histogram): LatencySummary {
   return h.totalCount === 0
@@ -151,24 +174,7 @@ export class MetricsWindow {
     this.slice();
     const now = this.now();
     const chosen = this.slices.filter((s) => s.start >= from && s.start < to && s.start + this.sliceMs <= now);
-    const outcomes = emptyOutcomes();
-    const categories: Partial<Record<ErrorCategory, number>> = {};
-    const tags: Record<string, number> = {};
-    const latencies = newHistogram();
-    const waits = newHistogram();
-    let crashes = 0, restarts = 0, saturated = 0;
-    const pool: number[] = [];
-    for (const s of chosen) {
-      latencies.add(s.histogram);
-      if (s.queueWaits !== null) waits.add(s.queueWaits);
-      for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
-      for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
-      for (const [k, v] of Object.entries(s.tags)) tags[k] = (tags[k] ?? 0) + v;
-      crashes += s.crashes;
-      restarts += s.restarts;
-      saturated += s.saturated;
-      pool.push(...s.sample);
-    }
+    const { outcomes, categories, tags, crashes, restarts, saturated, latencies, waits, sample: pool } = sumSlices(chosen);
     // Thin the slices' samples to one sample of the interval, each latency kept with the same chance.
     while (pool.length > SAMPLE_PER_SLICE) pool.splice(Math.floor(this.random() * pool.length), 1);
     const encode = (h: hdr.Histogram): string => (h.totalCount === 0 ? "" : hdr.encodeIntoCompressedBase64(h));
@@ -176,13 +182,13 @@ export class MetricsWindow {
       from, to,
       calls: outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected,
       outcomes, categories, tags, crashes, restarts, saturated,
-      queued: waits.totalCount,
+      queued: waits?.totalCount ?? 0,
       latencyHistogram: encode(latencies),
-      queueWaitHistogram: encode(waits),
+      queueWaitHistogram: waits === null ? "" : encode(waits),
       latencySample: pool,
     };
     latencies.destroy();
-    waits.destroy();
+    waits?.destroy();
     return result;
   }
 
@@ -225,27 +231,8 @@ export class MetricsWindow {
   totals(): WindowTotals {
     const now = this.now();
     this.slice();
-    const merged = newHistogram();
-    const outcomes = emptyOutcomes();
-    const categories: Partial<Record<ErrorCategory, number>> = {};
-    const tags: Record<string, number> = {};
-    let crashes = 0;
-    let restarts = 0;
-    let saturated = 0;
-    let waits: hdr.Histogram | null = null;
-    const latencySample: number[] = [];
+    const { outcomes, categories, tags, crashes, restarts, saturated, latencies: merged, waits, sample: latencySample } = sumSlices(this.slices);
     const from = this.slices[0]!.start;
-    for (const s of this.slices) {
-      merged.add(s.histogram);
-      latencySample.push(...s.sample);
-      for (const k of Object.keys(outcomes) as CallOutcome[]) outcomes[k] += s.outcomes[k];
-      for (const [k, v] of Object.entries(s.categories) as [ErrorCategory, number][]) categories[k] = (categories[k] ?? 0) + v;
-      for (const [k, v] of Object.entries(s.tags)) tags[k] = (tags[k] ?? 0) + v;
-      crashes += s.crashes;
-      restarts += s.restarts;
-      saturated += s.saturated;
-      if (s.queueWaits !== null) (waits ??= newHistogram()).add(s.queueWaits);
-    }
     const calls = outcomes.ok + outcomes.python_error + outcomes.failed + outcomes.rejected;
     const coveredS = Math.max(now - from, 1) / 1000;
     const latencyMs = summarise(merged);
