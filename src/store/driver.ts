@@ -53,7 +53,8 @@ export interface Driver extends Queryable {
   sessionLocks(): SessionLocks | null;
   /** Run `fn` holding the store-wide lock that serialises schema migrations between processes. */
   exclusive<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
+  /** Close, letting statements in flight finish for up to `graceMs` (default 5000) before cutting them off. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** The statement's verb and table, for error messages. */

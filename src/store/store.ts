@@ -108,7 +108,8 @@ export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, op
   try {
     return build(driver, now, await migrate(driver, undefined, now));
   } catch (e) {
-    await driver.close().catch(() => {});
+    // Nothing of the caller's is in flight, only the driver's attempts to reconnect: cut them off at once.
+    await driver.close(0).catch(() => {});
     throw e;
   }
 }
