@@ -184,3 +184,4 @@ export type { ArmRead, ArmSource, ArmsReading } from "./src/rollout/arm-window.t
 export type { IntervalTotals } from "./src/telemetry/metrics-window.ts";
 export { MOLT_VERSION } from "./src/version.ts";
 export { type FleetView, readFleet } from "./src/fleet/fleet-view.ts";
+export { type EmergencyRequest, requestEmergencyRollback } from "./src/fleet/emergency.ts";

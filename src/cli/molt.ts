@@ -27,6 +27,7 @@ import {
   migrationReport,
   openStore,
   readFleet,
+  requestEmergencyRollback,
   readMigration,
   type Store,
   validateEquivalence,
@@ -70,13 +71,16 @@ async function send(command: string, args: Record<string, unknown>, waitMsText: 
   }
   await withStore(async (store, g) => {
     const by = `molt cli (pid ${process.pid})`;
-    if (command === "emergency_rollback") {
-      // In the store itself, before anything else: every node hears share 0 whether or not anything leads the rollout.
-      await store.flags.set("pool_v2_share", 0, { by, reason: `emergency rollback: ${String(args.reason ?? "no reason given")}` });
-      console.log(`V2's share is 0 in the store: every node serving "${g.migration}" hears it within a second`);
-    }
-    const id = await store.commands.enqueue({ target: g.migration, command, args, requestedBy: by });
+    // Read first: an emergency ends the leader's term, after which nothing leads until the next node takes the lease.
     const fleet = await readFleet(store, g.migration);
+    let id: number;
+    if (command === "emergency_rollback") {
+      // In the store itself: every node hears share 0 whether or not anything leads the rollout.
+      id = (await requestEmergencyRollback(store, g.migration, { by, ...(args.reason === undefined ? {} : { reason: String(args.reason) }) })).commandId;
+      console.log(`V2's share is 0 in the store: every node serving "${g.migration}" hears it within a second`);
+    } else {
+      id = await store.commands.enqueue({ target: g.migration, command, args, requestedBy: by });
+    }
     if (fleet.nodes.length > 0 && fleet.leader === null) {
       const live = fleet.nodes.filter((n) => n.live).map((n) => n.nodeId);
       console.error(`${command} was queued (command ${id}) but ${fleet.leadership}; live nodes: ${live.length === 0 ? "none" : live.join(", ")}. The next node to take the lease applies it.`);

@@ -241,7 +241,13 @@ export async function createRolloutController(options: RolloutOptions): Promise<
     snapshotEvery: 20,
   });
   const controller = new Controller({ ...options, store }, rolloutId, settings, now, actor, arms ?? new LocalArms(options.v1, options.v2, options.router, settings.noiseFloor), fence);
-  await controller.recover(option("rollout", "rollbackOnRestore", options.rollbackOnRestore, nonEmptyString, undefined));
+  try {
+    await controller.recover(option("rollout", "rollbackOnRestore", options.rollbackOnRestore, nonEmptyString, undefined));
+  } catch (e) {
+    // A restore refused half-way (its term ended, the store went away) leaves nothing running behind the error.
+    await controller.stop().catch(() => {});
+    throw e;
+  }
   return controller;
 }
 

@@ -101,6 +101,20 @@ export class Leases {
     return changed > 0;
   }
 
+  /**
+   * End the current term at once, whoever holds it (an operator's emergency):
+   * every write fenced by it is refused from now on, and the lease is free.
+   * Returns the term that ended, or null when nobody ever held the lease.
+   */
+  async preempt(name: string): Promise<number | null> {
+    return await this.driver.transaction(async (q) => {
+      const held = await this.get(name, q);
+      if (held === null) return null;
+      await q.run("UPDATE leases SET holder = NULL, term = term + 1, expires_at = 0, lock_pid = NULL WHERE name = ?", [name]);
+      return held.term;
+    });
+  }
+
   /** The fence of a term: writes made through it are refused once the term is over. */
   fence(name: string, nodeId: string, term: number): Fence {
     return makeFence(this.driver, this.select, { lease: name, nodeId, term }, lease);
