@@ -62,6 +62,20 @@ for (const backend of BACKENDS) {
       await store.close();
     });
 
+    test("preempting a held lease ends its term at once: the holder's writes are refused, the next holder takes a newer term", async () => {
+      const store = await openStore(backend.fresh());
+      expect(await store.leases.preempt("rollout:r")).toBeNull();
+      await store.leases.acquire("rollout:r", "a", 60_000);
+      expect(await store.leases.preempt("rollout:r")).toBe(1);
+      const refused = await rejection(store.flags.set("pool_v2_share", 5000, { fence: store.leases.fence("rollout:r", "a", 1) }));
+      expect(refused).toMatchObject({ _tag: "FencedError", term: 1, currentTerm: 2, holder: null });
+      expect(await store.leases.renew("rollout:r", "a", 1, 60_000, null)).toBe(false);
+      const next = await store.leases.acquire("rollout:r", "a", 60_000);
+      expect([next.acquired, next.lease?.term]).toEqual([true, 3]);
+      expect(await store.flags.get("pool_v2_share")).toBeUndefined();
+      await store.close();
+    });
+
     test("a command is claimed by one claimer; one claimed under an older term is claimed again", async () => {
       const url = backend.fresh();
       const [s1, s2] = await Promise.all([openStore(url), openStore(url)]);

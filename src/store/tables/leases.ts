@@ -110,7 +110,8 @@ export class Leases {
     return await this.driver.transaction(async (q) => {
       const held = await this.get(name, q);
       if (held === null) return null;
-      await q.run("UPDATE leases SET holder = NULL, term = term + 1, expires_at = 0, lock_pid = NULL WHERE name = ?", [name]);
+      // The lock's pid stays: the next holder ends that session if it still holds the lock (see LeaseKeeper).
+      await q.run("UPDATE leases SET holder = NULL, term = term + 1, expires_at = 0 WHERE name = ?", [name]);
       return held.term;
     });
   }
