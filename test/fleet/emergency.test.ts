@@ -64,8 +64,8 @@ for (const backend of BACKENDS) {
       expect(b.flags.share()).toBe(0);
       const kinds = (await operator.decisions.list("em")).map((d) => d.kind);
       expect(kinds).toContain("operator.emergency_rollback");
-      const [command] = await operator.commands.list("em", 10);
-      expect(command?.status).toBe("applied");
+      // Marked applied once the rollback it asked for is done (just after the decision).
+      expect(await waitFor(async () => (await operator.commands.list("em", 10))[0]?.status === "applied", 10_000)).toBe(true);
       await b.stop();
       await operator.close();
     }, 60_000);
