@@ -13,6 +13,8 @@
  * @module
  */
 export {
+  BackupError,
+  type BackupProblem,
   BreakerOpenError,
   CallAbortedError,
   ConfigError,
@@ -99,7 +101,7 @@ export { DEFAULT_STORE_PATH } from "./src/store/url.ts";
 export type { AppliedMigration } from "./src/store/migrations.ts";
 export { type PersistedActor, persistActor, type PersistOptions, type RestoreInfo } from "./src/store/persist-actor.ts";
 export { type ActorIdentity, type Rebuilt, replay, type ReplayOptions, type SnapshotMigration } from "./src/store/replay.ts";
-export type { Backup, BackupDocument, BackupInfo, Backups, BackupWriteOptions } from "./src/store/tables/backups.ts";
+export type { Backup, BackupDocument, BackupInfo, Backups, BackupWriteOptions, MachinePosition, RestoreReport } from "./src/store/tables/backups.ts";
 export type { ChangeMeta, FlagChange, FlagRecord, Flags as FlagsTable, FlagWatch } from "./src/store/tables/flags.ts";
 export type { ShadowMismatch, ShadowMismatches } from "./src/store/tables/shadow-mismatches.ts";
 export type { Decision, Decisions } from "./src/store/tables/decisions.ts";
@@ -140,6 +142,7 @@ export { createMigration, type Migration, type MigrationOptions, type MigrationP
 export type { Check } from "./src/migration/preflight.ts";
 export type { VerifyOptions } from "./src/migration/verify.ts";
 export { readMigration, type StoredMigration } from "./src/migration/inspect.ts";
+export { readBackupFile, restoreBackup, type RestoreOptions } from "./src/migration/restore.ts";
 export { migrationReport } from "./src/migration/report.ts";
 export {
   type ArmClient,

@@ -543,6 +543,33 @@ export class FleetError extends Data.TaggedError("FleetError")<{
   }
 }
 
+/** Why a backup could not be read or restored. */
+export type BackupProblem = "unknown_id" | "unreadable" | "newer_schema" | "rollout_active";
+
+/**
+ * A backup could not be read or restored: no backup with that id, a file
+ * that is not a whole backup (corrupt or truncated), one written by a newer
+ * schema, or a rollout still active (restore with `force`). Nothing was
+ * changed.
+ *
+ * @example
+ * ```ts
+ * import { BackupError } from "molt";
+ * const e = new BackupError({ source: "backup-1", problem: "unknown_id", reason: "no backup with this id in the store" });
+ * console.log(e.message); // backup backup-1: no backup with this id in the store
+ * ```
+ */
+export class BackupError extends Data.TaggedError("BackupError")<{
+  /** The backup's id, or the file it was read from. */
+  readonly source: string;
+  readonly problem: BackupProblem;
+  readonly reason: string;
+}> {
+  override get message(): string {
+    return `backup ${this.source}: ${this.reason}`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -566,7 +593,8 @@ export type MoltError =
   | RolloutError
   | MigrationError
   | FencedError
-  | FleetError;
+  | FleetError
+  | BackupError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -591,6 +619,7 @@ const TAGS: ReadonlySet<string> = new Set([
   "MigrationError",
   "FencedError",
   "FleetError",
+  "BackupError",
 ]);
 
 /**

@@ -15,6 +15,7 @@ import { positiveDuration } from "../config.ts";
 import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
 import {
+  BackupError,
   createFlags,
   createPool,
   defaultCases,
@@ -26,8 +27,10 @@ import {
   type LoadReport,
   migrationReport,
   openStore,
+  readBackupFile,
   readFleet,
   requestEmergencyRollback,
+  restoreBackup,
   readMigration,
   type Store,
   validateEquivalence,
@@ -236,6 +239,51 @@ program.command("rollback").description("Roll back to V1. --emergency flips the 
 
 program.command("decommission").description("Archive and stop V1, once V2 has held 100% long enough with no V1 call.").addOption(wait)
   .action((o: { waitMs: string }) => send("decommission", {}, o.waitMs));
+
+const backup = program.command("backup").description("List, show or restore the store's backups.");
+backup.command("list").description("Every backup, newest first: id, when, why, file.")
+  .action(() =>
+    withStore(async (store) => {
+      const t = new Table({ head: ["id", "taken", "reason", "file"] });
+      for (const b of await store.backups.list()) t.push([b.id, new Date(b.createdAt).toISOString(), b.reason || "—", b.file ?? "—"]);
+      console.log(t.toString());
+    })
+  );
+backup.command("show").argument("<id>", "the backup").option("--json", "the whole backup as JSON")
+  .description("What a backup holds: its flags, programs, pool configurations and machines.")
+  .action((id: string, o: { json?: boolean }) =>
+    withStore(async (store) => {
+      const b = await store.backups.read(id);
+      if (b === undefined) throw new BackupError({ source: id, problem: "unknown_id", reason: "no backup with this id in the store" });
+      if (o.json === true) return console.log(JSON.stringify(b, null, 2));
+      const d = b.document;
+      console.log(`${b.id}, taken ${new Date(b.createdAt).toISOString()} (${b.reason || "no reason given"}), schema ${d.schemaVersion ?? "unknown"}${b.file === null ? "" : `, file ${b.file}`}`);
+      const t = new Table({ head: ["holds", "what"] });
+      t.push(["flags", d.flags.map((f) => `${f.key} = ${JSON.stringify(f.value)}`).join("\n") || "none"]);
+      t.push(["programs", d.programs.map((p) => `${p.id} (${p.contentHash.slice(0, 12)})`).join("\n") || "none"]);
+      t.push(["pool configurations", d.poolConfigurations.map((c) => `${c.name} v${c.version}${c.active ? " (active)" : ""}`).join("\n") || "none"]);
+      t.push(["machines", (d.machines ?? []).map((m) => `${m.actorId} at entry ${m.journalSeq}, ${m.snapshots.length} snapshot(s)`).join("\n") || "none"]);
+      t.push(["nodes", String((d.nodes ?? []).length)]);
+      console.log(t.toString());
+    })
+  );
+backup.command("restore").argument("[id]", "the backup in the store (or --file)")
+  .option("--file <path>", "restore a backup file instead (into this store, even a fresh one)")
+  .option("--force", "restore even while a rollout is active").option("--by <who>", "who restores it", "molt cli").option("--reason <why>", "why")
+  .description("Put flags, programs, pool configurations and machines back as the backup holds them, in one transaction.")
+  .action((id: string | undefined, o: { file?: string; force?: boolean; by: string; reason?: string }) =>
+    withStore(async (store, g) => {
+      if ((id === undefined) === (o.file === undefined)) {
+        console.error("error: give a backup id or --file, not both");
+        process.exitCode = 2;
+        return;
+      }
+      const source = o.file === undefined ? id! : await readBackupFile(o.file);
+      const r = await restoreBackup(store, source, { by: o.by, force: o.force === true, migrationId: g.migration, ...(o.reason === undefined ? {} : { reason: o.reason }) });
+      const rewound = r.machines.filter((m) => m.droppedEntries > 0 || m.forgotten).map((m) => m.forgotten ? `${m.actorId} forgotten` : `${m.actorId} back to entry ${m.journalSeq}`);
+      console.log(`restored ${r.backupId}: flags changed: ${r.flagsChanged.join(", ") || "none"}; ${r.programs} program(s), ${r.poolConfigurations} pool configuration(s); machines: ${rewound.join(", ") || "unchanged"}`);
+    })
+  );
 
 program.command("report").description("Write the migration report (markdown): timeline, stages, decisions, incidents, V1 against V2.")
   .option("--out <file>", "write it to a file instead of stdout")

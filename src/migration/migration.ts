@@ -448,6 +448,13 @@ class MigrationImpl implements Migration {
         return { checks };
       }
       case "backup": {
+        // V1's configuration first, so that the backup holds it.
+        const configs = this.o.store.poolConfigurations;
+        if ((await configs.active(this.o.v1.name)) === undefined) {
+          const v1 = this.o.v1;
+          const version = ((await configs.list(v1.name)).at(-1)?.version ?? 0) + 1;
+          await configs.save({ name: v1.name, version, config: { strategy: v1.strategy, affinity: v1.affinity, size: v1.metrics().size, windowMs: v1.metrics().windowMs }, active: true });
+        }
         const document = await this.o.store.backups.collect();
         const backup = await this.o.store.backups.write(document, { reason: `before migration ${this.migrationId}`, file: join(this.workDir, "backup-before.json") });
         return { backup: backup.id, file: backup.file };
@@ -457,10 +464,6 @@ class MigrationImpl implements Migration {
         const configs = this.o.store.poolConfigurations;
         const version = ((await configs.list(this.o.v2.name)).at(-1)?.version ?? 0) + 1;
         await configs.save({ name: this.o.v2.name, version, config: JSON.parse(JSON.stringify(this.o.v2, JSON_SAFE)) });
-        if ((await configs.active(this.o.v1.name)) === undefined) {
-          const v1Version = ((await configs.list(this.o.v1.name)).at(-1)?.version ?? 0) + 1;
-          await configs.save({ name: this.o.v1.name, version: v1Version, config: { strategy: this.o.v1.strategy }, active: true });
-        }
         return { v2: this.o.v2.name, ready: this.v2!.metrics().ready };
       }
       case "verify": {

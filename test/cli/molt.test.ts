@@ -112,10 +112,39 @@ describe("molt CLI", () => {
   });
 
   test("every command has --help", async () => {
-    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"]]) {
+    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"]]) {
       const r = await cli(":memory:", ...args, "--help");
       expect([args.join(" "), r.code, r.out.startsWith("Usage: molt")]).toEqual([args.join(" "), 0, true]);
     }
+  }, 60_000);
+
+  test("backup list, show and restore: from the store or a file; an unknown id or a bad file is an error and changes nothing", async () => {
+    const url = sqlite.fresh();
+    const store = await openStore(url);
+    await store.flags.set("pool_v2_share", 0);
+    const file = join(url.replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "backup.json");
+    const b = await store.backups.write(await store.backups.collect(), { reason: "before", file });
+    await store.flags.set("pool_v2_share", 5000);
+    const list = await cli(url, "backup", "list");
+    expect([list.code, list.out]).toEqual([0, expect.stringContaining(b.id)]);
+    const show = await cli(url, "backup", "show", b.id);
+    expect(show.out).toContain("pool_v2_share = 0");
+    const restored = await cli(url, "backup", "restore", b.id, "--by", "oncall", "--reason", "test");
+    expect([restored.code, restored.out]).toEqual([0, expect.stringContaining("flags changed: pool_v2_share")]);
+    expect((await store.flags.get("pool_v2_share"))?.value).toBe(0);
+    await store.flags.set("pool_v2_share", 5000);
+    expect((await cli(url, "backup", "restore", "--file", file)).code).toBe(0);
+    expect((await store.flags.get("pool_v2_share"))?.value).toBe(0);
+    await store.flags.set("pool_v2_share", 5000);
+    const unknown = await cli(url, "backup", "restore", "backup-nope");
+    expect([unknown.code, unknown.err]).toEqual([1, expect.stringContaining("BackupError: backup backup-nope: no backup with this id")]);
+    const missing = await cli(url, "backup", "restore", "--file", `${file}.missing`);
+    expect([missing.code, missing.err]).toEqual([1, expect.stringContaining("cannot be read")]);
+    const both = await cli(url, "backup", "restore", b.id, "--file", file);
+    expect(both.code).toBe(2);
+    expect((await store.flags.get("pool_v2_share"))?.value).toBe(5000);
+    expect((await store.decisions.list("migration")).filter((d) => d.kind === "backup.restored")).toHaveLength(2);
+    await store.close();
   }, 60_000);
 
   test("a report of a store without that migration says so", async () => {

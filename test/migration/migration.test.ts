@@ -64,6 +64,10 @@ describe("migration run", () => {
     expect(backups[0]!.reason).toBe("before migration migration");
     expect(existsSync(backups[0]!.file!)).toBe(true);
     expect((await m.store.poolConfigurations.list()).map((c) => [c.name, c.active])).toEqual([["v1", true], ["v2", false]]);
+    // The backup holds V1's configuration (saved before it was taken) and the migration's machine as it was then.
+    const before = (await m.store.backups.read(backups[0]!.id))!.document;
+    expect(before.poolConfigurations.map((c) => [c.name, c.active, c.config.strategy])).toEqual([["v1", true, "basic"]]);
+    expect(before.machines!.map((x) => x.actorId)).toContain("migration:migration");
     await m.close();
   }, 30_000);
 

@@ -9,20 +9,42 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Schema } from "effect";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
+import { BackupError } from "../../errors.ts";
 import type { Driver, SqlRow } from "../driver.ts";
+import { appliedMigrations } from "../migrations.ts";
+import type { Decisions } from "./decisions.ts";
 import { FlagRecord, type Flags } from "./flags.ts";
+import type { Journal } from "./journal.ts";
+import type { Nodes } from "./nodes.ts";
 import { PoolConfiguration, type PoolConfigurations } from "./pool-configurations.ts";
 import { PoolMetricsEntry, type PoolMetrics } from "./pool-metrics.ts";
 import { ProgramRecord, type Programs } from "./programs.ts";
+import { SnapshotRecord, type Snapshots } from "./snapshots.ts";
 
-/** What a backup holds. */
+/** A persisted machine as it was: how far its journal went, and its snapshots. */
+export const MachinePosition = Schema.Struct({
+  actorId: Schema.NonEmptyString,
+  /** Its last journal entry's sequence number (0: none). */
+  journalSeq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  snapshots: Schema.Array(SnapshotRecord),
+});
+/** A persisted machine as it was. */
+export type MachinePosition = typeof MachinePosition.Type;
+
+/** What a backup holds. Documents from before restores existed lack the optional fields, and restore what they hold. */
 export const BackupDocument = Schema.Struct({
+  /** The store's schema version when it was taken: a newer one than the store's cannot be restored. */
+  schemaVersion: Schema.optional(Schema.Int),
   poolConfigurations: Schema.Array(PoolConfiguration),
   flags: Schema.Array(FlagRecord),
   sessions: Schema.Array(Schema.Json),
   programs: Schema.Array(ProgramRecord),
   /** The newest metrics of each pool and node. */
   metricSummaries: Schema.Array(PoolMetricsEntry),
+  /** Every persisted machine (migrations, rollouts, breakers). */
+  machines: Schema.optional(Schema.Array(MachinePosition)),
+  /** The fleet's nodes as they were (a record: nodes are processes, and are not restored). */
+  nodes: Schema.optional(Schema.Array(Schema.Json)),
 });
 /** What a backup holds. */
 export type BackupDocument = typeof BackupDocument.Type;
@@ -46,6 +68,20 @@ const key = (r: SqlRow): string => `id=${r.id}`;
 const info = (r: SqlRow) => ({ id: r.id, createdAt: r.created_at, reason: r.reason, file: r.file });
 const codec = rowCodec("backups", Backup, key, (r) => ({ ...info(r), document: jsonColumn(r, "document") }));
 const infoCodec = rowCodec("backups", BackupInfo, key, info);
+
+/** What a restore did. */
+export interface RestoreReport {
+  readonly backupId: string;
+  readonly at: number;
+  readonly by: string;
+  readonly reason: string;
+  /** The flags whose stored value changed (set back, or removed). */
+  readonly flagsChanged: readonly string[];
+  readonly programs: number;
+  readonly poolConfigurations: number;
+  /** Each persisted machine: the position it is back at, journal entries dropped, and whether it was forgotten (unknown to the backup). */
+  readonly machines: readonly { readonly actorId: string; readonly journalSeq: number; readonly droppedEntries: number; readonly forgotten: boolean }[];
+}
 
 /** Options of `write`. */
 export interface BackupWriteOptions {
@@ -73,18 +109,78 @@ export class Backups {
   constructor(
     private readonly driver: Driver,
     private readonly now: () => number,
-    private readonly tables: { poolConfigurations: PoolConfigurations; flags: Flags; programs: Programs; poolMetrics: PoolMetrics },
+    private readonly tables: {
+      poolConfigurations: PoolConfigurations;
+      flags: Flags;
+      programs: Programs;
+      poolMetrics: PoolMetrics;
+      snapshots: Snapshots;
+      journal: Journal;
+      decisions: Decisions;
+      nodes: Nodes;
+    },
   ) {}
 
   /** Gather the store's current state into a document; `sessions` come from the caller (the router holds them). */
   async collect(extra: { sessions?: readonly unknown[] } = {}): Promise<BackupDocument> {
+    const t = this.tables;
+    const actors = [...new Set([...await t.journal.actors(), ...await t.snapshots.actors()])].sort();
+    const machines = await Promise.all(actors.map(async (actorId) => ({ actorId, journalSeq: await t.journal.lastSeq(actorId), snapshots: await t.snapshots.list(actorId) })));
     return {
-      poolConfigurations: await this.tables.poolConfigurations.list(),
-      flags: await this.tables.flags.list(),
+      schemaVersion: await this.schemaVersion(),
+      poolConfigurations: await t.poolConfigurations.list(),
+      flags: await t.flags.list(),
       sessions: (extra.sessions ?? []) as BackupDocument["sessions"],
-      programs: await this.tables.programs.list(),
-      metricSummaries: await this.tables.poolMetrics.latest(),
+      programs: await t.programs.list(),
+      metricSummaries: await t.poolMetrics.latest(),
+      machines,
+      nodes: JSON.parse(JSON.stringify(await t.nodes.list())),
     };
+  }
+
+  /**
+   * Put the store back as `backup` holds it, in one transaction: the flags
+   * (each change recorded and announced, as a `set` would), the programs,
+   * the pool configurations, and every persisted machine (journal entries
+   * after its position and snapshots not in the backup are dropped; a
+   * machine the backup does not know is forgotten). Decisions, metrics and
+   * commands are history, and stay; the restore is recorded as a decision
+   * of `decisionTarget` with who and why. Nothing changes if any of it fails.
+   */
+  async restore(backup: Backup, options: { by: string; reason: string; decisionTarget: string }): Promise<RestoreReport> {
+    const doc = backup.document;
+    const current = await this.schemaVersion();
+    if ((doc.schemaVersion ?? 0) > current) {
+      throw new BackupError({ source: backup.id, problem: "newer_schema", reason: `written by schema ${doc.schemaVersion}, newer than this store's ${current}: upgrade molt first` });
+    }
+    const t = this.tables;
+    const at = this.now();
+    const meta = { by: options.by, reason: `restore of ${backup.id}: ${options.reason}` };
+    return await this.driver.transaction(async (q) => {
+      const flagsChanged = await t.flags.replaceAll(q, doc.flags, meta);
+      await t.programs.replaceAll(q, doc.programs);
+      await t.poolConfigurations.replaceAll(q, doc.poolConfigurations);
+      const known = new Map((doc.machines ?? []).map((m) => [m.actorId, m]));
+      const actors = [...new Set([...await t.journal.actors(q), ...await t.snapshots.actors(q), ...known.keys()])].sort();
+      const machines: RestoreReport["machines"][number][] = [];
+      for (const actorId of actors) {
+        const was = known.get(actorId);
+        const dropped = await t.journal.rewind(q, actorId, was?.journalSeq ?? 0);
+        await t.snapshots.replaceFor(q, actorId, was?.snapshots ?? []);
+        machines.push({ actorId, journalSeq: was?.journalSeq ?? 0, droppedEntries: dropped, forgotten: was === undefined });
+      }
+      const report: RestoreReport = { backupId: backup.id, at, by: options.by, reason: options.reason, flagsChanged, programs: doc.programs.length, poolConfigurations: doc.poolConfigurations.length, machines };
+      await t.decisions.record({
+        rolloutId: options.decisionTarget, at, kind: "backup.restored", stateFrom: "", stateTo: "", shareFrom: 0, shareTo: 0,
+        reason: `${options.by} restored ${backup.id} (taken ${new Date(backup.createdAt).toISOString()}, ${backup.reason || "no reason given"}): ${options.reason}`,
+        inputs: JSON.parse(JSON.stringify(report)),
+      }, q);
+      return report;
+    });
+  }
+
+  private async schemaVersion(): Promise<number> {
+    return Math.max(0, ...(await appliedMigrations(this.driver)).map((m) => m.version));
   }
 
   /** Store a document (and write it to `file` if given); resolves with the stored backup. */

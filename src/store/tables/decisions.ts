@@ -9,7 +9,7 @@
  */
 import { Schema } from "effect";
 import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
-import type { Driver, SqlRow, SqlValue } from "../driver.ts";
+import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A recorded decision. */
 export const Decision = Schema.Struct({
@@ -63,9 +63,9 @@ export class Decisions {
   constructor(private readonly driver: Driver) {}
 
   /** Record one decision; resolves with it, numbered. */
-  async record(d: Omit<Decision, "id">): Promise<void> {
+  async record(d: Omit<Decision, "id">, q: Queryable = this.driver): Promise<void> {
     const v = codec.write({ ...d, id: 0 }, `rollout_id=${d.rolloutId},at=${d.at}`);
-    await this.driver.run(
+    await q.run(
       `INSERT INTO decisions (rollout_id, at, kind, state_from, state_to, share_from, share_to, reason, inputs)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [v.rolloutId, v.at, v.kind, v.stateFrom, v.stateTo, v.shareFrom, v.shareTo, v.reason, JSON.stringify(v.inputs)],

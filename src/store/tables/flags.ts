@@ -9,7 +9,7 @@
 import { Schema } from "effect";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
 import type { Fence } from "../fence.ts";
-import type { Driver, SqlRow, SqlValue } from "../driver.ts";
+import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A flag's stored value. */
 export const FlagRecord = Schema.Struct({
@@ -99,23 +99,55 @@ export class Flags {
    * transaction; every watcher of the store hears of it once it commits.
    */
   async set(key: string, value: unknown, meta: ChangeMeta = {}): Promise<FlagRecord> {
-    const v = codec.write({ key, value, updatedAt: this.now(), updatedBy: meta.by ?? null, reason: meta.reason ?? null }, `key=${key}`);
     return await this.driver.transaction(async (q) => {
       await meta.fence?.check(q);
-      const before = await q.all(`${SELECT} WHERE key = ?`, [key]);
-      const old = before.length === 0 ? null : JSON.stringify(codec.read(before[0]!).value);
-      await q.run(
-        `INSERT INTO flags (key, value, updated_at, updated_by, reason) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-         updated_by = excluded.updated_by, reason = excluded.reason`,
-        [v.key, JSON.stringify(v.value), v.updatedAt, v.updatedBy, v.reason],
-      );
-      await q.run("INSERT INTO flag_changes (key, old_value, new_value, changed_by, reason, at) VALUES (?, ?, ?, ?, ?, ?)", [
-        v.key, old, JSON.stringify(v.value), v.updatedBy, v.reason, v.updatedAt,
-      ]);
-      await this.driver.notify(q, FLAGS_CHANNEL, v.key);
-      return v;
+      return await this.write(q, key, value, meta);
     });
+  }
+
+  /**
+   * @internal Make the stored flags exactly `records` inside the caller's
+   * transaction `q` (a backup being restored): each flag that differs is
+   * written, each one not in `records` removed, and every change recorded
+   * and announced like a `set`. Resolves with the keys that changed.
+   */
+  async replaceAll(q: Queryable, records: readonly FlagRecord[], meta: ChangeMeta): Promise<string[]> {
+    const current = new Map((await q.all(SELECT)).map((r) => codec.read(r)).map((f) => [f.key, JSON.stringify(f.value)]));
+    const changed: string[] = [];
+    for (const r of records) {
+      if (current.get(r.key) === JSON.stringify(r.value)) continue;
+      await this.write(q, r.key, r.value, meta);
+      changed.push(r.key);
+    }
+    const kept = new Set(records.map((r) => r.key));
+    for (const [key, old] of current) {
+      if (kept.has(key)) continue;
+      await q.run("DELETE FROM flags WHERE key = ?", [key]);
+      // The change reads as the value going back to unset: JSON null.
+      await q.run("INSERT INTO flag_changes (key, old_value, new_value, changed_by, reason, at) VALUES (?, ?, ?, ?, ?, ?)", [
+        key, old, "null", meta.by ?? null, meta.reason ?? null, this.now(),
+      ]);
+      await this.driver.notify(q, FLAGS_CHANNEL, key);
+      changed.push(key);
+    }
+    return changed;
+  }
+
+  private async write(q: Queryable, key: string, value: unknown, meta: ChangeMeta): Promise<FlagRecord> {
+    const v = codec.write({ key, value, updatedAt: this.now(), updatedBy: meta.by ?? null, reason: meta.reason ?? null }, `key=${key}`);
+    const before = await q.all(`${SELECT} WHERE key = ?`, [key]);
+    const old = before.length === 0 ? null : JSON.stringify(codec.read(before[0]!).value);
+    await q.run(
+      `INSERT INTO flags (key, value, updated_at, updated_by, reason) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+       updated_by = excluded.updated_by, reason = excluded.reason`,
+      [v.key, JSON.stringify(v.value), v.updatedAt, v.updatedBy, v.reason],
+    );
+    await q.run("INSERT INTO flag_changes (key, old_value, new_value, changed_by, reason, at) VALUES (?, ?, ?, ?, ?, ?)", [
+      v.key, old, JSON.stringify(v.value), v.updatedBy, v.reason, v.updatedAt,
+    ]);
+    await this.driver.notify(q, FLAGS_CHANNEL, v.key);
+    return v;
   }
 
   /** One flag, or undefined if it was never set. */

@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
-import type { Driver, SqlRow, SqlValue } from "../driver.ts";
+import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A journaled event: a JSON object with a `type`. */
 export const JournalEvent = Schema.StructWithRest(Schema.Struct({ type: Schema.NonEmptyString }), [Schema.Record(Schema.String, Schema.Json)]);
@@ -75,8 +75,13 @@ export class Journal {
   }
 
   /** Every actor with a journal, by id. */
-  async actors(): Promise<string[]> {
-    return (await this.driver.all("SELECT DISTINCT actor_id FROM journal ORDER BY actor_id")).map((r) => String(r.actor_id));
+  async actors(q: Queryable = this.driver): Promise<string[]> {
+    return (await q.all("SELECT DISTINCT actor_id FROM journal ORDER BY actor_id")).map((r) => String(r.actor_id));
+  }
+
+  /** @internal Forget an actor's entries after `seq`, inside the caller's transaction `q`; resolves with how many. */
+  rewind(q: Queryable, actorId: string, seq: number): Promise<number> {
+    return q.run("DELETE FROM journal WHERE actor_id = ? AND seq > ?", [actorId, seq]);
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect";
 import { boolColumn, jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
-import type { Driver, SqlRow } from "../driver.ts";
+import type { Driver, Queryable, SqlRow } from "../driver.ts";
 
 /** One version of a pool's configuration. */
 export const PoolConfiguration = Schema.Struct({
@@ -61,6 +61,14 @@ export class PoolConfigurations {
       value.name, value.version, JSON.stringify(value.config), value.active, value.createdAt, value.updatedAt,
     ]);
     return value;
+  }
+
+  /** @internal Make the stored configurations exactly `records`, inside the caller's transaction `q`. */
+  async replaceAll(q: Queryable, records: readonly PoolConfiguration[]): Promise<void> {
+    await q.run("DELETE FROM pool_configurations");
+    for (const r of records) {
+      await q.run(`INSERT INTO pool_configurations (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`, [r.name, r.version, JSON.stringify(r.config), r.active, r.createdAt, r.updatedAt]);
+    }
   }
 
   /** One version, or undefined. */

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { Schema } from "effect";
 import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
-import type { Driver, SqlRow } from "../driver.ts";
+import type { Driver, Queryable, SqlRow } from "../driver.ts";
 
 /** A stored program. */
 export const ProgramRecord = Schema.Struct({
@@ -66,6 +66,16 @@ export class Programs {
       [v.id, JSON.stringify(v.definition), v.contentHash, v.createdAt, v.updatedAt],
     );
     return (await this.get(id))!;
+  }
+
+  /** @internal Make the stored programs exactly `records`, as they were (hashes and times), inside the caller's transaction `q`. */
+  async replaceAll(q: Queryable, records: readonly ProgramRecord[]): Promise<void> {
+    await q.run("DELETE FROM programs");
+    for (const r of records) {
+      await q.run("INSERT INTO programs (id, definition, content_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", [
+        r.id, JSON.stringify(r.definition), r.contentHash, r.createdAt, r.updatedAt,
+      ]);
+    }
   }
 
   /** One program, or undefined. */

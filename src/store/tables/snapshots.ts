@@ -7,7 +7,7 @@
  */
 import { Schema } from "effect";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
-import type { Driver, SqlRow, SqlValue } from "../driver.ts";
+import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A stored snapshot. */
 export const SnapshotRecord = Schema.Struct({
@@ -55,14 +55,25 @@ export class Snapshots {
   constructor(private readonly driver: Driver) {}
 
   /** Store a snapshot (replacing one at the same sequence number). */
-  async save(record: SnapshotRecord): Promise<void> {
+  async save(record: SnapshotRecord, q: Queryable = this.driver): Promise<void> {
     const v = codec.write(record, `actor_id=${record.actorId},seq=${record.seq}`);
-    await this.driver.run(
+    await q.run(
       `INSERT INTO machine_snapshots (actor_id, seq, machine, machine_version, snapshot, at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (actor_id, seq) DO UPDATE SET machine = excluded.machine, machine_version = excluded.machine_version,
        snapshot = excluded.snapshot, at = excluded.at`,
       [v.actorId, v.seq, v.machine, v.machineVersion, JSON.stringify(v.snapshot), v.at],
     );
+  }
+
+  /** @internal Make an actor's snapshots exactly `records`, inside the caller's transaction `q`. */
+  async replaceFor(q: Queryable, actorId: string, records: readonly SnapshotRecord[]): Promise<void> {
+    await q.run("DELETE FROM machine_snapshots WHERE actor_id = ?", [actorId]);
+    for (const r of records) await this.save(r, q);
+  }
+
+  /** Every actor with a snapshot, by id. */
+  async actors(q: Queryable = this.driver): Promise<string[]> {
+    return (await q.all("SELECT DISTINCT actor_id FROM machine_snapshots ORDER BY actor_id")).map((r) => String(r.actor_id));
   }
 
   /** The newest snapshot, or the newest at or before `atOrBeforeSeq`; undefined if none. */
