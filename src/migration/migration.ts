@@ -502,12 +502,23 @@ class MigrationImpl implements Migration {
     if (this.state() === "rollout" && rollout.state === "promoted") {
       this.promotedAt = this.now();
       this.v1CallsAtPromotion = this.o.v1.stats().calls;
-      await this.o.store.migrationStatus.record({ migrationId: this.migrationId, phase: "rollout", status: "completed", startedAt: this.promotedAt, completedAt: this.promotedAt, metadata: { promotedAt: this.promotedAt } });
+      await this.endRolloutPhase("completed", { promotedAt: this.promotedAt });
       await this.send({ type: "phase.succeeded", phase: "rollout", now: this.now() });
     } else if (rollout.state === "rolledBack" || rollout.state === "rollingBack") {
-      await this.send({ type: "phase.failed", phase: this.state() === "decommission" ? "decommission" : "rollout", now: this.now(), reason: rollout.rollbackReason ?? "rollout rolled back" });
+      const phase = this.state() === "decommission" ? "decommission" : "rollout";
+      const reason = rollout.rollbackReason ?? "rollout rolled back";
+      if (phase === "rollout") await this.endRolloutPhase("failed", { reason, rolledBackAt: this.now() });
+      await this.send({ type: "phase.failed", phase, now: this.now(), reason });
       await this.rollBack();
     }
+  }
+
+  /** The rollout phase ends (promoted, or rolled back): it keeps the time it started, and says how it ended. */
+  private async endRolloutPhase(status: "completed" | "failed", metadata: Record<string, unknown>): Promise<void> {
+    const started = (await this.o.store.migrationStatus.list(this.migrationId)).find((p) => p.phase === "rollout");
+    await this.o.store.migrationStatus.record({
+      migrationId: this.migrationId, phase: "rollout", status, startedAt: started?.startedAt ?? this.now(), completedAt: this.now(), metadata: JSON.parse(JSON.stringify({ ...started?.metadata, ...metadata })),
+    });
   }
 
   /** Put everything back on V1: the rollout's own rollback when it exists, else share 0 and V2 stopped. */

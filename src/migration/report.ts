@@ -11,6 +11,7 @@ import type { EquivalenceReport } from "../validation/equivalence.ts";
 import type { FaultReport } from "../validation/faults.ts";
 import type { LoadReport } from "../validation/load.ts";
 import { validationMarkdown } from "../validation/markdown.ts";
+import { ruleValue } from "../monitor/judge.ts";
 import { duration, pct, stageOf } from "./format.ts";
 import { readMigration } from "./inspect.ts";
 
@@ -88,7 +89,7 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
     const report = (d.inputs as { report?: { steps?: { step: string; ok: boolean; durationMs: number; detail: string }[] } }).report;
     for (const s of report?.steps ?? []) out.push(`  - ${s.ok ? "✓" : "✗"} ${s.step} in ${s.durationMs.toFixed(1)} ms: ${s.detail}`);
     const failed = (d.inputs as { judgement?: { rules?: { rule: string; status: string; value: number | null; threshold: number }[] } }).judgement?.rules?.filter((r) => r.status === "fail" || r.status === "inconclusive");
-    for (const r of failed ?? []) out.push(`  - rule ${r.rule} ${r.status}: ${r.value ?? "∞"} against ${r.threshold}`);
+    for (const r of failed ?? []) out.push(`  - rule ${r.rule} ${r.status}: ${ruleValue(r.value)} against ${r.threshold}`);
   }
   out.push("");
 
@@ -103,7 +104,7 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
     out.push("| | calls | error rate | p50 | p90 | p99 |", "| --- | --- | --- | --- | --- | --- |");
     for (const [arm, w] of [["V1", v1], ["V2", v2]] as const) out.push(`| ${arm} | ${w.calls ?? 0} | ${rate(w)} | ${ms(w.p50Ms)} | ${ms(w.p90Ms)} | ${ms(w.p99Ms)} |`);
     out.push("", "| rule | status | value | threshold |", "| --- | --- | --- | --- |");
-    for (const r of judgement.rules) out.push(`| ${r.rule} | ${r.status} | ${r.value === null ? "—" : Number(r.value.toFixed(4))} | ${r.threshold} |`);
+    for (const r of judgement.rules) out.push(`| ${r.rule} | ${r.status} | ${r.status === "insufficient" && r.value === null ? "—" : ruleValue(r.value)} | ${r.threshold} |`);
     out.push("");
   }
 

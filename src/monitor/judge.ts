@@ -233,8 +233,16 @@ function relative(rule: string, value: number, threshold: number, significant: b
   return { rule, status, value: Number.isFinite(value) ? value : null, threshold, stats };
 }
 
+/**
+ * A rule's value for people: four significant digits; null (a ratio to a
+ * V1 with nothing to divide by, such as no V1 errors) as "unbounded".
+ */
+export function ruleValue(value: number | null): string {
+  return value === null ? "unbounded (nothing on V1 to compare with)" : String(Number(value.toPrecision(4)));
+}
+
 function finish(verdict: Verdict, critical: boolean, rules: RuleResult[]): Judgement {
   const told = (r: RuleResult): boolean => r.status === "fail" || r.status === "inconclusive" || (verdict === "insufficient_data" && r.rule === "minimum_calls");
-  const reasons = rules.filter(told).map((r) => `${r.rule} ${r.status}: ${r.value ?? "∞"} vs ${r.threshold}`);
+  const reasons = rules.filter(told).map((r) => `${r.rule} ${r.status}: ${ruleValue(r.value)} vs ${r.threshold}`);
   return { verdict, critical, rules, reasons };
 }

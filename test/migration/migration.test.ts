@@ -166,6 +166,9 @@ describe("migration run", () => {
       await m.migration.tick();
     }
     expect(m.migration.status().state).toBe("decommission");
+    // The rollout phase took from its start to the promotion: whole simulated minutes, not the moment of promotion.
+    const phase = (await m.store.migrationStatus.list("migration")).find((p) => p.phase === "rollout")!;
+    expect([phase.status, phase.completedAt! - phase.startedAt]).toEqual(["completed", 2 * MIN]);
     expect((await rejection(m.migration.decommission())).message).toContain("V2 has held 100% with no V1 call for 0 ms of the 600000 ms required");
     m.advance(10 * MIN);
     await m.v1.execute("work", { x: 1 });
@@ -207,6 +210,10 @@ describe("migration run", () => {
     }
     expect(m.migration.status()).toMatchObject({ state: "rolledBack", failedPhase: "rollout" });
     expect(m.flags.share()).toBe(0);
+    // Recorded as failed, with why and how long it ran, never left "running".
+    const phase = (await m.store.migrationStatus.list("migration")).find((p) => p.phase === "rollout")!;
+    expect(phase).toMatchObject({ status: "failed", metadata: { reason: expect.stringContaining("v2_error_rate") } });
+    expect(phase.completedAt! - phase.startedAt).toBeGreaterThanOrEqual(MIN);
     await m.close();
   }, 60_000);
 

@@ -54,6 +54,15 @@ describe("judge", () => {
     expect(j.reasons).toEqual(["minimum_calls insufficient: 50 vs 100"]);
   });
 
+  test("reasons are written for people: a ratio to a V1 with no errors is unbounded, not ∞; four significant digits", () => {
+    const random = lcg(3);
+    const v1 = window(random, 2000, 0, 20);
+    const j = judge({ v1: { ...v1, errors: 0 }, v2: { ...window(random, 400, 0, 20), errors: 17 } });
+    const reason = j.reasons.find((r) => r.startsWith("error_rate_vs_v1"))!;
+    expect(reason).toBe(`error_rate_vs_v1 fail: unbounded (nothing on V1 to compare with) vs ${DEFAULT_THRESHOLDS.errorRatio}`);
+    expect(j.reasons.join(" ")).not.toMatch(/∞|\d\.\d{5,}/);
+  });
+
   test("a V2 error rate above 10% is critical even with little traffic", () => {
     const v1 = window(lcg(2), 1000, 0.01, 20);
     const j = judge({ v1, v2: { ...v1, calls: 30, errors: 4 } });
