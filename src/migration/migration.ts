@@ -260,6 +260,9 @@ class MigrationImpl implements Migration {
     const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
     const need = this.settings.decommissionAfterMs;
     if (held < need) throw this.refuse("decommission", `V2 has held 100% with no V1 call for ${held} ms of the ${need} ms required`);
+    const checks = await this.readyToDecommission();
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) throw this.refuse("decommission", failed.map((c) => `${c.check}: ${c.detail}`).join("; "));
     await this.phase("decommission", async () => {
       const store = this.o.store;
       const document = await store.backups.collect();
@@ -269,9 +272,28 @@ class MigrationImpl implements Migration {
       const v2 = await store.poolConfigurations.list(this.o.v2.name);
       if (v2.length > 0) await store.poolConfigurations.activate(this.o.v2.name, v2.at(-1)!.version);
       rmSync(join(this.workDir, "tmp"), { recursive: true, force: true });
-      return { backup: backup.id, v1: `${this.o.v1.name} stopped, configuration inactive`, tmp: "removed" };
+      return { checks, backup: backup.id, v1: `${this.o.v1.name} stopped, configuration inactive`, tmp: "removed" };
     });
     return this.status();
+  }
+
+  /**
+   * Checked immediately before V1 goes: every V2 worker answers its health
+   * check, V2's breaker is not open, and the last judgement of V2 passed (no
+   * judgement at all is insufficient evidence, never a pass).
+   */
+  private async readyToDecommission(): Promise<Check[]> {
+    const h = await this.v2!.health();
+    const answered = h.workers.filter((w) => w.ok).length;
+    const last = this.rollout?.status().lastJudgement ?? null;
+    const check = (name: string, status: Check["status"], detail: string): Check => ({ check: name, status, ok: status === "pass", detail });
+    return [
+      check("v2_workers_healthy", h.workers.length > 0 && answered === h.workers.length ? "pass" : "fail", `${answered} of ${h.workers.length} V2 workers answered their health check${h.workers.filter((w) => !w.ok).map((w) => `; ${w.id} (pid ${w.pid}): ${w.error}`).join("")}`),
+      check("v2_breaker_closed", h.breaker === null || h.breaker === "closed" || h.breaker === "bypassed" ? "pass" : "fail", h.breaker === null ? "V2 has no breaker (basic pool)" : `V2's breaker is ${h.breaker}`),
+      last === null
+        ? check("last_judgement_passed", "insufficient", "insufficient evidence: V2 was never judged by this process")
+        : check("last_judgement_passed", last.verdict === "pass" ? "pass" : "fail", `the last judgement of V2 was ${last.verdict}${last.reasons.length === 0 ? "" : `: ${last.reasons.join("; ")}`}`),
+    ];
   }
 
   pause(reason = "operator"): Promise<MigrationProgress> {

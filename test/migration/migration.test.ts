@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createFlags, createMigration, type MigrationOptions, openStore, type PoolOptions } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
-import { fixture, rejection } from "../helpers.ts";
+import { fixture, rejection, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
 import { QUICK_PLAN } from "../rollout/helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
@@ -175,6 +175,14 @@ describe("migration run", () => {
     // A V1 call restarts the quiet window.
     expect((await rejection(m.migration.decommission())).message).toContain("for 0 ms of the 600000 ms required");
     m.advance(10 * MIN);
+    // Immediately before: a V2 worker that does not answer its health check stops it, and says which.
+    const pid = m.migration.v2!.metrics().workers[0]!.pid;
+    process.kill(pid, "SIGSTOP");
+    const unhealthy = await rejection(m.migration.decommission()).finally(() => process.kill(pid, "SIGCONT"));
+    expect(unhealthy.message).toMatch(new RegExp(`v2_workers_healthy: \\d of \\d V2 workers answered their health check; \\S+ \\(pid ${pid}\\)`));
+    expect(m.migration.status().state).toBe("decommission");
+    // The pool may have replaced the worker that did not answer: once V2 is whole again, V1 goes.
+    expect(await waitFor(() => m.migration.v2!.metrics().ready === m.migration.v2!.metrics().size, 10_000)).toBe(true);
     expect((await m.migration.decommission()).state).toBe("complete");
     await m.close();
   }, 60_000);
@@ -233,6 +241,9 @@ describe("migration run", () => {
       await m.migration.promote();
       await m.migration.promote();
       expect([m.migration.status().state, m.flags.share()]).toEqual(["decommission", 10_000]);
+      // Promoted by hand, never judged: V1 stays until V2 has evidence for it.
+      m.advance(10 * MIN);
+      expect((await rejection(m.migration.decommission())).message).toContain("last_judgement_passed: insufficient evidence: V2 was never judged");
       if (keepWarm) await firstV2.stop();
       await m.close();
     }, 60_000);
