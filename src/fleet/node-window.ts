@@ -28,16 +28,20 @@ export interface NodeWindow extends IntervalTotals {
   readonly breaker: string | null;
   /** Shadow comparisons made in the window (V2's row only), or null. */
   readonly shadow: { readonly compared: number; readonly mismatched: number } | null;
+  /** Calls bound for V2 that V1 served in the window because V2 could not take them (V2's row only; absent from rows written before it was counted). */
+  readonly fallbacks?: number | null;
 }
 
 /** Cuts one arm's windows for a node. */
 export class NodeWindowCutter {
   private readonly reader: ArmReader;
   private shadowSeen = { compared: 0, mismatched: 0 };
+  private fallbacksSeen = 0;
 
   constructor(private readonly pool: Pool, private readonly target: string, private readonly router: Router | null) {
     this.reader = new ArmReader(pool);
     this.shadowSeen = shadowTotals(this.router) ?? this.shadowSeen;
+    this.fallbacksSeen = this.router?.stats().fallbacks ?? 0;
   }
 
   /** The window [from, to): call when it has ended. */
@@ -50,6 +54,9 @@ export class NodeWindowCutter {
       ? null
       : { compared: shadowNow.compared - this.shadowSeen.compared, mismatched: shadowNow.mismatched - this.shadowSeen.mismatched };
     if (shadowNow !== null) this.shadowSeen = shadowNow;
+    const fallbacksNow = this.router?.stats().fallbacks ?? null;
+    const fallbacks = fallbacksNow === null ? null : fallbacksNow - this.fallbacksSeen;
+    if (fallbacksNow !== null) this.fallbacksSeen = fallbacksNow;
     const pids = this.pool.metrics().workers.map((w) => w.pid).sort((a, b) => a - b).join(",");
     return {
       ...totals,
@@ -63,6 +70,7 @@ export class NodeWindowCutter {
       affinity: read.affinity,
       breaker: read.breaker,
       shadow,
+      fallbacks,
     };
   }
 }

@@ -21,7 +21,7 @@ import type { NodeRole } from "../store/tables/nodes.ts";
 import { MOLT_VERSION } from "../version.ts";
 import { FleetArms } from "./fleet-arms.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
-import { NodeWindowCutter, type NodeWindow } from "./node-window.ts";
+import { WindowRecorder } from "./window-recorder.ts";
 
 /** What a node does when it cannot reach the store: keep the last share it heard, or send everything to V1. */
 export type WhenStoreLost = "hold" | "v1";
@@ -104,10 +104,6 @@ export interface FleetNode {
 
 const fallbackRule: Rule<WhenStoreLost> = { is: (v): v is WhenStoreLost => v === "hold" || v === "v1", allowed: `"hold" or "v1"` };
 const fnRule: Rule<(e: unknown) => void> = { is: (v): v is (e: unknown) => void => typeof v === "function", allowed: "a function" };
-/** Windows kept per arm while the store is away, written when it is back. */
-const PENDING_WINDOWS = 64;
-/** How long after a window ends it is cut: its last slice must have ended. */
-const CUT_DELAY_MS = 20;
 
 interface Settings {
   readonly rolloutId: string;
@@ -210,7 +206,7 @@ class Node implements FleetNode {
   readonly rolloutId: string;
   private readonly who = { host: hostname(), pid: process.pid };
   private readonly keeper: LeaseKeeper;
-  private readonly cutters: readonly [NodeWindowCutter, NodeWindowCutter];
+  private readonly recorder: WindowRecorder;
   private leading: Leading | null = null;
   private timers: ReturnType<typeof setTimeout>[] = [];
   /** Set once stop() begins: no loop starts anything new after it. */
@@ -220,10 +216,6 @@ class Node implements FleetNode {
   private chain: Promise<unknown> = Promise.resolve();
   /** The loops' runs in progress, which stop() waits for. */
   private readonly running = new Map<string, Promise<unknown>>();
-  private joinedAt = 0;
-  private pending: { pool: string; window: NodeWindow }[] = [];
-  private written = 0;
-  private lastWindow = { v1Calls: 0, v2Calls: 0 };
   private storeOkAt = Date.now();
   private storeLostSince: number | null = null;
   private nextJudgeAt = 0;
@@ -235,19 +227,19 @@ class Node implements FleetNode {
       gained: (term) => void this.serial(() => this.lead(term)),
       lost: (term, reason) => void this.serial(() => this.follow(term, reason)),
     }, s.onError);
-    this.cutters = [new NodeWindowCutter(o.v1, s.rolloutId, null), new NodeWindowCutter(o.v2, s.rolloutId, o.router ?? null)];
+    this.recorder = new WindowRecorder({ store: o.store, v1: o.v1, v2: o.v2, router: o.router ?? null, target: s.rolloutId, nodeId: s.nodeId, windowMs: s.windowMs, partialFirst: false, onError: s.onError });
   }
 
   async join(): Promise<void> {
     await this.o.store.nodes.join({ ...this.identity(), role: "follower" });
-    this.joinedAt = Date.now();
     this.every("heartbeat", this.s.heartbeatMs, () => this.beat());
     // Apart from the beats: a beat that hangs (a connection dropped without a word, as in a partition) must count too.
     this.every("store-watch", this.s.heartbeatMs, () => Promise.resolve(this.unreached()));
     this.every("lease", Math.max(1, Math.floor(this.s.leaseMs / 3)), () => this.keeper.step());
     this.every("commands", this.s.commandPollMs, () => this.serial(() => this.leadRound()));
-    this.every("flush", Math.max(1, Math.floor(this.s.windowMs / 2)), () => this.flush());
-    this.scheduleCut();
+    this.every("flush", Math.max(1, Math.floor(this.s.windowMs / 2)), () => this.recorder.flush());
+    // A window that began before the node joined is partial: its first whole window is the next.
+    this.recorder.start();
     await this.keeper.step().catch(this.s.onError);
   }
 
@@ -259,8 +251,8 @@ class Node implements FleetNode {
       term: this.leading?.term ?? null,
       shareBp: this.o.flags.share(),
       storeLostSince: this.storeLostSince,
-      windowsWritten: this.written,
-      windowsPending: this.pending.length,
+      windowsWritten: this.recorder.written,
+      windowsPending: this.recorder.waiting,
     };
   }
 
@@ -280,6 +272,7 @@ class Node implements FleetNode {
     // The lease keeps being renewed while the controller finishes (a rollback may drain V2): its last writes, and its
     // final snapshot, land under a term that still holds.
     for (const t of this.timers) if (t !== this.renewal) clearTimeout(t);
+    this.recorder.stop();
     await bounded(this.chain);
     const leading = this.leading;
     // A rollback may drain V2 for a while; a store that hangs must still not hold stop() for ever.
@@ -287,7 +280,7 @@ class Node implements FleetNode {
     if (this.renewal !== null) clearInterval(this.renewal);
     this.timers = [];
     await bounded(Promise.all(this.running.values()));
-    await bounded(this.flush().catch(this.s.onError));
+    await bounded(this.recorder.flush().catch(this.s.onError));
     await bounded(this.keeper.release());
     await bounded(this.chain);
     if (this.storeLostSince !== null && this.s.whenStoreLost === "v1") this.o.flags.unpin("pool_v2_share");
@@ -320,7 +313,7 @@ class Node implements FleetNode {
 
   private async beat(): Promise<void> {
     try {
-      const state = { lastWindow: this.lastWindow, term: this.leading?.term ?? null, storeLost: this.storeLostSince !== null };
+      const state = { lastWindow: this.recorder.lastWindow, term: this.leading?.term ?? null, storeLost: this.storeLostSince !== null };
       const role = this.leading !== null ? "leader" : "follower";
       const known = await this.o.store.nodes.beat(this.nodeId, this.who, { role, shareBp: this.o.flags.share(), state });
       // Marked stale and taken over, or removed: join again (a FleetError if another live process has the id now); never once stopping.
@@ -352,48 +345,6 @@ class Node implements FleetNode {
     if (this.s.whenStoreLost === "v1") this.o.flags.pin("pool_v2_share", 0);
     this.o.v2.events.emit({ type: "fleet.store_lost", pool: this.o.v2.name, at: Date.now(), nodeId: this.nodeId, fallback: this.s.whenStoreLost, sinceMs: since });
   }
-
-  /** Cut both arms' windows at each boundary, on schedule whatever the store does (writing is the flush loop's). */
-  private scheduleCut(): void {
-    if (this.stopping) return;
-    const w = this.s.windowMs;
-    const end = (Math.floor(Date.now() / w) + 1) * w;
-    const t = setTimeout(() => {
-      this.timers = this.timers.filter((x) => x !== t);
-      try {
-        this.cut(end - w, end);
-      } catch (e) {
-        this.s.onError(e);
-      }
-      this.scheduleCut();
-      void this.flush().catch(this.s.onError);
-    }, end - Date.now() + CUT_DELAY_MS);
-    this.timers.push(t);
-  }
-
-  private cut(from: number, to: number): void {
-    // A window that began before the node joined is partial: its first whole window is the next.
-    if (from < this.joinedAt) return;
-    const [a, b] = this.cutters.map((c) => c.cut(from, to));
-    this.lastWindow = { v1Calls: a!.calls, v2Calls: b!.calls };
-    this.pending.push({ pool: this.o.v1.name, window: a! }, { pool: this.o.v2.name, window: b! });
-    if (this.pending.length > 2 * PENDING_WINDOWS) this.pending.splice(0, this.pending.length - 2 * PENDING_WINDOWS);
-  }
-
-  /** Write the windows cut and not yet written, oldest first; one flush at a time. */
-  private flush(): Promise<void> {
-    this.flushing ??= (async () => {
-      while (this.pending.length > 0) {
-        const { pool, window } = this.pending[0]!;
-        await this.o.store.poolMetrics.record({ poolName: pool, nodeId: this.nodeId, timestamp: window.from, metrics: window as never });
-        this.pending.shift();
-        this.written++;
-      }
-    })().finally(() => (this.flushing = null));
-    return this.flushing;
-  }
-
-  private flushing: Promise<void> | null = null;
 
   /** Took the lease: restore the rollout under this term, an emergency rollback asked for meanwhile first. */
   private async lead(term: number): Promise<void> {

@@ -38,6 +38,7 @@ import { createRolloutController, resolveRolloutSettings, ROLLOUT_SETTINGS, type
 import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type RouterOptions } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
+import { WindowRecorder, wholeSlicesWindow } from "../fleet/window-recorder.ts";
 import { type Check, preflight } from "./preflight.ts";
 import { MOLT_VERSION } from "../version.ts";
 import { resolveVerifyOptions, verify, type VerifyOptions } from "./verify.ts";
@@ -62,6 +63,8 @@ export interface MigrationOptions {
   readonly verify?: VerifyOptions;
   /** How long V2 must hold 100% (with no V1 call) before V1 may be decommissioned. Default 1 hour. */
   readonly decommissionAfterMs?: number;
+  /** How long each window of calls both arms served, written to `pool_metrics` for the report, lasts (rounded up to whole slices of both pools). Default 10000. */
+  readonly recordWindowMs?: number;
   /** Where the migration keeps its backup file and temporary files. Default `.molt/migrations/<id>` beside a SQLite store, else the system's temporary directory. */
   readonly workDir?: string;
   /** The clock (epoch ms). Default `Date.now`. */
@@ -156,6 +159,7 @@ interface MigrationSettings {
   readonly verify: Required<VerifyOptions>;
   readonly minFreeBytes: number;
   readonly decommissionAfterMs: number;
+  readonly recordWindowMs: number;
   readonly workDir: string | undefined;
 }
 
@@ -168,7 +172,7 @@ function resolveMigrationOptions(options: MigrationOptions): MigrationSettings {
   if (typeof options !== "object" || options === null) {
     throw new ConfigError({ owner: "migration", option: "options", received: options, allowed: "an object with at least { v1, v2, flags, store }" });
   }
-  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "workDir", "verify", "now"]);
+  refuseUnknown("migration", options, ["migrationId", "v1", "v2", "flags", "store", "router", "rollout", "minFreeBytes", "decommissionAfterMs", "recordWindowMs", "workDir", "verify", "now"]);
   required("migration", "store", options.store, storeRule);
   required("migration", "flags", options.flags, flagsRule);
   const v1 = required("migration", "v1", options.v1, poolRule);
@@ -186,6 +190,7 @@ function resolveMigrationOptions(options: MigrationOptions): MigrationSettings {
     verify: resolveVerifyOptions(options.verify),
     minFreeBytes: option("migration", "minFreeBytes", options.minFreeBytes, nonNegativeInt, 100e6),
     decommissionAfterMs: option("migration", "decommissionAfterMs", options.decommissionAfterMs, nonNegativeDuration, 3_600_000),
+    recordWindowMs: option("migration", "recordWindowMs", options.recordWindowMs, positiveDuration, 10_000),
     workDir: option("migration", "workDir", options.workDir, nonEmptyString, undefined),
   };
 }
@@ -344,6 +349,7 @@ class MigrationImpl implements Migration {
   private applying: Promise<void> = Promise.resolve();
   private readonly who = { host: hostname(), pid: process.pid };
   private readonly nodeId = `${hostname()}-${process.pid}`;
+  private recorder: WindowRecorder | null = null;
   private joined = false;
 
   /** Register this process as the node serving the migration (it leads alone: no lease), and beat. */
@@ -418,6 +424,7 @@ class MigrationImpl implements Migration {
     await this.applying;
     if (this.joined) await this.o.store.nodes.leave(this.nodeId, this.who).catch(() => {});
     await this.rollout?.stop();
+    await this.stopRecording();
     await this.router?.close();
     if (options.stopV2) await this.v2?.stop();
     await this.actor.stop();
@@ -508,6 +515,7 @@ class MigrationImpl implements Migration {
     // old controller is stopped first so that only one process writes the rollout's journal.
     if (this.v2 !== null && (this.v2.state === "serving" || this.v2.state === "degraded")) return;
     await this.rollout?.stop();
+    await this.stopRecording();
     await this.router?.close();
     // V2 obeys the migration's kill switches unless told otherwise (a basic pool has none to obey).
     const followFlags = this.o.v2.strategy !== "basic" && this.o.v2.flags === undefined;
@@ -516,6 +524,19 @@ class MigrationImpl implements Migration {
     this.rollout = await createRolloutController({
       v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout,
     });
+    // Every window both arms served goes to pool_metrics, so that the report covers the whole rollout, past restarts.
+    this.recorder = new WindowRecorder({
+      store: this.o.store, v1: this.o.v1, v2: this.v2, router: this.router, target: this.migrationId, nodeId: this.nodeId,
+      windowMs: wholeSlicesWindow(this.o.v1, this.v2, this.settings.recordWindowMs), partialFirst: true, onError: () => {},
+    });
+    this.recorder.start();
+  }
+
+  /** The windows cut so far are written; no more are cut. */
+  private async stopRecording(): Promise<void> {
+    this.recorder?.stop();
+    await this.recorder?.flush().catch(() => {});
+    this.recorder = null;
   }
 
   /** Follow the rollout: promotion ends the rollout phase; a rollback rolls the migration back. */

@@ -22,11 +22,11 @@ const v2Options = (fault = "", extra: Partial<PoolOptions> = {}): PoolOptions =>
   name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2", MOLT_FAULT: fault }, retry: false, ...extra,
 });
 
-async function setup(url: string, v2: PoolOptions, extra: Partial<MigrationOptions> = {}) {
+async function setup(url: string, v2: PoolOptions, extra: Partial<MigrationOptions> = {}, v1Extra: Partial<PoolOptions> = {}) {
   let clock = 5_000_000;
   const store = await openStore(url, { now: () => clock });
   const flags = await createFlags({ store, env: {} });
-  const v1 = await armPool("v1");
+  const v1 = await armPool("v1", v1Extra);
   const migration = await createMigration({
     v1, v2, flags, store, now: () => clock, decommissionAfterMs: 10 * MIN,
     rollout: { plan: QUICK_PLAN, thresholds: { minCalls: 20, criticalMinCalls: 10 } }, ...extra,
@@ -68,6 +68,26 @@ describe("migration run", () => {
     const before = (await m.store.backups.read(backups[0]!.id))!.document;
     expect(before.poolConfigurations.map((c) => [c.name, c.active, c.config.strategy])).toEqual([["v1", true, "basic"]]);
     expect(before.machines!.map((x) => x.actorId)).toContain("migration:migration");
+    await m.close();
+  }, 30_000);
+
+  test("every window both arms served goes to pool_metrics under the migration and this process, with V2's fallbacks", async () => {
+    // Slices of half a second, so that windows of half a second end while the test waits.
+    const slices = { windowMs: 10_000, windowSlices: 20 };
+    const m = await setup(sqlite.fresh(), v2Options("", slices), { recordWindowMs: 500 }, slices);
+    await m.migration.run();
+    const served = (): number => m.v1.stats().calls + m.migration.v2!.stats().calls;
+    await m.traffic(40);
+    const atLeast = served();
+    const recorded = async (): Promise<number> => {
+      const rows = [...await m.store.poolMetrics.range("v1"), ...await m.store.poolMetrics.range("v2")];
+      return rows.reduce((sum, r) => sum + Number((r.metrics as { calls?: number }).calls ?? 0), 0);
+    };
+    // Real windows: the calls show up once theirs has ended.
+    expect(await waitFor(async () => (await recorded()) >= atLeast, 15_000)).toBe(true);
+    const [row] = await m.store.poolMetrics.range("v2");
+    expect(row!.nodeId).toMatch(/-\d+$/);
+    expect(row!.metrics).toMatchObject({ target: "migration", fallbacks: 0 });
     await m.close();
   }, 30_000);
 
@@ -140,6 +160,7 @@ describe("migration run", () => {
       [{ minFreeBytes: -1 }, "minFreeBytes", "migration: minFreeBytes must be a non-negative integer, received -1"],
       [{ decommissionAfterMs: Number.NaN }, "decommissionAfterMs", "migration: decommissionAfterMs must be a non-negative integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received NaN"],
       [{ decommissionAfterMs: -1 }, "decommissionAfterMs", "migration: decommissionAfterMs must be a non-negative integer of milliseconds"],
+      [{ recordWindowMs: 0 }, "recordWindowMs", "migration: recordWindowMs must be a positive integer of milliseconds"],
       [{ workDir: "" }, "workDir", 'migration: workDir must be a non-empty string, received ""'],
       [{ now: 5 }, "now", "migration: now must be a function returning epoch milliseconds, received 5"],
     ];
