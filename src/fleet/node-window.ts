@@ -17,6 +17,8 @@ import type { IntervalTotals } from "../telemetry/metrics-window.ts";
 export interface NodeWindow extends IntervalTotals {
   /** The rollout it was served for. */
   readonly target: string;
+  /** Which arm the pool is (absent from rows written before it was recorded). */
+  readonly arm?: "v1" | "v2";
   readonly workers: number;
   readonly cpuPercent: number | null;
   readonly memoryPercent: number | null;
@@ -38,15 +40,15 @@ export class NodeWindowCutter {
   private shadowSeen = { compared: 0, mismatched: 0 };
   private fallbacksSeen = 0;
 
-  constructor(private readonly pool: Pool, private readonly target: string, private readonly router: Router | null) {
+  constructor(private readonly pool: Pool, private readonly arm: "v1" | "v2", private readonly target: string, private readonly router: Router | null) {
     this.reader = new ArmReader(pool);
     this.shadowSeen = shadowTotals(this.router) ?? this.shadowSeen;
     this.fallbacksSeen = this.router?.stats().fallbacks ?? 0;
   }
 
-  /** The window [from, to): call when it has ended. */
-  cut(from: number, to: number): NodeWindow {
-    const totals = this.pool.interval(from, to);
+  /** The window [from, to): call when it has ended (or, with `open`, to take what the slice under way holds too). */
+  cut(from: number, to: number, open = false): NodeWindow {
+    const totals = this.pool.interval(from, to, open);
     const read = this.reader.read(Date.now());
     this.reader.accept(read);
     const shadowNow = shadowTotals(this.router);
@@ -61,6 +63,7 @@ export class NodeWindowCutter {
     return {
       ...totals,
       target: this.target,
+      arm: this.arm,
       workers: read.window.workers,
       cpuPercent: read.window.cpuPercent,
       memoryPercent: read.window.memoryPercent,

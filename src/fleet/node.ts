@@ -227,7 +227,7 @@ class Node implements FleetNode {
       gained: (term) => void this.serial(() => this.lead(term)),
       lost: (term, reason) => void this.serial(() => this.follow(term, reason)),
     }, s.onError);
-    this.recorder = new WindowRecorder({ store: o.store, v1: o.v1, v2: o.v2, router: o.router ?? null, target: s.rolloutId, nodeId: s.nodeId, windowMs: s.windowMs, partialFirst: false, onError: s.onError });
+    this.recorder = new WindowRecorder({ store: o.store, v1: o.v1, v2: o.v2, router: o.router ?? null, target: s.rolloutId, nodeId: s.nodeId, windowMs: s.windowMs, partialEnds: false, onError: s.onError });
   }
 
   async join(): Promise<void> {

@@ -38,12 +38,15 @@ export class WindowRecorder {
       target: string;
       nodeId: string;
       windowMs: number;
-      /** Write the window under way at `start` too (a fleet node does not: its first window must be whole to be judged). */
-      partialFirst: boolean;
+      /**
+       * Write the windows under way at `start` and at `stop` too, so that every call is written (a fleet
+       * node does not: the windows it publishes must be whole to be judged alike).
+       */
+      partialEnds: boolean;
       onError: (e: unknown) => void;
     },
   ) {
-    this.cutters = [new NodeWindowCutter(o.v1, o.target, null), new NodeWindowCutter(o.v2, o.target, o.router)];
+    this.cutters = [new NodeWindowCutter(o.v1, "v1", o.target, null), new NodeWindowCutter(o.v2, "v2", o.target, o.router)];
   }
 
   /** Windows waiting to be written. */
@@ -51,17 +54,25 @@ export class WindowRecorder {
     return this.pending.length;
   }
 
-  /** Cut from the next window boundary on; the window under way now is partial, and written only with `partialFirst`. */
+  /** Cut from the next window boundary on; the window under way now is partial, and written only with `partialEnds`. */
   start(): void {
-    this.startedAt = this.o.partialFirst ? 0 : Date.now();
+    this.startedAt = this.o.partialEnds ? 0 : Date.now();
     this.schedule();
   }
 
-  /** No more cuts (what was cut stays pending until `flush`). */
+  /** No more cuts (what was cut stays pending until `flush`); with `partialEnds`, the window under way is cut as it stands. */
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (!this.o.partialEnds) return;
+    const now = Date.now();
+    try {
+      this.cut(Math.floor(now / this.o.windowMs) * this.o.windowMs, now + 1, true);
+    } catch (e) {
+      this.o.onError(e);
+    }
   }
 
   /** Write the windows cut and not yet written, oldest first; one flush at a time. */
@@ -93,9 +104,9 @@ export class WindowRecorder {
     }, end - Date.now() + CUT_DELAY_MS);
   }
 
-  private cut(from: number, to: number): void {
+  private cut(from: number, to: number, open = false): void {
     if (from < this.startedAt) return;
-    const [a, b] = this.cutters.map((c) => c.cut(from, to));
+    const [a, b] = this.cutters.map((c) => c.cut(from, to, open));
     this.lastWindow = { v1Calls: a!.calls, v2Calls: b!.calls };
     this.pending.push({ pool: this.o.v1.name, window: a! }, { pool: this.o.v2.name, window: b! });
     if (this.pending.length > 2 * PENDING_WINDOWS) this.pending.splice(0, this.pending.length - 2 * PENDING_WINDOWS);

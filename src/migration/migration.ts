@@ -527,7 +527,7 @@ class MigrationImpl implements Migration {
     // Every window both arms served goes to pool_metrics, so that the report covers the whole rollout, past restarts.
     this.recorder = new WindowRecorder({
       store: this.o.store, v1: this.o.v1, v2: this.v2, router: this.router, target: this.migrationId, nodeId: this.nodeId,
-      windowMs: wholeSlicesWindow(this.o.v1, this.v2, this.settings.recordWindowMs), partialFirst: true, onError: () => {},
+      windowMs: wholeSlicesWindow(this.o.v1, this.v2, this.settings.recordWindowMs), partialEnds: true, onError: () => {},
     });
     this.recorder.start();
   }

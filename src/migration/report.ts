@@ -13,6 +13,7 @@ import type { LoadReport } from "../validation/load.ts";
 import { validationMarkdown } from "../validation/markdown.ts";
 import { ruleValue } from "../monitor/judge.ts";
 import { duration, pct, stageOf } from "./format.ts";
+import { type ArmImpact, type Impact, recordedImpact } from "./impact.ts";
 import { readMigration } from "./inspect.ts";
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
@@ -43,9 +44,10 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
 
   out.push("## Summary", "");
   const validations = await store.validations.list(migrationId);
+  const impact = await recordedImpact(store, migrationId);
   if (m.migration === null && m.rollout === null) {
     out.push("The store has no migration or rollout with this id.", "");
-    if (validations.length === 0) return out.join("\n");
+    if (validations.length === 0 && impact === null) return out.join("\n");
   }
   if (m.migration !== null) {
     out.push(`- Migration: **${m.migration.state}**${m.migration.failedPhase === null ? "" : ` (phase ${m.migration.failedPhase} failed: ${m.migration.reason})`}`);
@@ -93,6 +95,8 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
   }
   out.push("");
 
+  out.push(...impactSection(impact));
+
   const last = [...m.decisions].reverse().find((d) => (d.inputs as { v1?: unknown }).v1 !== undefined);
   out.push("## V1 against V2", "");
   if (last === undefined) out.push("No window was judged yet.", "");
@@ -134,4 +138,42 @@ function stagesOf(decisions: readonly Decision[]): { share: number; from: number
     } else if (d.kind === "judged" && current !== undefined && current.to === null) current.judged++;
   }
   return stages;
+}
+
+/** Customer impact and V1 against V2 over every recorded window. */
+function impactSection(impact: Impact | null): string[] {
+  const out = ["## Customer impact", ""];
+  if (impact === null) return [...out, "No window of calls was recorded for this migration: nothing to tell about its callers (the migration writes them to `pool_metrics` while it runs).", ""];
+  const { v1, v2 } = impact;
+  const percent = (x: number | null): string => (x === null ? "—" : `${Number((100 * x).toPrecision(3))}%`);
+  const tags = (a: ArmImpact): string => Object.entries(a.byTag).sort((x, y) => y[1] - x[1]).map(([t, n]) => `${t} ${n}`).join(", ") || "none";
+  out.push(`From ${iso(impact.from)} to ${iso(impact.to)}: ${v1.windows + v2.windows} windows from ${Math.max(v1.nodes, v2.nodes)} node(s).`, "");
+  out.push("| | calls | failed for callers | error rate (95% interval) | failures by tag |", "| --- | --- | --- | --- | --- |");
+  for (const [name, a] of [["V1", v1], ["V2", v2]] as const) {
+    const interval = a.errorRateInterval === null ? "" : ` (${percent(a.errorRateInterval[0])} to ${percent(a.errorRateInterval[1])})`;
+    out.push(`| ${name} | ${a.calls} | ${a.failed} | ${percent(a.errorRate)}${interval} | ${cell(tags(a))} |`);
+  }
+  out.push("", `Calls bound for V2 that V1 served (fallbacks): ${v2.fallbacks}.`);
+  const x = impact.excessV2Failures;
+  out.push(x === null
+    ? "V2's failures cannot be set against V1's rate: one arm served no call."
+    : `V2 failures beyond what V1's error rate predicts for V2's calls: ${Math.round(x.value)} (95% interval ${Math.round(x.low)} to ${Math.round(x.high)})${x.low > 0 ? ": V2 failed callers more than V1 would have." : "."}`, "");
+
+  out.push("## V1 against V2 over the whole rollout", "");
+  const ms = (v: number | null): string => (v === null ? "—" : `${Number(v.toPrecision(3))} ms`);
+  const num = (v: number | null, unit = ""): string => (v === null ? "—" : `${Number(v.toPrecision(3))}${unit}`);
+  const change = (a: number | null, b: number | null): string => (a === null || b === null || a === 0 ? "—" : `${b >= a ? "+" : ""}${Number(((100 * (b - a)) / a).toPrecision(3))}%`);
+  out.push("| | V1 | V2 | change |", "| --- | --- | --- | --- |");
+  const rows: [string, number | null, number | null, (v: number | null) => string][] = [
+    ["throughput (completed calls/s)", v1.throughputPerS, v2.throughputPerS, (v) => num(v)],
+    ["error rate", v1.errorRate, v2.errorRate, percent],
+    ["p50", v1.p50Ms, v2.p50Ms, ms],
+    ["p90", v1.p90Ms, v2.p90Ms, ms],
+    ["p99", v1.p99Ms, v2.p99Ms, ms],
+    ["CPU per worker (mean)", v1.cpuPercent, v2.cpuPercent, (v) => num(v, "%")],
+    ["memory (highest share of the machine)", v1.memoryPercent, v2.memoryPercent, (v) => num(v, "%")],
+  ];
+  for (const [name, a, b, f] of rows) out.push(`| ${name} | ${f(a)} | ${f(b)} | ${change(a, b)} |`);
+  out.push("", "Latency quantiles are exact over every recorded call (merged histograms); throughput is over the time the windows span, so it follows each arm's share of the traffic.", "");
+  return out;
 }

@@ -231,8 +231,8 @@ class PoolImpl implements Pool {
     };
   }
 
-  interval(from: number, to: number): IntervalTotals {
-    return this.window.interval(from, to);
+  interval(from: number, to: number, open = false): IntervalTotals {
+    return this.window.interval(from, to, open);
   }
 
   async health(): Promise<PoolHealth> {

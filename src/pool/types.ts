@@ -136,8 +136,8 @@ export interface Pool {
   execute<T = unknown>(command: string, args?: unknown, options?: ExecuteOptions): Promise<T>;
   stats(): PoolStats;
   metrics(): PoolMetrics;
-  /** The window's totals over the whole slices that started in [from, to) and have ended (what a fleet node publishes). */
-  interval(from: number, to: number): IntervalTotals;
+  /** The window's totals over the whole slices that started in [from, to) and have ended (what a fleet node publishes); with `open`, the slice under way too. */
+  interval(from: number, to: number, open?: boolean): IntervalTotals;
   /** Ask every worker for its health (pid, RSS, uptime). */
   health(): Promise<PoolHealth>;
   /** Refuse new calls, let calls finish until the deadline, fail the rest. */

@@ -168,12 +168,13 @@ export class MetricsWindow {
 
   /**
    * The totals of the slices that started in [from, to) and have ended by
-   * now; slices older than the window are gone.
+   * now (and, with `open`, the slice under way: a last reading before
+   * stopping); slices older than the window are gone.
    */
-  interval(from: number, to: number): IntervalTotals {
+  interval(from: number, to: number, open = false): IntervalTotals {
     this.slice();
     const now = this.now();
-    const chosen = this.slices.filter((s) => s.start >= from && s.start < to && s.start + this.sliceMs <= now);
+    const chosen = this.slices.filter((s) => s.start >= from && s.start < to && (open || s.start + this.sliceMs <= now));
     const { outcomes, categories, tags, crashes, restarts, saturated, latencies, waits, sample: pool } = sumSlices(chosen);
     // Thin the slices' samples to one sample of the interval, each latency kept with the same chance.
     while (pool.length > SAMPLE_PER_SLICE) pool.splice(Math.floor(this.random() * pool.length), 1);

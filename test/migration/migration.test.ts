@@ -71,24 +71,31 @@ describe("migration run", () => {
     await m.close();
   }, 30_000);
 
-  test("every window both arms served goes to pool_metrics under the migration and this process, with V2's fallbacks", async () => {
+  test("every window both arms served goes to pool_metrics under the migration and this process, the last one at stop", async () => {
     // Slices of half a second, so that windows of half a second end while the test waits.
     const slices = { windowMs: 10_000, windowSlices: 20 };
     const m = await setup(sqlite.fresh(), v2Options("", slices), { recordWindowMs: 500 }, slices);
     await m.migration.run();
     const served = (): number => m.v1.stats().calls + m.migration.v2!.stats().calls;
-    await m.traffic(40);
-    const atLeast = served();
     const recorded = async (): Promise<number> => {
       const rows = [...await m.store.poolMetrics.range("v1"), ...await m.store.poolMetrics.range("v2")];
       return rows.reduce((sum, r) => sum + Number((r.metrics as { calls?: number }).calls ?? 0), 0);
     };
+    await m.traffic(40);
     // Real windows: the calls show up once theirs has ended.
-    expect(await waitFor(async () => (await recorded()) >= atLeast, 15_000)).toBe(true);
+    expect(await waitFor(async () => (await recorded()) >= served(), 15_000)).toBe(true);
     const [row] = await m.store.poolMetrics.range("v2");
     expect(row!.nodeId).toMatch(/-\d+$/);
-    expect(row!.metrics).toMatchObject({ target: "migration", fallbacks: 0 });
-    await m.close();
+    expect(row!.metrics).toMatchObject({ target: "migration", arm: "v2", fallbacks: 0 });
+    // Calls in the window under way when the migration stops are written as it stops.
+    const before = await recorded();
+    const sent = served();
+    await m.traffic(30);
+    await m.migration.stop();
+    expect((await recorded()) - before).toBe(served() - sent);
+    await Promise.all([m.migration.v2!.stop(), m.v1.stop()]);
+    await m.flags.close();
+    await m.store.close();
   }, 30_000);
 
   test("a preflight check that fails rolls back before anything changed, and says which", async () => {

@@ -1,0 +1,49 @@
+/**
+ * The report's customer impact and whole-rollout comparison, checked
+ * against windows whose calls the test wrote itself: totals per arm, failed
+ * calls by tag, fallbacks, V2's excess failures, and nothing printed as ∞
+ * or with sixteen digits.
+ */
+import { describe, expect, test } from "bun:test";
+import * as hdr from "hdr-histogram-js";
+import { migrationReport, openStore } from "../../mod.ts";
+import type { NodeWindow } from "../../src/fleet/node-window.ts";
+import { newHistogram } from "../../src/telemetry/metrics-window.ts";
+
+function window(arm: "v1" | "v2", from: number, calls: number, failed: Record<string, number>, latencyMs: number, fallbacks: number | null): NodeWindow {
+  const h = newHistogram();
+  const errors = Object.values(failed).reduce((a, b) => a + b, 0);
+  for (let i = 0; i < calls - errors; i++) h.recordValue(latencyMs * 1000);
+  return {
+    from, to: from + 10_000, calls, outcomes: { ok: calls - errors, python_error: errors, failed: 0, rejected: 0 }, categories: {}, tags: failed, crashes: 0, restarts: 0,
+    saturated: 0, queued: 0, latencyHistogram: hdr.encodeIntoCompressedBase64(h), queueWaitHistogram: "", latencySample: [],
+    target: "m1", arm, workers: 2, cpuPercent: 20, memoryPercent: 1.5, rss: [], rssOf: "", sessions: { calls: 0, moved: 0, rebound: 0 }, affinity: "none", breaker: "closed",
+    shadow: null, fallbacks,
+  };
+}
+
+describe("the report's customer impact", () => {
+  test("per-arm totals, failures by tag, fallbacks and V2's excess failures are those of the recorded windows", async () => {
+    const store = await openStore(":memory:");
+    // Six windows per arm on two nodes: V1 1000 calls with 10 failures, V2 400 with 24 (20 PythonError, 4 WorkerTimeoutError).
+    for (let i = 0; i < 6; i++) {
+      const from = 1_800_000_000_000 + i * 10_000;
+      const node = i % 2 === 0 ? "a" : "b";
+      await store.poolMetrics.record({ poolName: "v1", nodeId: node, timestamp: from, metrics: window("v1", from, i < 4 ? 150 : 200, i < 2 ? { PythonError: 5 } : {}, 10, null) as never });
+      await store.poolMetrics.record({ poolName: "v2", nodeId: node, timestamp: from, metrics: window("v2", from, i < 4 ? 60 : 80, i < 4 ? { PythonError: 5 } : { WorkerTimeoutError: 2 }, 8, i === 5 ? 3 : 0) as never });
+    }
+    // Another migration's window: not counted.
+    await store.poolMetrics.record({ poolName: "v2", nodeId: "a", timestamp: 1, metrics: { ...window("v2", 1, 999, { PythonError: 999 }, 8, 0), target: "other" } as never });
+    const report = await migrationReport(store, "m1");
+    expect(report).toContain("12 windows from 2 node(s)");
+    expect(report).toContain("| V1 | 1000 | 10 | 1% (0.544% to 1.83%) | PythonError 10 |");
+    expect(report).toContain("| V2 | 400 | 24 | 6% (4.06% to 8.77%) | PythonError 20, WorkerTimeoutError 4 |");
+    expect(report).toContain("Calls bound for V2 that V1 served (fallbacks): 3.");
+    // 24 - 400 × 1% = 20 beyond V1's rate, significantly so.
+    expect(report).toMatch(/V2 failures beyond what V1's error rate predicts for V2's calls: 20 \(95% interval \d+ to \d+\): V2 failed callers more than V1 would have\./);
+    // Quantiles come from the histograms, exact to their two significant digits.
+    expect(report).toMatch(/\| p50 \| 10 ms \| 8\.0\d ms \| -20\.\d% \|/);
+    expect(report).not.toMatch(/∞|\d\.\d{6,}/);
+    await store.close();
+  });
+});
