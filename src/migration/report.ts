@@ -15,6 +15,7 @@ import { ruleValue } from "../monitor/judge.ts";
 import { duration, pct, stageOf } from "./format.ts";
 import { type ArmImpact, type Impact, recordedImpact } from "./impact.ts";
 import { readMigration } from "./inspect.ts";
+import { lessonsFrom, successCriteria } from "./lessons.ts";
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
 const cell = (v: unknown): string => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -97,6 +98,13 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
 
   out.push(...impactSection(impact));
 
+  out.push("## Lessons learned and recommendations", "");
+  const lessons = lessonsFrom(m.decisions, validations);
+  out.push(...(lessons.length === 0 ? ["Nothing in the record calls for one: no stage held for lack of data, no inconclusive streak, no rule near its threshold, no intervention, rollback or failed validation."] : lessons.map((l) => `- ${l}`)), "");
+  out.push("## Success criteria", "", "| criterion | status | evidence |", "| --- | --- | --- |");
+  for (const c of successCriteria(m.decisions, validations, impact)) out.push(`| ${c.criterion} | ${c.status} | ${cell(c.evidence)} |`);
+  out.push("");
+
   const last = [...m.decisions].reverse().find((d) => (d.inputs as { v1?: unknown }).v1 !== undefined);
   out.push("## V1 against V2", "");
   if (last === undefined) out.push("No window was judged yet.", "");
@@ -115,7 +123,7 @@ export async function migrationReport(store: Store, migrationId: string, now: nu
   if (validations.length > 0) {
     out.push("## Validation", "");
     for (const v of validations) {
-      out.push(`Run ${iso(v.at)}, **${v.verdict}**:`, "", validationMarkdown(v.report as unknown as EquivalenceReport | LoadReport | FaultReport, 3));
+      out.push(`Run ${iso(v.at)}, **${v.verdict}**:`, "", validationText(v.report));
     }
   }
 
@@ -176,4 +184,13 @@ function impactSection(impact: Impact | null): string[] {
   for (const [name, a, b, f] of rows) out.push(`| ${name} | ${f(a)} | ${f(b)} | ${change(a, b)} |`);
   out.push("", "Latency quantiles are exact over every recorded call (merged histograms); throughput is over the time the windows span, so it follows each arm's share of the traffic.", "");
   return out;
+}
+
+/** A stored validation report as markdown; one this version cannot read (another shape, a damaged row) says so instead of failing the whole report. */
+function validationText(report: unknown): string {
+  try {
+    return validationMarkdown(report as EquivalenceReport | LoadReport | FaultReport, 3);
+  } catch (e) {
+    return `(its report could not be read: ${(e as Error).message})`;
+  }
 }

@@ -99,15 +99,19 @@ describe("supervision of an enhanced pool", () => {
   });
 
   test("overflow: a queue that stays non-empty starts an extra worker, stopped again once idle", async () => {
-    const { pool, events } = await echoPool({ name: "v2", size: 1, capacity: 1, maxOverflow: 1, overflowAfterMs: 40, overflowIdleMs: 150 });
-    const served = await Promise.all(Array.from({ length: 6 }, () => pool.execute<number>("pid", { sleep: 0.1 })));
+    const { pool, events } = await echoPool({ name: "v2", size: 1, capacity: 1, maxOverflow: 1, overflowAfterMs: 40, overflowIdleMs: 500 });
+    // Two seconds of queued work: the extra worker starts while it lasts, however slowly a busy machine starts a process.
+    const first = Array.from({ length: 8 }, () => pool.execute<number>("pid", { sleep: 0.25 }));
+    expect(await waitFor(() => pool.metrics().ready === 2, 10_000)).toBe(true);
+    const more = Array.from({ length: 4 }, () => pool.execute<number>("pid", { sleep: 0.1 }));
+    const served = await Promise.all([...first, ...more]);
     expect(new Set(served).size).toBe(2);
     expect(ofType(events, "pool.scaled").map((e) => e.reason)).toContain("overflow");
-    expect(await waitFor(() => ofType(events, "pool.scaled").some((e) => e.reason === "overflow_idle"), 3000)).toBe(true);
+    expect(await waitFor(() => ofType(events, "pool.scaled").some((e) => e.reason === "overflow_idle"), 5000)).toBe(true);
     expect(await waitFor(() => pool.metrics().workers.length === 1, 3000)).toBe(true);
     expect(pool.metrics().workers[0]!.overflow).toBe(false);
     await pool.stop();
-  });
+  }, 30_000);
 
   test("the optimizer shrinks an idle pool toward minSize and grows a busy one up to maxSize", async () => {
     const { pool, events } = await echoPool({
