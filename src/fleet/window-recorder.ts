@@ -60,13 +60,18 @@ export class WindowRecorder {
     this.schedule();
   }
 
-  /** No more cuts (what was cut stays pending until `flush`); with `partialEnds`, the window under way is cut as it stands. */
-  stop(): void {
+  /**
+   * No more cuts (what was cut stays pending until `flush`); with
+   * `partialEnds` and `last`, the window under way is cut as it stands. Not
+   * `last` when another recorder takes over at once: it writes that window
+   * whole, and one row per window and node is kept.
+   */
+  stop(last = true): void {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.o.partialEnds) return;
+    if (!this.o.partialEnds || !last) return;
     const now = Date.now();
     try {
       this.cut(Math.floor(now / this.o.windowMs) * this.o.windowMs, now + 1, true);

@@ -424,7 +424,7 @@ class MigrationImpl implements Migration {
     await this.applying;
     if (this.joined) await this.o.store.nodes.leave(this.nodeId, this.who).catch(() => {});
     await this.rollout?.stop();
-    await this.stopRecording();
+    await this.stopRecording(true);
     await this.router?.close();
     if (options.stopV2) await this.v2?.stop();
     await this.actor.stop();
@@ -515,7 +515,7 @@ class MigrationImpl implements Migration {
     // old controller is stopped first so that only one process writes the rollout's journal.
     if (this.v2 !== null && (this.v2.state === "serving" || this.v2.state === "degraded")) return;
     await this.rollout?.stop();
-    await this.stopRecording();
+    await this.stopRecording(false);
     await this.router?.close();
     // V2 obeys the migration's kill switches unless told otherwise (a basic pool has none to obey).
     const followFlags = this.o.v2.strategy !== "basic" && this.o.v2.flags === undefined;
@@ -532,9 +532,9 @@ class MigrationImpl implements Migration {
     this.recorder.start();
   }
 
-  /** The windows cut so far are written; no more are cut. */
-  private async stopRecording(): Promise<void> {
-    this.recorder?.stop();
+  /** The windows cut so far are written; no more are cut. `last`: the migration stops (else a new V2 is deployed, and its recorder writes the window under way). */
+  private async stopRecording(last: boolean): Promise<void> {
+    this.recorder?.stop(last);
     await this.recorder?.flush().catch(() => {});
     this.recorder = null;
   }
