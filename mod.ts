@@ -127,6 +127,7 @@ export {
 } from "./src/routing/router.ts";
 export type { Arm, RouteDecision, RouteReason, StickyKeys } from "./src/routing/route.ts";
 export type { ShadowCounts, ShadowOptions } from "./src/routing/shadow.ts";
+export type { RouterNodeOptions } from "./src/routing/router-node.ts";
 export { ProgramDefinition } from "./src/routing/programs.ts";
 export { type ArmWindow, judge, type JudgeInput, type Judgement, type RuleResult, type RuleStatus, type ShadowWindow, type Verdict } from "./src/monitor/judge.ts";
 export { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./src/monitor/thresholds.ts";

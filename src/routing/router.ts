@@ -18,6 +18,7 @@ import type { ProgramRecord } from "../store/tables/programs.ts";
 import { EventBus } from "../telemetry/events.ts";
 import { checkDefinition, type ProgramDefinition, programId } from "./programs.ts";
 import { type Arm, RouteDecider, type RouteDecision, type RouteReason } from "./route.ts";
+import { resolveRouterNode, RouterNode, type RouterNodeOptions, type RouterNodeSettings } from "./router-node.ts";
 import { resolveShadowOptions, Shadow, type ShadowCounts, type ShadowOptions, type ShadowSettings } from "./shadow.ts";
 
 /** Options of createRouter. */
@@ -38,6 +39,8 @@ export interface RouterOptions {
   readonly events?: EventBus;
   /** The draw for calls without a sticky key, 0–1. Default `Math.random`. */
   readonly random?: () => number;
+  /** Register this process as a node of a rollout's fleet (role "router"), so that `molt status` lists it. Default: not registered. */
+  readonly node?: RouterNodeOptions;
 }
 
 /** Per-call options: a pool's, plus the request id that is the sticky key when there is no session. */
@@ -133,7 +136,7 @@ export function createRouter(options: RouterOptions): Router {
 }
 
 /** The options of a router besides its pools, flags and store. */
-export const ROUTER_SETTINGS = ["fallback", "shadow", "events", "random"] as const;
+export const ROUTER_SETTINGS = ["fallback", "shadow", "events", "random", "node"] as const;
 
 /** A router's settings after defaults. */
 export interface RouterSettings {
@@ -141,6 +144,7 @@ export interface RouterSettings {
   readonly shadow: ShadowSettings | null;
   readonly events: EventBus | undefined;
   readonly random: (() => number) | undefined;
+  readonly node: RouterNodeSettings | null;
 }
 
 /**
@@ -158,6 +162,7 @@ export function resolveRouterSettings(given: Pick<RouterOptions, (typeof ROUTER_
     shadow: given.shadow === undefined || given.shadow === false ? null : resolveShadowOptions(given.shadow, owner, `${prefix}shadow.`),
     events: given.events,
     random: given.random,
+    node: given.node === undefined ? null : resolveRouterNode(given.node, owner, prefix),
   };
 }
 
@@ -169,6 +174,7 @@ class RouterImpl implements Router {
   private readonly fallback: boolean;
   private readonly counts: Record<RouteReason, number> = { v2_disabled: 0, outside_share: 0, inside_share: 0, v2_unavailable: 0 };
   private served = { v1: 0, v2: 0 };
+  private readonly node: RouterNode | null;
 
   constructor(private readonly o: RouterOptions, settings: RouterSettings) {
     this.events = settings.events ?? new EventBus();
@@ -176,6 +182,7 @@ class RouterImpl implements Router {
     this.decider = new RouteDecider(o.flags, settings.random);
     this.fallback = settings.fallback;
     this.shadow = settings.shadow === null ? null : new Shadow(settings.shadow, o.store, this.events);
+    this.node = settings.node === null ? null : new RouterNode(settings.node, o.store, o.flags, [o.v1.name, o.v2.name]);
   }
 
   decide(options: RouteOptions = {}): RouteDecision {
@@ -263,6 +270,7 @@ class RouterImpl implements Router {
 
   async close(): Promise<void> {
     await this.shadow?.settle();
+    await this.node?.leave();
   }
 }
 

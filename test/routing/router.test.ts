@@ -109,6 +109,22 @@ describe("routing", () => {
     expect(() => createRouter({ v1, v2: v1, flags, store })).toThrow('router: v2 must be a Pool other than v1 (one pool cannot be both arms), received ');
     expect(() => createRouter({ v1, v2, flags, store, shadow: { sampleRate: 2, commands: [] } })).toThrow("router: shadow.sampleRate must be a number from 0 to 1, received 2");
     expect(() => createRouter({ v1, v2, flags, store, shadow: { sampleRate: 1, commands: "answer" as never } })).toThrow('router: shadow.commands must be an array of command names, received "answer"');
+    expect(() => createRouter({ v1, v2, flags, store, node: { rolloutId: "" } })).toThrow('router: node.rolloutId must be a non-empty string, received ""');
+    expect(() => createRouter({ v1, v2, flags, store, node: { rolloutId: "r", heartbeatMs: 0 } })).toThrow("router: node.heartbeatMs must be a positive integer of milliseconds");
+    expect(() => createRouter({ v1, v2, flags, store, node: "r" as never })).toThrow('router: node must be an object with at least { rolloutId }, received "r"');
+    // Nothing registered by the refused ones.
+    expect(await store.nodes.list()).toEqual([]);
+    await stop();
+  });
+
+  test("a router given node registers with role router, beats with the share it applies, and leaves when closed", async () => {
+    const { router, flags, store, stop } = await arms({ node: { rolloutId: "checkout", nodeId: "web-3", heartbeatMs: 50 } });
+    expect(await waitFor(async () => (await store.nodes.list("checkout"))[0]?.live === true, 5000)).toBe(true);
+    expect((await store.nodes.list("checkout"))[0]).toMatchObject({ nodeId: "web-3", role: "router", arms: ["v1", "v2"], pid: process.pid });
+    await share(flags, 2500);
+    expect(await waitFor(async () => (await store.nodes.list("checkout"))[0]?.shareBp === 2500, 5000)).toBe(true);
+    await router.close();
+    expect((await store.nodes.list("checkout"))[0]).toMatchObject({ role: "stopped", live: false });
     await stop();
   });
 });

@@ -14,8 +14,8 @@ import type { Driver, SqlRow, SqlValue } from "../driver.ts";
 export const STALE_BEATS = 3;
 
 /** What a node does: leads the rollout, follows it, or has stopped. */
-export const NodeRole = Schema.Literals(["leader", "follower", "stopped"]);
-/** What a node does: leads the rollout, follows it, or has stopped. */
+export const NodeRole = Schema.Literals(["leader", "follower", "router", "stopped"]);
+/** What a node does: leads the rollout, follows it, only routes (a router registered with `node`), or has stopped. */
 export type NodeRole = typeof NodeRole.Type;
 
 /** A node as registered. */
