@@ -80,6 +80,12 @@ export class WindowRecorder {
     }
   }
 
+  /** `stop`, then write what was cut; a window that cannot be written is told to `onError`. */
+  async finish(last: boolean): Promise<void> {
+    this.stop(last);
+    await this.flush().catch(this.o.onError);
+  }
+
   /** Write the windows cut and not yet written, oldest first; one flush at a time. */
   flush(): Promise<void> {
     this.flushing ??= (async () => {

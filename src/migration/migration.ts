@@ -39,6 +39,7 @@ import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { WindowRecorder, wholeSlicesWindow } from "../fleet/window-recorder.ts";
+import { decommissionChecks } from "./decommission-checks.ts";
 import { type Check, preflight } from "./preflight.ts";
 import { MOLT_VERSION } from "../version.ts";
 import { resolveVerifyOptions, verify, type VerifyOptions } from "./verify.ts";
@@ -265,7 +266,7 @@ class MigrationImpl implements Migration {
     const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
     const need = this.settings.decommissionAfterMs;
     if (held < need) throw this.refuse("decommission", `V2 has held 100% with no V1 call for ${held} ms of the ${need} ms required`);
-    const checks = await this.readyToDecommission();
+    const checks = decommissionChecks(await this.v2!.health(), this.rollout?.status().lastJudgement ?? null);
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) throw this.refuse("decommission", failed.map((c) => `${c.check}: ${c.detail}`).join("; "));
     await this.phase("decommission", async () => {
@@ -280,25 +281,6 @@ class MigrationImpl implements Migration {
       return { checks, backup: backup.id, v1: `${this.o.v1.name} stopped, configuration inactive`, tmp: "removed" };
     });
     return this.status();
-  }
-
-  /**
-   * Checked immediately before V1 goes: every V2 worker answers its health
-   * check, V2's breaker is not open, and the last judgement of V2 passed (no
-   * judgement at all is insufficient evidence, never a pass).
-   */
-  private async readyToDecommission(): Promise<Check[]> {
-    const h = await this.v2!.health();
-    const answered = h.workers.filter((w) => w.ok).length;
-    const last = this.rollout?.status().lastJudgement ?? null;
-    const check = (name: string, status: Check["status"], detail: string): Check => ({ check: name, status, ok: status === "pass", detail });
-    return [
-      check("v2_workers_healthy", h.workers.length > 0 && answered === h.workers.length ? "pass" : "fail", `${answered} of ${h.workers.length} V2 workers answered their health check${h.workers.filter((w) => !w.ok).map((w) => `; ${w.id} (pid ${w.pid}): ${w.error}`).join("")}`),
-      check("v2_breaker_closed", h.breaker === null || h.breaker === "closed" || h.breaker === "bypassed" ? "pass" : "fail", h.breaker === null ? "V2 has no breaker (basic pool)" : `V2's breaker is ${h.breaker}`),
-      last === null
-        ? check("last_judgement_passed", "insufficient", "insufficient evidence: V2 was never judged by this process")
-        : check("last_judgement_passed", last.verdict === "pass" ? "pass" : "fail", `the last judgement of V2 was ${last.verdict}${last.reasons.length === 0 ? "" : `: ${last.reasons.join("; ")}`}`),
-    ];
   }
 
   pause(reason = "operator"): Promise<MigrationProgress> {
@@ -527,15 +509,16 @@ class MigrationImpl implements Migration {
     // Every window both arms served goes to pool_metrics, so that the report covers the whole rollout, past restarts.
     this.recorder = new WindowRecorder({
       store: this.o.store, v1: this.o.v1, v2: this.v2, router: this.router, target: this.migrationId, nodeId: this.nodeId,
-      windowMs: wholeSlicesWindow(this.o.v1, this.v2, this.settings.recordWindowMs), partialEnds: true, onError: () => {},
+      windowMs: wholeSlicesWindow(this.o.v1, this.v2, this.settings.recordWindowMs), partialEnds: true,
+      // A window not written yet is kept and tried again; the failure is told as the pool tells its own.
+      onError: (e) => this.v2?.events.emit({ type: "store.failed", pool: this.o.v2.name, at: Date.now(), operation: "pool_metrics.record", detail: String((e as Error).message ?? e) }),
     });
     this.recorder.start();
   }
 
   /** The windows cut so far are written; no more are cut. `last`: the migration stops (else a new V2 is deployed, and its recorder writes the window under way). */
   private async stopRecording(last: boolean): Promise<void> {
-    this.recorder?.stop(last);
-    await this.recorder?.flush().catch(() => {});
+    await this.recorder?.finish(last);
     this.recorder = null;
   }
 
