@@ -48,11 +48,13 @@ export class RouterNode {
   private readonly who = { host: hostname(), pid: process.pid };
   private timer: ReturnType<typeof setInterval> | null = null;
   private joined = false;
-  private beating: Promise<void> = Promise.resolve();
+  /** The beat in flight, or null: a store that hangs must not pile beats up behind it. */
+  private beating: Promise<void> | null = null;
 
   constructor(private readonly s: RouterNodeSettings, private readonly store: Store, private readonly flags: Flags, private readonly arms: readonly string[]) {
-    this.beating = this.beat();
-    this.timer = setInterval(() => void (this.beating = this.beating.then(() => this.beat())), s.heartbeatMs);
+    const beat = (): void => void (this.beating ??= this.beat().finally(() => (this.beating = null)));
+    beat();
+    this.timer = setInterval(beat, s.heartbeatMs);
   }
 
   async leave(): Promise<void> {
