@@ -14,8 +14,8 @@ import { Command, Option } from "commander";
 import { positiveDuration } from "../config.ts";
 import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
+import { backupById } from "../migration/restore.ts";
 import {
-  BackupError,
   createFlags,
   createPool,
   defaultCases,
@@ -253,8 +253,7 @@ backup.command("show").argument("<id>", "the backup").option("--json", "the whol
   .description("What a backup holds: its flags, programs, pool configurations and machines.")
   .action((id: string, o: { json?: boolean }) =>
     withStore(async (store) => {
-      const b = await store.backups.read(id);
-      if (b === undefined) throw new BackupError({ source: id, problem: "unknown_id", reason: "no backup with this id in the store" });
+      const b = await backupById(store, id);
       if (o.json === true) return console.log(JSON.stringify(b, null, 2));
       const d = b.document;
       console.log(`${b.id}, taken ${new Date(b.createdAt).toISOString()} (${b.reason || "no reason given"}), schema ${d.schemaVersion ?? "unknown"}${b.file === null ? "" : `, file ${b.file}`}`);

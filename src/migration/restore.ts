@@ -53,8 +53,7 @@ export async function restoreBackup(store: Store, source: string | Backup, optio
   const reason = option(owner, "reason", options.reason, nonEmptyString, "no reason given");
   const force = option(owner, "force", options.force, boolean, false);
   const decisionTarget = option(owner, "migrationId", options.migrationId, nonEmptyString, "store");
-  const backup = typeof source === "string" ? await store.backups.read(required(owner, "source", source, nonEmptyString)) : source;
-  if (backup === undefined) throw new BackupError({ source: String(source), problem: "unknown_id", reason: "no backup with this id in the store" });
+  const backup = typeof source === "string" ? await backupById(store, required(owner, "source", source, nonEmptyString)) : source;
   if (!force) {
     const rollouts = [...new Set([...await store.journal.actors(), ...await store.snapshots.actors()])].filter((a) => a.startsWith("rollout:"));
     for (const actor of rollouts) {
@@ -66,6 +65,13 @@ export async function restoreBackup(store: Store, source: string | Backup, optio
     }
   }
   return await store.backups.restore(backup, { by, reason, decisionTarget });
+}
+
+/** @internal The backup `id` of the store; a BackupError "unknown_id" when there is none. */
+export async function backupById(store: Store, id: string): Promise<Backup> {
+  const backup = await store.backups.read(id);
+  if (backup === undefined) throw new BackupError({ source: id, problem: "unknown_id", reason: "no backup with this id in the store" });
+  return backup;
 }
 
 const decodeBackup = Schema.decodeUnknownSync(Backup);
