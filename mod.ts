@@ -79,8 +79,10 @@ export type {
   PoolHealth,
   PoolMetrics,
   PoolStats,
+  ResolvedPoolConfiguration,
   WorkerHealthReport,
   WorkerMetrics,
+  WorkerStderr,
 } from "./src/pool/types.ts";
 export type { BreakOn } from "./src/resilience/breaker.ts";
 export { type Classification, classifyError, type ErrorCategory, type Severity } from "./src/resilience/classify.ts";
@@ -139,7 +141,8 @@ export {
   type TickFailures,
 } from "./src/rollout/controller.ts";
 export type { RollbackOptions, RollbackReport, RollbackStep } from "./src/rollout/rollback.ts";
-export { createMigration, type Migration, type MigrationOptions, type MigrationProgress } from "./src/migration/migration.ts";
+export { createMigration, type DecommissionPlan, type Migration, type MigrationOptions, type MigrationProgress } from "./src/migration/migration.ts";
+export type { ArtifactFile, CleanupItem, WrittenArchive } from "./src/migration/archive.ts";
 export type { Check } from "./src/migration/preflight.ts";
 export type { VerifyOptions } from "./src/migration/verify.ts";
 export { readMigration, type StoredMigration } from "./src/migration/inspect.ts";

@@ -15,6 +15,7 @@ import { positiveDuration } from "../config.ts";
 import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
 import { backupById } from "../migration/restore.ts";
+import type { DecommissionPlan } from "../migration/migration.ts";
 import {
   createFlags,
   createPool,
@@ -64,7 +65,11 @@ async function withStore<T>(fn: (store: Store, g: Globals) => Promise<T>): Promi
 
 
 /** Queue a command for the running application and wait for its result. */
-async function send(command: string, args: Record<string, unknown>, waitMsText: string): Promise<void> {
+/**
+ * Queue a command for the process serving the migration and wait for its result;
+ * `print` writes an applied command's result (default: the rollout's state and share).
+ */
+async function send(command: string, args: Record<string, unknown>, waitMsText: string, print: (result: Record<string, unknown>) => void = printProgress): Promise<void> {
   const waitMs = Number(waitMsText);
   // A bad wait is a usage error before anything is queued (NaN once made this wait forever).
   if (!positiveDuration.is(waitMs)) {
@@ -98,14 +103,7 @@ async function send(command: string, args: Record<string, unknown>, waitMsText: 
         if (c.status === "failed") {
           console.error(`${command} failed: ${String(c.result?.error)}`);
           process.exitCode = 1;
-        } else {
-          // A migration answers with its progress; a fleet's leader with the rollout's status, and who it is.
-          const r = c.result as { state?: string; detail?: string; shareBp?: number; appliedBy?: string; term?: number; rollout?: { detail?: string; shareBp?: number } | null };
-          const by = r.appliedBy === undefined ? "" : ` by node ${r.appliedBy} (term ${r.term})`;
-          const rollout = r.rollout === undefined ? { detail: r.detail, shareBp: r.shareBp } : r.rollout;
-          const migration = r.rollout === undefined ? "" : `migration ${r.state}, `;
-          console.log(`${command} applied${by}: ${migration}rollout ${rollout?.detail ?? "—"}, V2 share ${pct(rollout?.shareBp ?? 0)}`);
-        }
+        } else print({ command, ...c.result });
         return;
       }
       if (Date.now() > deadline) {
@@ -116,6 +114,26 @@ async function send(command: string, args: Record<string, unknown>, waitMsText: 
       await new Promise((r) => setTimeout(r, 100));
     }
   });
+}
+
+/** A migration answers with its progress; a fleet's leader with the rollout's status, and who it is. */
+function printProgress(result: Record<string, unknown>): void {
+  const r = result as { command: string; state?: string; detail?: string; shareBp?: number; appliedBy?: string; term?: number; rollout?: { detail?: string; shareBp?: number } | null };
+  const by = r.appliedBy === undefined ? "" : ` by node ${r.appliedBy} (term ${r.term})`;
+  const rollout = r.rollout === undefined ? { detail: r.detail, shareBp: r.shareBp } : r.rollout;
+  const migration = r.rollout === undefined ? "" : `migration ${r.state}, `;
+  console.log(`${r.command} applied${by}: ${migration}rollout ${rollout?.detail ?? "—"}, V2 share ${pct(rollout?.shareBp ?? 0)}`);
+}
+
+/** A decommission dry run: its checks, the archive it would write, what it would clean up; exit 1 when it would be refused. */
+function printPlan(result: Record<string, unknown>): void {
+  const plan = result as unknown as DecommissionPlan;
+  const failed = plan.checks.filter((c) => !c.ok).length;
+  console.log(`decommission of migration ${plan.migrationId} (${plan.state}), dry run: ${plan.ready ? "would go ahead" : `would be refused (${failed} check(s) not passed)`}`);
+  for (const c of plan.checks) console.log(`  ${c.ok ? "✓" : "✗"} ${c.check}: ${c.detail}`);
+  console.log(`archive: ${plan.archiveDir} (${plan.archiveFiles.join(", ")})`);
+  for (const item of plan.cleanup) console.log(`  ${item.kind} ${item.what}: ${item.detail}`);
+  if (!plan.ready) process.exitCode = 1;
 }
 
 const wait = new Option("--wait-ms <ms>", "how long to wait for the application to apply it").default("5000");
@@ -237,8 +255,9 @@ program.command("rollback").description("Roll back to V1. --emergency flips the 
     send(o.emergency ? "emergency_rollback" : "rollback", o.reason === undefined ? {} : { reason: o.reason }, o.waitMs)
   );
 
-program.command("decommission").description("Archive and stop V1, once V2 has held 100% long enough with no V1 call.").addOption(wait)
-  .action((o: { waitMs: string }) => send("decommission", {}, o.waitMs));
+program.command("decommission").description("Archive and stop V1, once V2 has held 100% long enough with no V1 call and is healthy.").addOption(wait)
+  .option("--dry-run", "show the checks, the archive and the clean-up, and change nothing (exit 1 when it would be refused)")
+  .action((o: { waitMs: string; dryRun?: boolean }) => o.dryRun ? send("decommission", { dryRun: true }, o.waitMs, printPlan) : send("decommission", {}, o.waitMs));
 
 const backup = program.command("backup").description("List, show or restore the store's backups.");
 backup.command("list").description("Every backup, newest first: id, when, why, file.")

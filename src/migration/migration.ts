@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import {
@@ -39,6 +39,7 @@ import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { WindowRecorder, wholeSlicesWindow } from "../fleet/window-recorder.ts";
+import { ARCHIVE_FILES, type CleanupItem, writeArchive } from "./archive.ts";
 import { decommissionChecks } from "./decommission-checks.ts";
 import { type Check, preflight } from "./preflight.ts";
 import { MOLT_VERSION } from "../version.ts";
@@ -82,6 +83,20 @@ export interface MigrationProgress {
   readonly rollout: ReturnType<RolloutController["status"]> | null;
 }
 
+/** What decommissioning would do now. */
+export interface DecommissionPlan {
+  readonly migrationId: string;
+  readonly state: MigrationState;
+  /** Every check passed: `decommission()` would go ahead now. */
+  readonly ready: boolean;
+  readonly checks: readonly Check[];
+  /** Where V1's archive is written (`<workDir>/v1-archive`), and its files. */
+  readonly archiveDir: string;
+  readonly archiveFiles: readonly string[];
+  /** The processes, temporary files, flags and configurations it takes away. */
+  readonly cleanup: readonly CleanupItem[];
+}
+
 /** A migration. */
 export interface Migration {
   readonly migrationId: string;
@@ -93,8 +108,16 @@ export interface Migration {
   run(): Promise<MigrationProgress>;
   /** Judge the rollout once and follow it: promotion ends the rollout phase, a rollback rolls the migration back. */
   tick(): Promise<MigrationProgress>;
-  /** Decommission V1 once V2 has held 100% for `decommissionAfterMs` with no V1 call (a V1 call restarts that window). */
+  /**
+   * Decommission V1 once V2 has held 100% for `decommissionAfterMs` with no
+   * V1 call (a V1 call restarts that window), every V2 worker answers its
+   * health check, V2's breaker is closed and the last judgement passed:
+   * back up the store, stop V1, retire the rollout's flags, and archive V1
+   * (see {@link DecommissionPlan}).
+   */
   decommission(): Promise<MigrationProgress>;
+  /** What `decommission()` would check, archive and clean up now, doing none of it (`molt decommission --dry-run`). */
+  decommissionPlan(): Promise<DecommissionPlan>;
   /** Pause the rollout (its time stops counting). */
   pause(reason?: string): Promise<MigrationProgress>;
   resume(): Promise<MigrationProgress>;
@@ -116,8 +139,6 @@ export interface Migration {
 
 /** How often a migration serving commands beats (docs/fleet.md: `molt status` shows whether anything serves it). */
 const BEAT_MS = 1000;
-
-const JSON_SAFE = (key: string, value: unknown): unknown => (typeof value === "function" || key === "events" || key === "store" || key === "flags" ? undefined : value);
 
 /**
  * Create (or restore) a migration.
@@ -259,28 +280,71 @@ class MigrationImpl implements Migration {
   }
 
   async decommission(): Promise<MigrationProgress> {
-    const state = this.state();
-    if (state === "complete") return this.status();
-    if (state !== "decommission") throw this.refuse("decommission", "V2 has not been promoted to 100%");
-    this.watchV1();
-    const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
-    const need = this.settings.decommissionAfterMs;
-    if (held < need) throw this.refuse("decommission", `V2 has held 100% with no V1 call for ${held} ms of the ${need} ms required`);
-    const checks = decommissionChecks(await this.v2!.health(), this.rollout?.status().lastJudgement ?? null);
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) throw this.refuse("decommission", failed.map((c) => `${c.check}: ${c.detail}`).join("; "));
-    await this.phase("decommission", async () => {
-      const store = this.o.store;
-      const document = await store.backups.collect();
-      const backup = await store.backups.write(document, { reason: `decommission of ${this.o.v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "v1-archive.json") });
-      await this.o.v1.stop();
-      await store.poolConfigurations.deactivate(this.o.v1.name);
-      const v2 = await store.poolConfigurations.list(this.o.v2.name);
-      if (v2.length > 0) await store.poolConfigurations.activate(this.o.v2.name, v2.at(-1)!.version);
-      rmSync(join(this.workDir, "tmp"), { recursive: true, force: true });
-      return { checks, backup: backup.id, v1: `${this.o.v1.name} stopped, configuration inactive`, tmp: "removed" };
-    });
+    if (this.state() === "complete") return this.status();
+    const plan = await this.decommissionPlan();
+    if (!plan.ready) throw this.refuse("decommission", plan.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; "));
+    await this.phase("decommission", () => this.archiveAndStopV1(plan));
     return this.status();
+  }
+
+  async decommissionPlan(): Promise<DecommissionPlan> {
+    const state = this.state();
+    const archiveDir = join(this.workDir, "v1-archive");
+    const base = { migrationId: this.migrationId, state, archiveDir, archiveFiles: [...ARCHIVE_FILES, "manifest.json"] };
+    if (state === "complete") return { ...base, ready: false, checks: [{ check: "v1_present", status: "fail", ok: false, detail: "V1 was decommissioned already" }], cleanup: [] };
+    const checks: Check[] = [];
+    const check = (name: string, ok: boolean, detail: string): void => void checks.push({ check: name, status: ok ? "pass" : "fail", ok, detail });
+    check("v2_promoted", state === "decommission", state === "decommission" ? "V2 serves 100%" : `V2 has not been promoted to 100% (the migration is in ${state})`);
+    if (state === "decommission") {
+      this.watchV1();
+      const held = this.promotedAt === null ? 0 : this.now() - this.promotedAt;
+      const need = this.settings.decommissionAfterMs;
+      check("v2_held_alone", held >= need, `V2 has held 100% with no V1 call for ${held} ms of the ${need} ms required`);
+      checks.push(...decommissionChecks(await this.v2!.health(), this.rollout?.status().lastJudgement ?? null));
+    }
+    return { ...base, ready: checks.every((c) => c.ok), checks, cleanup: await this.cleanup(false) };
+  }
+
+  /** Back up the store, stop V1, retire what served the migration, and archive V1 with a manifest. */
+  private async archiveAndStopV1(plan: DecommissionPlan): Promise<Record<string, unknown>> {
+    const { store, v1, flags } = this.o;
+    const backup = await store.backups.write(await store.backups.collect(), { reason: `decommission of ${v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "backup-before-decommission.json") });
+    const configuration = { resolved: v1.configuration(), stored: await store.poolConfigurations.list(v1.name) };
+    // The migration's record of calls ends here, its last window written, so that the archive holds all of V1's.
+    await this.stopRecording(true);
+    await v1.stop();
+    const cleanup = await this.cleanup(true);
+    await store.poolConfigurations.deactivate(v1.name);
+    const v2 = await store.poolConfigurations.list(this.o.v2.name);
+    if (v2.length > 0) await store.poolConfigurations.activate(this.o.v2.name, v2.at(-1)!.version);
+    // Kept where they route everything to V2, and the change recorded: V1 is gone, and a lower share would send calls nowhere.
+    const retired = { by: `migration ${this.migrationId}`, reason: `retired at the decommission of ${v1.name}: V2 serves everything` };
+    await flags.set("pool_v2_enabled", true, retired);
+    await flags.set("pool_v2_share", 10_000, retired);
+    rmSync(join(this.workDir, "tmp"), { recursive: true, force: true });
+    const archive = await writeArchive(plan.archiveDir, {
+      "configuration.json": configuration,
+      "metrics.json": await store.poolMetrics.range(v1.name),
+      "decisions.json": await store.decisions.list(this.migrationId),
+      "flags.json": { values: flags.values(), stored: await store.flags.list(), history: await flags.history() },
+      "stderr.json": v1.stderr(),
+      "cleanup.json": cleanup,
+    });
+    return { checks: plan.checks, backup: backup.id, backupFile: backup.file, archive, cleanup };
+  }
+
+  /** What decommissioning takes away: V1's processes, the temporary files, the flags it retires, the configurations it swaps. `done`: after the fact. */
+  private async cleanup(done: boolean): Promise<CleanupItem[]> {
+    const v1 = this.o.v1.name;
+    const items: CleanupItem[] = [];
+    const workers = done ? this.o.v1.stderr().map((w) => ({ ...w, alive: alive(w.pid) })) : this.o.v1.metrics().workers.map((w) => ({ workerId: w.id, pid: w.pid, exitCode: null, signal: null, alive: true }));
+    for (const w of workers) {
+      items.push({ kind: "process", what: `${w.workerId} (pid ${w.pid})`, detail: !done ? "to be stopped (drained first)" : w.alive ? "still running after V1 stopped" : `stopped (exit code ${w.exitCode}${w.signal === null ? "" : `, signal ${w.signal}`})` });
+    }
+    for (const file of listFiles(join(this.workDir, "tmp"))) items.push({ kind: "temp_file", what: file, detail: done ? "removed" : "to be removed" });
+    for (const flag of ["pool_v2_enabled", "pool_v2_share"]) items.push({ kind: "flag", what: flag, detail: `${done ? "retired" : "to be retired"}: kept at ${flag === "pool_v2_share" ? "100%" : "true"}, the change recorded` });
+    items.push({ kind: "configuration", what: v1, detail: done ? "marked inactive" : "to be marked inactive" });
+    return items;
   }
 
   pause(reason = "operator"): Promise<MigrationProgress> {
@@ -356,7 +420,7 @@ class MigrationImpl implements Migration {
       for (let c = await store.commands.claim(this.migrationId, this.nodeId, 0).catch(() => undefined); c !== undefined; c = await store.commands.claim(this.migrationId, this.nodeId, 0).catch(() => undefined)) {
         const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
         try {
-          const progress = await this.apply(c.command, reason);
+          const progress = c.command === "decommission" && c.args.dryRun === true ? await this.decommissionPlan() : await this.apply(c.command, reason);
           await store.commands.complete(c.id, "applied", JSON.parse(JSON.stringify(progress)));
         } catch (e) {
           await store.commands.complete(c.id, "failed", { error: String((e as Error).message ?? e), tag: (e as { _tag?: string })._tag ?? null });
@@ -464,7 +528,7 @@ class MigrationImpl implements Migration {
         if ((await configs.active(this.o.v1.name)) === undefined) {
           const v1 = this.o.v1;
           const version = ((await configs.list(v1.name)).at(-1)?.version ?? 0) + 1;
-          await configs.save({ name: v1.name, version, config: { strategy: v1.strategy, affinity: v1.affinity, size: v1.metrics().size, windowMs: v1.metrics().windowMs }, active: true });
+          await configs.save({ name: v1.name, version, config: v1.configuration(), active: true });
         }
         const document = await this.o.store.backups.collect();
         const backup = await this.o.store.backups.write(document, { reason: `before migration ${this.migrationId}`, file: join(this.workDir, "backup-before.json") });
@@ -474,7 +538,7 @@ class MigrationImpl implements Migration {
         await this.deploy();
         const configs = this.o.store.poolConfigurations;
         const version = ((await configs.list(this.o.v2.name)).at(-1)?.version ?? 0) + 1;
-        await configs.save({ name: this.o.v2.name, version, config: JSON.parse(JSON.stringify(this.o.v2, JSON_SAFE)) });
+        await configs.save({ name: this.o.v2.name, version, config: this.v2!.configuration() });
         return { v2: this.o.v2.name, ready: this.v2!.metrics().ready };
       }
       case "verify": {
@@ -553,5 +617,24 @@ class MigrationImpl implements Migration {
     if (rolloutState === "active" || rolloutState === "paused" || rolloutState === "promoted") await this.rollout!.rollback(this.actor.getSnapshot().context.reason ?? "migration failed");
     if (this.o.flags.get("pool_v2_share") !== 0) await this.o.flags.set("pool_v2_share", 0, { by: `migration ${this.migrationId}`, reason: "rollback" });
     await this.send({ type: "rollback.completed", now: this.now() });
+  }
+}
+
+/** Whether a process still exists (a zombie counts: it was not reaped). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every file under `dir`, relative to it; none when it does not exist. */
+function listFiles(dir: string): string[] {
+  try {
+    return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => statSync(join(dir, f)).isFile()).sort();
+  } catch {
+    return [];
   }
 }

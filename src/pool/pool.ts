@@ -36,7 +36,18 @@ import { type Affinity, type PoolOptions, resolvePoolOptions, type ResolvedPoolO
 import { PoolBreakers } from "./breakers.ts";
 import { decideScale } from "./scaling.ts";
 import { type RemovalCause, type Slot, Supervisor } from "./supervisor.ts";
-import type { DrainReport, ExecuteOptions, Pool, PoolHealth, PoolMetrics, PoolStats, WorkerHealthReport } from "./types.ts";
+import { configurationOf } from "./configuration.ts";
+import type {
+  DrainReport,
+  ExecuteOptions,
+  Pool,
+  ResolvedPoolConfiguration,
+  PoolHealth,
+  PoolMetrics,
+  PoolStats,
+  WorkerHealthReport,
+  WorkerStderr,
+} from "./types.ts";
 
 /** A call waiting for a worker. */
 interface Waiter extends Deadlined {
@@ -280,6 +291,19 @@ class PoolImpl implements Pool {
 
   breakerState(): unknown {
     return this.breakers?.toJSON() ?? null;
+  }
+
+  stderr(): readonly WorkerStderr[] {
+    const ended = this.supervisor.ended;
+    const gone = new Set(ended.map((e) => e.workerId));
+    const running = this.supervisor.slots.filter((s) => !gone.has(s.id)).map((s): WorkerStderr => (
+      { workerId: s.id, pid: s.worker.pid, exited: false, exitCode: null, signal: null, lines: s.worker.stderrTail() }
+    ));
+    return [...running, ...ended];
+  }
+
+  configuration(): ResolvedPoolConfiguration {
+    return configurationOf({ ...this.o, size: this.supervisor.target });
   }
 
   /** Obey the kill switches now and whenever they change. */

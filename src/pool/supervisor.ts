@@ -13,6 +13,10 @@ import type { RecycleReason } from "../telemetry/events.ts";
 import { acquirePythonWorker } from "../worker/spawn-worker.ts";
 import type { PythonWorker } from "../worker/python-worker.ts";
 import type { ResolvedPoolOptions } from "./options.ts";
+import type { WorkerStderr } from "./types.ts";
+
+/** Exited workers whose stderr the pool keeps (a pool that crash-loops must not keep them all). */
+const ENDED_KEPT = 16;
 
 /** One worker as the pool sees it. */
 export interface Slot {
@@ -72,6 +76,8 @@ export class Supervisor {
   private counter = 0;
   private readonly root = Scope.makeUnsafe("parallel");
   private readonly scopes = new Map<Slot, Scope.Closeable>();
+  /** The stderr of the last workers that exited, oldest first. */
+  readonly ended: WorkerStderr[] = [];
   /** Stops of retired workers still under way; close() waits for them. */
   private readonly stopping = new Set<Promise<void>>();
   private readonly backoff: Schedule.Schedule<unknown, unknown>;
@@ -171,7 +177,11 @@ export class Supervisor {
     this.scopes.set(slot, scope);
     this.slots.push(slot);
     worker.watch((state) => this.onState(slot, state));
-    void worker.exited.then((info) => this.hooks.exited(slot, info.exitCode, info.signal));
+    void worker.exited.then((info) => {
+      this.ended.push({ workerId: worker.id, pid: worker.pid, exited: true, exitCode: info.exitCode, signal: info.signal, lines: worker.stderrTail() });
+      if (this.ended.length > ENDED_KEPT) this.ended.shift();
+      this.hooks.exited(slot, info.exitCode, info.signal);
+    });
     if (this.options.sampleEveryMs > 0) {
       const sample = Effect.tryPromise(() => worker.health()).pipe(
         Effect.tap((h) => Effect.sync(() => {

@@ -121,6 +121,26 @@ export interface DrainReport {
   readonly durationMs: number;
 }
 
+/** The last stderr lines of one of a pool's workers, running or exited. */
+export interface WorkerStderr {
+  readonly workerId: string;
+  readonly pid: number;
+  /** Whether the process has exited (then its exit code or signal). */
+  readonly exited: boolean;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** Its last `stderrTailLines` lines. */
+  readonly lines: readonly string[];
+}
+
+/**
+ * A pool's options after defaults, as plain JSON: what it was really started
+ * with. The event bus, store and flags appear as whether the pool has one;
+ * `env` keeps its names and hides its values (they often hold secrets, and
+ * this goes into backups and archives on disk).
+ */
+export type ResolvedPoolConfiguration = Readonly<Record<string, unknown>>;
+
 /**
  * A pool of Python workers. See {@link createPool}.
  */
@@ -144,6 +164,10 @@ export interface Pool {
   drain(options?: { readonly deadlineMs?: number }): Promise<DrainReport>;
   /** Drain (with the workers' `drainTimeoutMs`), then stop every worker and loop. */
   stop(): Promise<void>;
+  /** The last stderr lines of its workers: those running, then the last ones that exited (up to 16, newest last). */
+  stderr(): readonly WorkerStderr[];
+  /** Its resolved options as JSON (see {@link ResolvedPoolConfiguration}). */
+  configuration(): ResolvedPoolConfiguration;
   /** The breakers' state (the gate's and each position's cockatiel state), for `breaker.initialState` after a restart; null without breakers. */
   breakerState(): unknown;
 }

@@ -91,6 +91,8 @@ export interface Worker {
   /** Ask the Python side for its pid, RSS, uptime and counts. */
   health(options?: { readonly timeoutMs?: number }): Promise<WorkerHealth>;
   stats(): WorkerStats;
+  /** The last lines the process wrote to stderr (`stderrTailLines` of them), an unfinished last line included. */
+  stderrTail(): readonly string[];
   /** Drain, then `shutdown`, then SIGTERM, then SIGKILL; resolves once the process is gone. */
   stop(): Promise<ExitInfo>;
 }
@@ -190,6 +192,10 @@ export class PythonWorker implements Worker {
     return { pid: h.pid, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, served: h.served, failed: h.failed };
   }
 
+
+  stderrTail(): readonly string[] {
+    return this.stderr.tail();
+  }
 
   stats(): WorkerStats {
     const ctx = this.actor.getSnapshot().context;

@@ -48,6 +48,13 @@ describe("molt CLI", () => {
       expect(again.code).toBe(0);
       const bad = await cli(url, "decommission");
       expect([bad.code, bad.err]).toEqual([1, expect.stringContaining("decommission failed: migration migration: cannot decommission while rollout")]);
+      // A dry run says why it would be refused and what it would take away, and changes nothing.
+      const dry = await cli(url, "decommission", "--dry-run");
+      expect([dry.code, dry.err]).toEqual([1, ""]);
+      for (const text of ["dry run: would be refused (1 check(s) not passed)", "✗ v2_promoted: V2 has not been promoted to 100% (the migration is in rollout)", "v1-archive (configuration.json, metrics.json", "manifest.json)", `process v1-1 (pid ${v1.metrics().workers[0]!.pid}): to be stopped`, "flag pool_v2_share: to be retired", "configuration v1: to be marked inactive"]) {
+        expect(dry.out).toContain(text);
+      }
+      expect(v1.state).toBe("serving");
 
       const status = await cli(url, "status");
       expect(status.code).toBe(0);
@@ -78,7 +85,7 @@ describe("molt CLI", () => {
       expect(flags.share()).toBe(0);
       // Each command was applied within a second of being written.
       const commands = await store.commands.list("migration");
-      expect(commands.length).toBe(5);
+      expect(commands.length).toBe(6);
       for (const c of commands) expect([c.command, c.appliedAt! - c.requestedAt < 1000]).toEqual([c.command, true]);
       console.log(`CLI commands applied in ${commands.map((c) => `${c.command} ${c.appliedAt! - c.requestedAt} ms`).join(", ")}`);
     } finally {

@@ -5,7 +5,8 @@
  * a restarted process resumes where the migration was.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createFlags, createMigration, type MigrationOptions, openStore, type PoolOptions } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
@@ -215,7 +216,7 @@ describe("migration run", () => {
     await m.close();
   }, 60_000);
 
-  test("decommission archives V1, stops it, marks it inactive and removes temporary files", async () => {
+  test("decommission archives V1 with a manifest, stops it, retires the flags, marks it inactive and removes temporary files; a dry run changes nothing", async () => {
     const url = sqlite.fresh();
     const m = await setup(url, v2Options());
     await m.migration.run();
@@ -225,14 +226,59 @@ describe("migration run", () => {
       await m.migration.tick();
     }
     m.advance(10 * MIN);
+    const v1Pids = m.v1.metrics().workers.map((w) => w.pid);
+    const plan = await m.migration.decommissionPlan();
+    expect(plan.ready).toBe(true);
+    expect(plan.checks.map((c) => [c.check, c.status])).toEqual([
+      ["v2_promoted", "pass"], ["v2_held_alone", "pass"], ["v2_workers_healthy", "pass"], ["v2_breaker_closed", "pass"], ["last_judgement_passed", "pass"],
+    ]);
+    expect(plan.cleanup.map((c) => [c.kind, c.detail])).toEqual([
+      ...v1Pids.map(() => ["process", "to be stopped (drained first)"]),
+      ["temp_file", "to be removed"],
+      ["flag", "to be retired: kept at true, the change recorded"],
+      ["flag", "to be retired: kept at 100%, the change recorded"],
+      ["configuration", "to be marked inactive"],
+    ]);
+    expect([m.v1.state, existsSync(plan.archiveDir)]).toEqual(["serving", false]);
+
     const done = await m.migration.decommission();
     expect(done.state).toBe("complete");
     expect(m.v1.state).toBe("stopped");
     expect((await m.store.poolConfigurations.list()).map((c) => [c.name, c.active])).toEqual([["v1", false], ["v2", true]]);
-    const archive = (await m.store.backups.list()).find((b) => b.reason.startsWith("decommission of v1"))!;
-    expect(existsSync(archive.file!)).toBe(true);
-    expect(existsSync(join(archive.file!, "..", "tmp"))).toBe(false);
+    const before = (await m.store.backups.list()).find((b) => b.reason.startsWith("decommission of v1"))!;
+    expect(existsSync(before.file!)).toBe(true);
+    expect(existsSync(join(plan.archiveDir, "..", "tmp"))).toBe(false);
+    // The flags that steered the migration are retired where they route everything to V2, and say so.
+    const retired = (await m.flags.history()).filter((c) => c.reason?.startsWith("retired at the decommission of v1"));
+    expect(retired.map((c) => c.key).sort()).toEqual(["pool_v2_enabled", "pool_v2_share"]);
+
+    // The archive: every file the manifest names, with the size and checksum it has on disk.
+    const manifest = JSON.parse(readFileSync(join(plan.archiveDir, "manifest.json"), "utf8")) as { files: { path: string; bytes: number; sha256: string }[] };
+    expect(manifest.files.map((f) => f.path)).toEqual(["configuration.json", "metrics.json", "decisions.json", "flags.json", "stderr.json", "cleanup.json"]);
+    for (const f of manifest.files) {
+      const bytes = readFileSync(join(plan.archiveDir, f.path));
+      expect([bytes.length, createHash("sha256").update(bytes).digest("hex")]).toEqual([f.bytes, f.sha256]);
+    }
+    const read = (name: string): unknown => JSON.parse(readFileSync(join(plan.archiveDir, name), "utf8"));
+    expect(read("configuration.json")).toMatchObject({ resolved: { name: "v1", strategy: "basic", size: v1Pids.length, worker: { env: { MOLT_ARM: "(set)" } } }, stored: [{ name: "v1", version: 1 }] });
+    const metrics = read("metrics.json") as { poolName: string; metrics: { arm: string; calls: number } }[];
+    expect(metrics.length).toBeGreaterThan(0);
+    expect(metrics.every((e) => e.poolName === "v1" && e.metrics.arm === "v1")).toBe(true);
+    expect(metrics.reduce((n, e) => n + e.metrics.calls, 0)).toBe(m.v1.stats().calls);
+    const decisions = read("decisions.json") as { kind: string }[];
+    expect(decisions.map((d) => d.kind)).toEqual((await m.store.decisions.list("migration")).map((d) => d.kind));
+    expect(decisions.map((d) => d.kind)).toContain("promoted");
+    expect(read("flags.json")).toMatchObject({ values: { pool_v2_share: 10_000, pool_v2_enabled: true } });
+    const stderr = read("stderr.json") as { pid: number; exited: boolean; lines: string[] }[];
+    expect(stderr.map((w) => [w.pid, w.exited])).toEqual(v1Pids.map((pid) => [pid, true]));
+    const cleanup = read("cleanup.json") as { kind: string; what: string; detail: string }[];
+    expect(cleanup.filter((c) => c.kind === "process").map((c) => c.detail)).toEqual(v1Pids.map(() => expect.stringMatching(/^stopped \(exit code \d+/)));
+    expect(cleanup.filter((c) => c.kind === "temp_file").map((c) => [c.what, c.detail])).toEqual([["preflight.json", "removed"]]);
+    // The phase's record names the archive and its manifest's checksum: the report lists them.
+    const phase = (await m.store.migrationStatus.list("migration")).find((p) => p.phase === "decommission")!;
+    expect(phase.metadata).toMatchObject({ archive: { dir: plan.archiveDir, manifest: { path: join(plan.archiveDir, "manifest.json"), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } } });
     expect((await m.migration.decommission()).state).toBe("complete");
+    expect((await m.migration.decommissionPlan()).checks).toEqual([{ check: "v1_present", status: "fail", ok: false, detail: "V1 was decommissioned already" }]);
     await m.close();
   }, 60_000);
 
