@@ -28,7 +28,8 @@ const say = (text: string): void => void process.stdout.write(`${tty ? "\r\x1b[2
 
 const store = await openStore(storeUrl);
 const flags = await createFlags({ store, env: {}, pollMs: 200 });
-const common = { handler, size: 2, heartbeatMs: 1000, sampleEveryMs: 500, onStderr: () => {} };
+// Slices of a second, so that the report's charts get a window of calls every second.
+const common = { handler, size: 2, heartbeatMs: 1000, sampleEveryMs: 500, windowMs: 10_000, windowSlices: 10, onStderr: () => {} };
 const v1 = await createPool({ name: "v1", strategy: "basic", ...common, env: { MOLT_DEMO_VERSION: "v1" } });
 say(`V1 (basic) serves on 2 workers: pids ${v1.metrics().workers.map((w) => w.pid).join(", ")}; store ${storeUrl}`);
 
@@ -40,6 +41,7 @@ const migration = await createMigration({
   flags,
   store,
   router: { shadow: { sampleRate: 0.3, commands: ["summarize", "classify"] } },
+  recordWindowMs: SECOND,
   rollout: {
     plan: {
       shadowMs: 2 * SECOND,
@@ -118,10 +120,12 @@ while (performance.now() < deadline) {
 running = false;
 await Promise.all(clients);
 
+// After stop: the last window of calls is written, so the report covers every call.
+await migration.stop({ stopV2: true });
 const report = join(dir, "report.md");
 writeFileSync(report, await migrationReport(store, "demo"));
-say(`${sent} calls sent, ${failed} failed (each with a typed error); report written to ${report}`);
-await migration.stop({ stopV2: true });
+writeFileSync(join(dir, "report.html"), await migrationReport(store, "demo", { format: "html" }));
+say(`${sent} calls sent, ${failed} failed (each with a typed error); report written to ${report} (and report.html beside it)`);
 if (v1.state !== "stopped") await v1.stop();
 await flags.close();
 await store.close();

@@ -16,6 +16,7 @@ import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
 import { backupById } from "../migration/restore.ts";
 import type { DecommissionPlan } from "../migration/migration.ts";
+import type { ReportFormat } from "../migration/report.ts";
 import {
   createFlags,
   createPool,
@@ -303,11 +304,12 @@ backup.command("restore").argument("[id]", "the backup in the store (or --file)"
     })
   );
 
-program.command("report").description("Write the migration report (markdown): timeline, stages, decisions, incidents, V1 against V2.")
+program.command("report").description("Write the migration report: phases, timeline, stages, incidents, customer impact, V1 against V2, lessons, success criteria, artifacts.")
   .option("--out <file>", "write it to a file instead of stdout")
-  .action((o: { out?: string }) =>
+  .addOption(new Option("--format <format>", "md (markdown), json (the record), or html (one page with charts and the machines)").choices(["md", "json", "html"]).default("md"))
+  .action((o: { out?: string; format: ReportFormat }) =>
     withStore(async (store, g) => {
-      const text = await migrationReport(store, g.migration);
+      const text = await migrationReport(store, g.migration, { format: o.format });
       if (o.out === undefined) console.log(text);
       else (writeFileSync(o.out, text), console.log(`wrote ${o.out}`));
     })

@@ -46,7 +46,7 @@ export class WindowRecorder {
       onError: (e: unknown) => void;
     },
   ) {
-    this.cutters = [new NodeWindowCutter(o.v1, "v1", o.target, null), new NodeWindowCutter(o.v2, "v2", o.target, o.router)];
+    this.cutters = [new NodeWindowCutter(o.v1, "v1", o.target, o.router), new NodeWindowCutter(o.v2, "v2", o.target, o.router)];
   }
 
   /** Windows waiting to be written. */

@@ -7,31 +7,72 @@
  *
  * @module
  */
-import { mergeWindows, type Row } from "../fleet/fleet-arms.ts";
+import { addAll, mergeWindows, type Row } from "../fleet/fleet-arms.ts";
 import type { NodeWindow } from "../fleet/node-window.ts";
 import type { Store } from "../store/store.ts";
+
+/** A 95% interval. */
+export type Interval = readonly [number, number];
 
 /** One arm over every recorded window. */
 export interface ArmImpact {
   readonly windows: number;
   readonly nodes: number;
+  /**
+   * Where calls, failed and byTag come from: "callers" — what the router's
+   * callers got from this arm; "pool" — every call the pool ran, shadow
+   * calls included (windows written without a router, or before molt
+   * counted callers).
+   */
+  readonly counted: "callers" | "pool";
   readonly calls: number;
   /** Calls that did not succeed for their caller (an error raised by the handler included). */
   readonly failed: number;
   /** Failed calls by their error's `_tag`. */
   readonly byTag: Readonly<Record<string, number>>;
+  /** Every call the pool ran in the windows, shadow calls included. */
+  readonly poolCalls: number;
   readonly errorRate: number | null;
   /** The error rate's 95% Wilson interval. */
   readonly errorRateInterval: readonly [number, number] | null;
   readonly p50Ms: number | null;
   readonly p90Ms: number | null;
   readonly p99Ms: number | null;
-  /** Completed calls per second over the time the windows span. */
+  /** Calls that succeeded, per second over the time the windows span. */
   readonly throughputPerS: number | null;
+  /** Mean CPU of a worker over the windows. */
   readonly cpuPercent: number | null;
+  /** Mean share of the machine's memory its workers held over the windows. */
   readonly memoryPercent: number | null;
+  /** The highest share any window saw. */
+  readonly memoryPeakPercent: number | null;
   /** Calls bound for V2 that V1 served (V2 only). */
   readonly fallbacks: number;
+  /**
+   * 95% intervals: of each quantile, from the order statistics of every
+   * completed call (the values at the ranks the binomial bounds give); of
+   * throughput, the completed calls taken as a Poisson count; of CPU and
+   * memory, of the mean over the windows (null below two windows).
+   */
+  readonly intervals: {
+    readonly p50Ms: Interval | null;
+    readonly p90Ms: Interval | null;
+    readonly p99Ms: Interval | null;
+    readonly throughputPerS: Interval | null;
+    readonly cpuPercent: Interval | null;
+    readonly memoryPercent: Interval | null;
+  };
+}
+
+/** One arm's calls in one window (every node's added), for charts over time. */
+export interface ArmPoint {
+  readonly arm: "v1" | "v2";
+  readonly from: number;
+  readonly to: number;
+  readonly calls: number;
+  readonly failed: number;
+  readonly errorRate: number | null;
+  readonly p99Ms: number | null;
 }
 
 /** Both arms, and V2's failures beyond what V1's rate predicts. */
@@ -46,8 +87,8 @@ export interface Impact {
 
 const Z95 = 1.959964;
 
-/** The recorded windows of `migrationId`, or null when none was recorded. */
-export async function recordedImpact(store: Store, migrationId: string): Promise<Impact | null> {
+/** @internal Every window of either arm recorded for `migrationId`. */
+export async function recordedRows(store: Store, migrationId: string): Promise<Row[]> {
   const names = new Set(["v1", "v2", ...(await store.poolConfigurations.list()).map((c) => c.name)]);
   const rows: Row[] = [];
   for (const name of names) {
@@ -56,6 +97,26 @@ export async function recordedImpact(store: Store, migrationId: string): Promise
       if (w.target === migrationId && (w.arm === "v1" || w.arm === "v2")) rows.push({ key: `${e.poolName}:${e.nodeId}@${e.timestamp}`, nodeId: e.nodeId, w });
     }
   }
+  return rows;
+}
+
+/** @internal Each arm's windows over time, every node's window of the same time added. */
+export function armSeries(rows: readonly Row[]): ArmPoint[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) groups.set(`${r.w.arm}@${r.w.from}`, [...(groups.get(`${r.w.arm}@${r.w.from}`) ?? []), r]);
+  return [...groups.values()].map((g) => {
+    const m = mergeWindows(g);
+    return { arm: g[0]!.w.arm!, from: g[0]!.w.from, to: Math.max(...g.map((r) => r.w.to)), calls: m.calls, failed: m.errors, errorRate: m.calls === 0 ? null : m.errors / m.calls, p99Ms: m.calls - m.errors > 0 ? m.p99Ms : null };
+  }).sort((a, b) => a.from - b.from || a.arm.localeCompare(b.arm));
+}
+
+/** The impact of the recorded windows of `migrationId`, or null when none was recorded. */
+export async function recordedImpact(store: Store, migrationId: string): Promise<Impact | null> {
+  return impactOf(await recordedRows(store, migrationId));
+}
+
+/** @internal The impact of some recorded windows, or null when there are none. */
+export function impactOf(rows: readonly Row[]): Impact | null {
   if (rows.length === 0) return null;
   const v1 = arm(rows.filter((r) => r.w.arm === "v1"));
   const v2 = arm(rows.filter((r) => r.w.arm === "v2"));
@@ -69,28 +130,65 @@ export async function recordedImpact(store: Store, migrationId: string): Promise
 }
 
 function arm(rows: readonly Row[]): ArmImpact {
-  const merged = mergeWindows(rows);
-  const calls = merged.calls;
-  const failed = merged.errors;
+  const sums = addAll(rows);
+  const merged = mergeWindows(rows, () => sums);
+  // Callers' outcomes when every window has them; a mix would count some shadow calls as callers'.
+  const callers = rows.length > 0 && rows.every((r) => r.w.callers != null) ? rows.map((r) => r.w.callers!) : null;
+  const calls = callers === null ? merged.calls : callers.reduce((k, c) => k + c.calls, 0);
+  const failed = callers === null ? merged.errors : callers.reduce((k, c) => k + c.failed, 0);
   const byTag: Record<string, number> = {};
-  for (const r of rows) for (const [tag, n] of Object.entries(r.w.tags)) byTag[tag] = (byTag[tag] ?? 0) + n;
-  const some = (v: number): number | null => (calls - failed > 0 ? v : null);
+  for (const tags of callers === null ? rows.map((r) => r.w.tags) : callers.map((c) => c.tags)) for (const [tag, n] of Object.entries(tags)) byTag[tag] = (byTag[tag] ?? 0) + n;
+  const some = (v: number): number | null => (merged.calls - merged.errors > 0 ? v : null);
+  const latency = sums.latency;
+  const n = latency.totalCount;
+  // The q-quantile's interval: the values at the ranks n·q ± z·√(n·q·(1−q)), as percentiles of the merged histogram.
+  const quantile = (q: number): Interval | null => {
+    if (n === 0) return null;
+    const half = Z95 * Math.sqrt((q * (1 - q)) / n);
+    const at = (p: number): number => latency.getValueAtPercentile(100 * Math.min(1, Math.max(0, p))) / 1000;
+    return [at(q - half), at(q + half)];
+  };
+  const completed = calls - failed;
+  const cpu = rows.map((r) => r.w.cpuPercent).filter((v): v is number => v !== null);
+  const memory = rows.map((r) => r.w.memoryPercent).filter((v): v is number => v !== null);
   return {
     windows: rows.length,
     nodes: new Set(rows.map((r) => r.nodeId)).size,
+    counted: callers === null ? "pool" : "callers",
     calls,
     failed,
     byTag,
+    poolCalls: merged.calls,
     errorRate: calls === 0 ? null : failed / calls,
     errorRateInterval: calls === 0 ? null : wilson(failed, calls),
     p50Ms: some(merged.p50Ms),
     p90Ms: some(merged.p90Ms),
     p99Ms: some(merged.p99Ms),
-    throughputPerS: merged.windowS > 0 ? (calls - failed) / merged.windowS : null,
-    cpuPercent: merged.cpuPercent,
-    memoryPercent: merged.memoryPercent,
-    fallbacks: rows.reduce((n, r) => n + (r.w.fallbacks ?? 0), 0),
+    throughputPerS: merged.windowS > 0 ? completed / merged.windowS : null,
+    cpuPercent: mean(cpu),
+    memoryPercent: mean(memory),
+    memoryPeakPercent: merged.memoryPercent,
+    fallbacks: rows.reduce((k, r) => k + (r.w.fallbacks ?? 0), 0),
+    intervals: {
+      p50Ms: quantile(0.5),
+      p90Ms: quantile(0.9),
+      p99Ms: quantile(0.99),
+      throughputPerS: merged.windowS > 0 ? [Math.max(0, completed - Z95 * Math.sqrt(completed)) / merged.windowS, (completed + Z95 * Math.sqrt(completed)) / merged.windowS] : null,
+      cpuPercent: meanInterval(cpu),
+      memoryPercent: meanInterval(memory),
+    },
   };
+}
+
+const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** The mean's 95% interval under the normal approximation; null below two values. */
+function meanInterval(xs: readonly number[]): Interval | null {
+  if (xs.length < 2) return null;
+  const m = mean(xs)!;
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+  const half = (Z95 * sd) / Math.sqrt(xs.length);
+  return [Math.max(0, m - half), m + half];
 }
 
 function wilson(k: number, n: number): [number, number] {

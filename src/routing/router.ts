@@ -55,7 +55,16 @@ export interface RouterStats {
   readonly byReason: Readonly<Record<RouteReason, number>>;
   /** Calls bound for V2 that V1 served. */
   readonly fallbacks: number;
+  /** What callers got from each arm (the arm that finally served them; shadow calls are not theirs): calls settled, failed, and failures by the error's `_tag`. */
+  readonly callers: Readonly<Record<"v1" | "v2", CallerOutcomes>>;
   readonly shadow: Readonly<Record<string, ShadowCounts>> | null;
+}
+
+/** Calls an arm settled for callers, and how many failed, by the error's `_tag`. */
+export interface CallerOutcomes {
+  readonly calls: number;
+  readonly failed: number;
+  readonly tags: Readonly<Record<string, number>>;
 }
 
 /** What `healthCheck` reports. */
@@ -174,6 +183,7 @@ class RouterImpl implements Router {
   private readonly fallback: boolean;
   private readonly counts: Record<RouteReason, number> = { v2_disabled: 0, outside_share: 0, inside_share: 0, v2_unavailable: 0 };
   private served = { v1: 0, v2: 0 };
+  private readonly callers = { v1: { calls: 0, failed: 0, tags: {} as Record<string, number> }, v2: { calls: 0, failed: 0, tags: {} as Record<string, number> } };
   private readonly node: RouterNode | null;
 
   constructor(private readonly o: RouterOptions, settings: RouterSettings) {
@@ -195,6 +205,7 @@ class RouterImpl implements Router {
     if (decision.arm === "v2" && this.fallback && !serving(this.pools.v2)) decision = unavailable(decision);
     // Where the call was finally served, for the shadow comparison (only kept when there is one).
     const route = this.shadow === null ? null : { arm: decision.arm };
+    let servedBy = decision.arm;
     let result = this.dispatch(command, args, options, decision);
     if (decision.arm === "v2" && this.fallback) {
       result = result.catch((e: unknown) => {
@@ -204,10 +215,21 @@ class RouterImpl implements Router {
         if (!refusedUnrun(e) && !switched) throw e;
         this.served.v2--;
         this.counts[decision.reason]--;
+        servedBy = "v1";
         if (route !== null) route.arm = "v1";
         return this.dispatch(command, args, options, unavailable(decision));
       });
     }
+    const settled = (e?: unknown): void => {
+      const c = this.callers[servedBy];
+      c.calls++;
+      if (e === undefined) return;
+      c.failed++;
+      const tag = (e as { _tag?: unknown } | null)?._tag;
+      const key = typeof tag === "string" ? tag : "Error";
+      c.tags[key] = (c.tags[key] ?? 0) + 1;
+    };
+    result.then(() => settled(), (e: unknown) => settled(e ?? "rejected"));
     // Once V2 holds everything V1 is retiring: it gets no shadow calls, so that it can be seen idle and decommissioned.
     if (this.shadow !== null && route !== null && !(route.arm === "v2" && this.shadow.mode === "other-arm" && this.o.flags.share() >= 10_000)) {
       this.shadow.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
@@ -265,7 +287,8 @@ class RouterImpl implements Router {
 
   stats(): RouterStats {
     const byReason = Object.fromEntries(REASONS.map((r) => [r, this.counts[r]])) as Record<RouteReason, number>;
-    return { ...this.served, byReason, fallbacks: this.counts.v2_unavailable, shadow: this.shadow?.stats() ?? null };
+    const callers = { v1: { ...this.callers.v1, tags: { ...this.callers.v1.tags } }, v2: { ...this.callers.v2, tags: { ...this.callers.v2.tags } } };
+    return { ...this.served, byReason, fallbacks: this.counts.v2_unavailable, callers, shadow: this.shadow?.stats() ?? null };
   }
 
   async close(): Promise<void> {

@@ -74,7 +74,7 @@ describe("molt CLI", () => {
       const file = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "report.md");
       expect((await cli(url, "report", "--out", file)).code).toBe(0);
       const report = readFileSync(file, "utf8");
-      for (const section of ["# Migration report: migration", "## Phases", "## Timeline", "## Stages", "## Incidents", "## V1 against V2"]) expect(report).toContain(section);
+      for (const section of ["# Migration report: migration", "## Phases", "## Timeline", "## Stages", "## Incidents", "## The last judged window"]) expect(report).toContain(section);
 
       const inspect = JSON.parse((await cli(url, "inspect")).out);
       expect(inspect.machines.rollout.config.id).toBe("rollout");

@@ -8,41 +8,16 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createFlags, createMigration, type MigrationOptions, openStore, type PoolOptions } from "../../mod.ts";
+import { createFlags, createMigration, openStore } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
 import { fixture, rejection, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
+import { MIN, setup, v2Options } from "./helpers.ts";
 import { QUICK_PLAN } from "../rollout/helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
 const sqlite = BACKENDS[0]!;
 afterAll(() => sqlite.cleanup());
-const MIN = 60_000;
-
-const v2Options = (fault = "", extra: Partial<PoolOptions> = {}): PoolOptions => ({
-  name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2", MOLT_FAULT: fault }, retry: false, ...extra,
-});
-
-async function setup(url: string, v2: PoolOptions, extra: Partial<MigrationOptions> = {}, v1Extra: Partial<PoolOptions> = {}) {
-  let clock = 5_000_000;
-  const store = await openStore(url, { now: () => clock });
-  const flags = await createFlags({ store, env: {} });
-  const v1 = await armPool("v1", v1Extra);
-  const migration = await createMigration({
-    v1, v2, flags, store, now: () => clock, decommissionAfterMs: 10 * MIN,
-    rollout: { plan: QUICK_PLAN, thresholds: { minCalls: 20, criticalMinCalls: 10 } }, ...extra,
-  });
-  let session = 0;
-  const traffic = (n: number) =>
-    Promise.all(Array.from({ length: n }, () => migration.router!.execute("work", { x: 1 }, { sessionId: `s${session++}`, idempotent: true }).catch(() => null)));
-  const close = async () => {
-    await migration.stop({ stopV2: true });
-    await v1.stop();
-    await flags.close();
-    await store.close();
-  };
-  return { store, flags, v1, migration, traffic, advance: (ms: number) => void (clock += ms), close };
-}
 
 describe("migration run", () => {
   test("preflight, backup, deploy, verify, then the first stage; every phase recorded", async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import * as hdr from "hdr-histogram-js";
-import { migrationReport, openStore } from "../../mod.ts";
+import { migrationReport, openStore, readMigrationRecord } from "../../mod.ts";
 import type { NodeWindow } from "../../src/fleet/node-window.ts";
 import { newHistogram } from "../../src/telemetry/metrics-window.ts";
 
@@ -23,6 +23,27 @@ function window(arm: "v1" | "v2", from: number, calls: number, failed: Record<st
 }
 
 describe("the report's customer impact", () => {
+  test("each quantile's interval comes from the order statistics of every call: 1000 calls of 1 to 1000 ms give p50 469 to 531 ms", async () => {
+    const store = await openStore(":memory:");
+    for (const arm of ["v1", "v2"] as const) {
+      const w = window(arm, 1_800_000_000_000, 1000, {}, 1, 0);
+      const h = newHistogram();
+      for (let ms = 1; ms <= 1000; ms++) h.recordValue(ms * 1000);
+      await store.poolMetrics.record({ poolName: arm, nodeId: "a", timestamp: w.from, metrics: { ...w, latencyHistogram: hdr.encodeIntoCompressedBase64(h) } as never });
+    }
+    const { impact } = await readMigrationRecord(store, "m1");
+    const [low, high] = impact!.v1.intervals.p50Ms!;
+    expect([Math.round(low), Math.round(high)]).toEqual([expect.closeTo(469, -1), expect.closeTo(531, -1)]);
+    expect(impact!.v1.p50Ms!).toBeGreaterThan(low);
+    expect(impact!.v1.p50Ms!).toBeLessThan(high);
+    // The p99's interval is wider above than below: fewer calls out there.
+    const [l99, h99] = impact!.v1.intervals.p99Ms!;
+    expect([l99 < impact!.v1.p99Ms!, h99 >= impact!.v1.p99Ms!, h99 <= 1001]).toEqual([true, true, true]);
+    // One window each: no interval of a mean over windows.
+    expect([impact!.v1.intervals.cpuPercent, impact!.v1.intervals.memoryPercent]).toEqual([null, null]);
+    await store.close();
+  });
+
   test("per-arm totals, failures by tag, fallbacks and V2's excess failures are those of the recorded windows", async () => {
     const store = await openStore(":memory:");
     // Six windows per arm on two nodes: V1 1000 calls with 10 failures, V2 400 with 24 (20 PythonError, 4 WorkerTimeoutError).
@@ -42,7 +63,9 @@ describe("the report's customer impact", () => {
     // 24 - 400 × 1% = 20 beyond V1's rate, significantly so.
     expect(report).toMatch(/V2 failures beyond what V1's error rate predicts for V2's calls: 20 \(95% interval \d+ to \d+\): V2 failed callers more than V1 would have\./);
     // Quantiles come from the histograms, exact to their two significant digits.
-    expect(report).toMatch(/\| p50 \| 10 ms \| 8\.0\d ms \| -20\.\d% \|/);
+    expect(report).toMatch(/\| p50 \| 10 ms \(10 ms to 10 ms\) \| 8\.0\d ms \(8\.0\d ms to 8\.0\d ms\) \| -20\.\d% \|/);
+    // 990 succeeded V1 calls over the 60 s the windows span: 16.5/s, its Poisson interval ± 1.96·√990 calls.
+    expect(report).toContain("| throughput (succeeded calls/s) | 16.5 (15.5 to 17.5) |");
     expect(report).not.toMatch(/∞|\d\.\d{6,}/);
     // No judgement and no fault validation: those criteria are not measured, never met; V2 failed callers more than V1 would have.
     expect(report).toContain("| zero customer impact | not met | V2's failures beyond V1's rate: 20");

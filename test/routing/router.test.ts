@@ -72,6 +72,8 @@ describe("routing", () => {
     await v2.stop();
     expect(((await router.execute("answer", { x: 3 }, { sessionId: "s" })) as Answer).arm).toBe("v1");
     expect(router.stats().fallbacks).toBe(2);
+    // What callers got: the crash failed on V2; the two fallbacks succeeded on V1, counted there.
+    expect(router.stats().callers).toEqual({ v1: { calls: 2, failed: 0, tags: {} }, v2: { calls: 1, failed: 1, tags: { WorkerExitedError: 1 } } });
     await stop();
   });
 
@@ -88,6 +90,7 @@ describe("routing", () => {
     const errors = await Promise.all(once);
     expect(errors.map((e) => [e._tag, e.inFlight])).toEqual([["PoolDrainingError", true], ["PoolDrainingError", true]]);
     expect(router.stats()).toMatchObject({ v1: 4, v2: 2, fallbacks: 4 });
+    expect(router.stats().callers).toEqual({ v1: { calls: 4, failed: 0, tags: {} }, v2: { calls: 2, failed: 2, tags: { PoolDrainingError: 2 } } });
     await stop();
   }, 20_000);
 

@@ -54,6 +54,8 @@ describe("shadow comparison", () => {
     expect(stats.flaky!.mismatched + stats.flaky!.failed).toBe(10);
     expect(stats.flaky!.mismatched).toBeGreaterThan(0);
     expect(stats.slow).toMatchObject({ sampled: 10, matched: 0, mismatched: 0, failed: 10 });
+    // V2's shadow failures are not the callers': they got 30 answers from V1, none failed.
+    expect(shadowed.router.stats().callers).toEqual({ v1: { calls: 30, failed: 0, tags: {} }, v2: { calls: 0, failed: 0, tags: {} } });
     await Promise.all([plain.stop(), shadowed.stop()]);
   }, 60_000);
 

@@ -1,0 +1,33 @@
+/** A migration on real pools with a simulated clock, and its traffic. */
+import { createFlags, createMigration, type MigrationOptions, openStore, type PoolOptions } from "../../mod.ts";
+import { fixture } from "../helpers.ts";
+import { armPool } from "../routing/helpers.ts";
+import { QUICK_PLAN } from "../rollout/helpers.ts";
+
+export const MIN = 60_000;
+
+export const v2Options = (fault = "", extra: Partial<PoolOptions> = {}): PoolOptions => ({
+  name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2", MOLT_FAULT: fault }, retry: false, ...extra,
+});
+
+export async function setup(url: string, v2: PoolOptions, extra: Partial<MigrationOptions> = {}, v1Extra: Partial<PoolOptions> = {}) {
+  let clock = 5_000_000;
+  const store = await openStore(url, { now: () => clock });
+  const flags = await createFlags({ store, env: {} });
+  const v1 = await armPool("v1", v1Extra);
+  const migration = await createMigration({
+    v1, v2, flags, store, now: () => clock, decommissionAfterMs: 10 * MIN,
+    rollout: { plan: QUICK_PLAN, thresholds: { minCalls: 20, criticalMinCalls: 10 } }, ...extra,
+  });
+  let session = 0;
+  const traffic = (n: number) =>
+    Promise.all(Array.from({ length: n }, () => migration.router!.execute("work", { x: 1 }, { sessionId: `s${session++}`, idempotent: true }).catch(() => null)));
+  const close = async () => {
+    await migration.stop({ stopV2: true });
+    await v1.stop();
+    await flags.close();
+    await store.close();
+  };
+  return { store, flags, v1, migration, traffic, advance: (ms: number) => void (clock += ms), close };
+}
+
