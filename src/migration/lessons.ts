@@ -5,9 +5,10 @@
  *
  * @module
  */
+import type { OperatorCommand } from "../store/tables/commands.ts";
 import type { Decision } from "../store/tables/decisions.ts";
 import type { ValidationResult } from "../store/tables/validations.ts";
-import { pct } from "./format.ts";
+import { duration, pct } from "./format.ts";
 import type { Impact } from "./impact.ts";
 
 /** How a success criterion came out. */
@@ -31,8 +32,17 @@ const CEILINGS = new Set([
   "v2_memory_percent", "memory_growth_per_hour", "v2_saturation_rate", "v2_queue_wait_p99_ms", "shadow_mismatch_rate",
 ]);
 
+/** The operator command each intervention came from (the CLI's name for it). */
+const COMMAND_OF: Readonly<Record<string, readonly string[]>> = {
+  "operator.pause": ["pause"],
+  "operator.resume": ["resume"],
+  "operator.promote": ["promote"],
+  "operator.rollback": ["abort", "rollback"],
+  "operator.emergency_rollback": ["emergency_rollback"],
+};
+
 /** Lessons and recommendations from the record, each with its evidence. */
-export function lessonsFrom(decisions: readonly Decision[], validations: readonly ValidationResult[]): string[] {
+export function lessonsFrom(decisions: readonly Decision[], validations: readonly ValidationResult[], commands: readonly OperatorCommand[] = []): string[] {
   const out: string[] = [];
   const judged = decisions.filter((d) => judgementOf(d) !== undefined);
   const held = new Map<number, number>();
@@ -52,10 +62,16 @@ export function lessonsFrom(decisions: readonly Decision[], validations: readonl
     }
   }
   for (const [rule, c] of close) out.push(`Rule ${rule} passed within 20% of its threshold (${Number(c.value.toPrecision(4))} against ${c.threshold}): watch it, or find why V2 is that close.`);
-  const operator = decisions.filter((d) => d.kind.startsWith("operator."));
-  for (const d of operator) out.push(`An operator intervened (${d.kind} at ${new Date(d.at).toISOString()}): ${d.reason || "no reason given"}.`);
+  decisions.forEach((d, i) => {
+    if (!d.kind.startsWith("operator.")) return;
+    out.push(`An operator intervened (${d.kind} at ${new Date(d.at).toISOString()}): ${d.reason || "no reason given"}${tookOf(d, decisions.slice(i + 1), commands)}.`);
+  });
   for (const d of decisions.filter((x) => x.kind === "rolled_back")) out.push(`The rollout was rolled back at ${new Date(d.at).toISOString()}: ${d.reason}.`);
-  for (const v of validations.filter((x) => x.verdict === "fail")) out.push(`Validation (${v.kind}, ${new Date(v.at).toISOString()}) failed: fix what it found before the next attempt.`);
+  for (const v of validations.filter((x) => x.verdict === "fail")) {
+    const reasons = (v.report as { reasons?: unknown }).reasons;
+    const found = Array.isArray(reasons) && reasons.length > 0 ? `: ${reasons.slice(0, 3).map(String).join("; ")}${reasons.length > 3 ? ` (and ${reasons.length - 3} more)` : ""}` : "";
+    out.push(`Validation (${v.kind}, ${new Date(v.at).toISOString()}) failed${found}; fix what it found before the next attempt.`);
+  }
   return out;
 }
 
@@ -63,6 +79,8 @@ export function lessonsFrom(decisions: readonly Decision[], validations: readonl
 export function successCriteria(decisions: readonly Decision[], validations: readonly ValidationResult[], impact: Impact | null): Criterion[] {
   const x = impact?.excessV2Failures ?? null;
   const faults = validations.filter((v) => v.kind === "faults");
+  // Training exercises record themselves as validations of kind "training".
+  const training = validations.filter((v) => v.kind === "training");
   const judged = decisions.filter((d) => judgementOf(d) !== undefined);
   const p99 = impact === null || impact.v1.p99Ms === null || impact.v2.p99Ms === null ? null : { v1: impact.v1.p99Ms, v2: impact.v2.p99Ms };
   return [
@@ -82,6 +100,21 @@ export function successCriteria(decisions: readonly Decision[], validations: rea
     judged.length === 0
       ? { criterion: "monitoring comprehensive", status: "not measured", evidence: "no window was judged" }
       : { criterion: "monitoring comprehensive", status: impact === null ? "not met" : "met", evidence: `${judged.length} judgements recorded with every rule; ${impact === null ? "no windows of calls recorded" : `${impact.v1.windows + impact.v2.windows} windows of calls recorded`}` },
-    { criterion: "team trained", status: "not measured", evidence: "no training exercise was recorded as passed" },
+    training.length === 0
+      ? { criterion: "team trained", status: "not measured", evidence: "no training exercise was recorded as passed" }
+      : { criterion: "team trained", status: training.every((v) => v.verdict === "pass") ? "met" : "not met", evidence: `${training.filter((v) => v.verdict === "pass").length} of ${training.length} recorded training exercise(s) passed` },
   ];
+}
+
+/** How long an intervention took: from the command's request to its decision, and for a pause, until the rollout went on. */
+function tookOf(d: Decision, later: readonly Decision[], commands: readonly OperatorCommand[]): string {
+  const parts: string[] = [];
+  const names = COMMAND_OF[d.kind] ?? [];
+  const command = commands.filter((c) => names.includes(c.command) && c.requestedAt <= d.at).at(-1);
+  if (command !== undefined) parts.push(`requested by ${command.requestedBy ?? "someone unnamed"} and applied ${duration(d.at - command.requestedAt)} later`);
+  if (d.kind === "operator.pause") {
+    const end = later.find((x) => x.kind === "operator.resume" || x.kind === "operator.promote" || x.kind.includes("rollback") || x.kind === "rolled_back");
+    parts.push(end === undefined ? "still paused" : `paused for ${duration(end.at - d.at)} until ${end.kind}`);
+  }
+  return parts.length === 0 ? "" : ` (${parts.join("; ")})`;
 }

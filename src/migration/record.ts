@@ -114,7 +114,7 @@ export async function readMigrationRecord(store: Store, migrationId: string, now
     incidents: m.decisions.filter((d) => INCIDENTS.includes(d.kind)),
     impact,
     series: { windows: armSeries(rows), share: m.decisions.filter((d) => d.shareTo !== d.shareFrom).map((d) => ({ at: d.at, shareBp: d.shareTo })) },
-    lessons: lessonsFrom(m.decisions, validations),
+    lessons: lessonsFrom(m.decisions, validations, (await store.commands.list(migrationId, 10_000)).reverse()),
     criteria: successCriteria(m.decisions, validations, impact),
     validations,
     mismatches: await store.shadowMismatches.list({ limit: 5 }),

@@ -77,24 +77,32 @@ describe("the report's customer impact", () => {
   });
 
   test("lessons and recommendations cite the record: held stages, inconclusive streaks, rules near their threshold, interventions, rollbacks, failed validations", async () => {
-    const store = await openStore(":memory:");
+    let clock = 0;
+    const store = await openStore(":memory:", { now: () => clock });
     const judged = (at: number, verdict: string, shareTo: number, rules: unknown[] = []) =>
       store.decisions.record({ rolloutId: "m1", at, kind: "judged", stateFrom: "active.stage", stateTo: "active.stage", shareFrom: shareTo, shareTo, reason: verdict, inputs: { judgement: { verdict, rules } } as never });
     await judged(1, "insufficient_data", 500);
     await judged(2, "insufficient_data", 500);
     for (const at of [3, 4, 5]) await judged(at, "inconclusive", 1000);
     await judged(6, "pass", 1000, [{ rule: "v2_p99_ms", status: "pass", value: 900, threshold: 1000 }, { rule: "v2_error_rate", status: "pass", value: 0.001, threshold: 0.05 }]);
-    await store.decisions.record({ rolloutId: "m1", at: 7, kind: "operator.pause", stateFrom: "active.stage", stateTo: "paused", shareFrom: 1000, shareTo: 1000, reason: "lunch", inputs: {} });
-    await store.decisions.record({ rolloutId: "m1", at: 8, kind: "rolled_back", stateFrom: "rollingBack", stateTo: "rolledBack", shareFrom: 1000, shareTo: 0, reason: "v2_error_rate fail", inputs: {} });
-    await store.validations.record({ target: "m1", kind: "faults", verdict: "fail", report: {} });
+    // Asked for at 6.5 s, applied at 7 s; resumed 40 minutes later.
+    clock = 6_500;
+    await store.commands.enqueue({ target: "m1", command: "pause", args: { reason: "lunch" }, requestedBy: "ana" });
+    await store.decisions.record({ rolloutId: "m1", at: 7_000, kind: "operator.pause", stateFrom: "active.stage", stateTo: "paused", shareFrom: 1000, shareTo: 1000, reason: "lunch", inputs: {} });
+    await store.decisions.record({ rolloutId: "m1", at: 7_000 + 40 * 60_000, kind: "operator.resume", stateFrom: "paused", stateTo: "active.stage", shareFrom: 1000, shareTo: 1000, reason: "operator resume", inputs: {} });
+    await store.decisions.record({ rolloutId: "m1", at: 8_000 + 40 * 60_000, kind: "rolled_back", stateFrom: "rollingBack", stateTo: "rolledBack", shareFrom: 1000, shareTo: 0, reason: "v2_error_rate fail", inputs: {} });
+    await store.validations.record({ target: "m1", kind: "faults", verdict: "fail", report: { reasons: ["crash: 3 calls lost on V2"] } });
+    await store.validations.record({ target: "m1", kind: "training", verdict: "pass", report: {} });
+    await store.validations.record({ target: "m1", kind: "training", verdict: "fail", report: {} });
     const report = await migrationReport(store, "m1");
     expect(report).toContain("The stage at 5% was held for insufficient data in 2 judgement(s)");
     expect(report).toContain("Judgements were inconclusive up to 3 in a row");
     expect(report).toContain("Rule v2_p99_ms passed within 20% of its threshold (900 against 1000)");
     expect(report).not.toContain("Rule v2_error_rate passed within");
-    expect(report).toContain("An operator intervened (operator.pause at 1970-01-01T00:00:00.007Z): lunch.");
-    expect(report).toContain("The rollout was rolled back at 1970-01-01T00:00:00.008Z: v2_error_rate fail.");
-    expect(report).toMatch(/Validation \(faults, .*\) failed/);
+    expect(report).toContain("An operator intervened (operator.pause at 1970-01-01T00:00:07.000Z): lunch (requested by ana and applied 0.5 s later; paused for 40.0 min until operator.resume).");
+    expect(report).toContain("The rollout was rolled back at 1970-01-01T00:40:08.000Z: v2_error_rate fail.");
+    expect(report).toMatch(/Validation \(faults, .*\) failed: crash: 3 calls lost on V2; fix what it found/);
+    expect(report).toContain("| team trained | not met | 1 of 2 recorded training exercise(s) passed |");
     expect(report).toContain("| error handling enhanced | not met | the last fault validation: fail |");
     expect(report).toContain("| monitoring comprehensive | not met | 6 judgements recorded");
     await store.close();
