@@ -26,24 +26,30 @@ export interface CleanupItem {
   readonly detail: string;
 }
 
-/** A written archive: its files and its manifest. */
+/** A written archive: its files and its manifest (null when the manifest could not be written). */
 export interface WrittenArchive {
   readonly dir: string;
   readonly files: readonly ArtifactFile[];
-  readonly manifest: ArtifactFile;
+  readonly manifest: ArtifactFile | null;
 }
 
-/** The files an archive holds, in the order they are written. */
-export const ARCHIVE_FILES = ["configuration.json", "metrics.json", "decisions.json", "flags.json", "stderr.json", "cleanup.json"] as const;
+/** The files an archive holds, in the order they are written: the first three while V1 still runs, the rest once it has stopped. */
+export const ARCHIVE_FILES = ["configuration.json", "decisions.json", "metrics.json", "flags.json", "stderr.json", "cleanup.json"] as const;
+
+/** One of the files of an archive. */
+export type ArchiveFileName = (typeof ARCHIVE_FILES)[number];
 
 /** @internal The SHA-256 of some bytes, in hex. */
 export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
-/** @internal Write `parts` (one per ARCHIVE_FILES name) and the manifest into `dir`; each file lands whole or not at all. */
-export async function writeArchive(dir: string, parts: Readonly<Record<(typeof ARCHIVE_FILES)[number], unknown>>): Promise<WrittenArchive> {
+/** @internal Write one file of the archive in `dir` as JSON; it lands whole or not at all. */
+export async function writeArchiveFile(dir: string, name: ArchiveFileName, data: unknown): Promise<ArtifactFile> {
   await mkdir(dir, { recursive: true });
-  const files: ArtifactFile[] = [];
-  for (const name of ARCHIVE_FILES) files.push(await writeWhole(join(dir, name), JSON.stringify(parts[name], null, 2)));
+  return await writeWhole(join(dir, name), JSON.stringify(data, null, 2));
+}
+
+/** @internal Write the manifest of the files written into `dir`. */
+export async function writeManifest(dir: string, files: readonly ArtifactFile[]): Promise<WrittenArchive> {
   const manifest = await writeWhole(join(dir, "manifest.json"), JSON.stringify({ files: files.map((f) => ({ ...f, path: f.path.slice(dir.length + 1) })) }, null, 2));
   return { dir, files, manifest };
 }

@@ -39,7 +39,7 @@ import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
 import { WindowRecorder, wholeSlicesWindow } from "../fleet/window-recorder.ts";
-import { ARCHIVE_FILES, type CleanupItem, writeArchive } from "./archive.ts";
+import { ARCHIVE_FILES, type ArchiveFileName, type ArtifactFile, type CleanupItem, writeArchiveFile, type WrittenArchive, writeManifest } from "./archive.ts";
 import { decommissionChecks } from "./decommission-checks.ts";
 import { type Check, preflight } from "./preflight.ts";
 import { MOLT_VERSION } from "../version.ts";
@@ -283,7 +283,8 @@ class MigrationImpl implements Migration {
     if (this.state() === "complete") return this.status();
     const plan = await this.decommissionPlan();
     if (!plan.ready) throw this.refuse("decommission", plan.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; "));
-    await this.phase("decommission", () => this.archiveAndStopV1(plan));
+    const prepared = await this.prepareArchive(plan);
+    await this.phase("decommission", () => this.stopV1(plan, prepared));
     return this.status();
   }
 
@@ -305,32 +306,69 @@ class MigrationImpl implements Migration {
     return { ...base, ready: checks.every((c) => c.ok), checks, cleanup: await this.cleanup(false) };
   }
 
-  /** Back up the store, stop V1, retire what served the migration, and archive V1 with a manifest. */
-  private async archiveAndStopV1(plan: DecommissionPlan): Promise<Record<string, unknown>> {
+  /**
+   * While V1 still serves: back up the store, end the migration's record of
+   * calls, and write the parts of V1's archive that prove the disk takes
+   * it. A failure here leaves V1 serving (and recording) and refuses.
+   */
+  private async prepareArchive(plan: DecommissionPlan): Promise<{ backup: { id: string; file: string | null }; files: ArtifactFile[] }> {
+    const { store, v1 } = this.o;
+    try {
+      const backup = await store.backups.write(await store.backups.collect(), { reason: `decommission of ${v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "backup-before-decommission.json") });
+      const files = [
+        await writeArchiveFile(plan.archiveDir, "configuration.json", { resolved: v1.configuration(), stored: await store.poolConfigurations.list(v1.name) }),
+        await writeArchiveFile(plan.archiveDir, "decisions.json", await store.decisions.list(this.migrationId)),
+      ];
+      // The record of calls ends here, its last window written, so that the archive holds every one of V1's.
+      await this.stopRecording(true);
+      files.push(await writeArchiveFile(plan.archiveDir, "metrics.json", await store.poolMetrics.range(v1.name)));
+      return { backup: { id: backup.id, file: backup.file }, files };
+    } catch (e) {
+      if (this.recorder === null) this.startRecording();
+      throw this.refuse("decommission", `V1's archive could not be written, so V1 stays: ${String((e as Error).message ?? e)}`);
+    }
+  }
+
+  /**
+   * Stop V1, then retire what served the migration and finish the archive.
+   * Nothing after V1 has stopped may roll the migration back (there is no V1
+   * to go back to): a step that fails is recorded in `problems` and the rest
+   * go on.
+   */
+  private async stopV1(plan: DecommissionPlan, prepared: { backup: { id: string; file: string | null }; files: ArtifactFile[] }): Promise<Record<string, unknown>> {
     const { store, v1, flags } = this.o;
-    const backup = await store.backups.write(await store.backups.collect(), { reason: `decommission of ${v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "backup-before-decommission.json") });
-    const configuration = { resolved: v1.configuration(), stored: await store.poolConfigurations.list(v1.name) };
-    // The migration's record of calls ends here, its last window written, so that the archive holds all of V1's.
-    await this.stopRecording(true);
     await v1.stop();
+    const problems: string[] = [];
+    const attempt = async (step: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        problems.push(`${step}: ${String((e as Error).message ?? e)}`);
+      }
+    };
     const cleanup = await this.cleanup(true);
-    await store.poolConfigurations.deactivate(v1.name);
-    const v2 = await store.poolConfigurations.list(this.o.v2.name);
-    if (v2.length > 0) await store.poolConfigurations.activate(this.o.v2.name, v2.at(-1)!.version);
+    await attempt("configurations", async () => {
+      await store.poolConfigurations.deactivate(v1.name);
+      const v2 = await store.poolConfigurations.list(this.o.v2.name);
+      if (v2.length > 0) await store.poolConfigurations.activate(this.o.v2.name, v2.at(-1)!.version);
+    });
     // Kept where they route everything to V2, and the change recorded: V1 is gone, and a lower share would send calls nowhere.
     const retired = { by: `migration ${this.migrationId}`, reason: `retired at the decommission of ${v1.name}: V2 serves everything` };
-    await flags.set("pool_v2_enabled", true, retired);
-    await flags.set("pool_v2_share", 10_000, retired);
-    rmSync(join(this.workDir, "tmp"), { recursive: true, force: true });
-    const archive = await writeArchive(plan.archiveDir, {
-      "configuration.json": configuration,
-      "metrics.json": await store.poolMetrics.range(v1.name),
-      "decisions.json": await store.decisions.list(this.migrationId),
-      "flags.json": { values: flags.values(), stored: await store.flags.list(), history: await flags.history() },
-      "stderr.json": v1.stderr(),
-      "cleanup.json": cleanup,
+    await attempt("flags", async () => {
+      await flags.set("pool_v2_enabled", true, retired);
+      await flags.set("pool_v2_share", 10_000, retired);
     });
-    return { checks: plan.checks, backup: backup.id, backupFile: backup.file, archive, cleanup };
+    await attempt("temporary files", async () => rmSync(join(this.workDir, "tmp"), { recursive: true, force: true }));
+    const files = [...prepared.files];
+    const write = (name: ArchiveFileName, data: () => Promise<unknown> | unknown): Promise<void> =>
+      attempt(`archive ${name}`, async () => void files.push(await writeArchiveFile(plan.archiveDir, name, await data())));
+    await write("flags.json", async () => ({ values: flags.values(), stored: await store.flags.list(), history: await flags.history() }));
+    await write("stderr.json", () => v1.stderr());
+    await write("cleanup.json", () => cleanup);
+    let manifest: ArtifactFile | null = null;
+    await attempt("archive manifest.json", async () => void (manifest = (await writeManifest(plan.archiveDir, files)).manifest));
+    const archive: WrittenArchive = { dir: plan.archiveDir, files, manifest };
+    return { checks: plan.checks, backup: prepared.backup.id, backupFile: prepared.backup.file, archive, cleanup, problems };
   }
 
   /** What decommissioning takes away: V1's processes, the temporary files, the flags it retires, the configurations it swaps. `done`: after the fact. */
@@ -570,10 +608,14 @@ class MigrationImpl implements Migration {
     this.rollout = await createRolloutController({
       v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout,
     });
-    // Every window both arms served goes to pool_metrics, so that the report covers the whole rollout, past restarts.
+    this.startRecording();
+  }
+
+  /** Every window both arms served goes to pool_metrics, so that the report covers the whole rollout, past restarts. */
+  private startRecording(): void {
     this.recorder = new WindowRecorder({
-      store: this.o.store, v1: this.o.v1, v2: this.v2, router: this.router, target: this.migrationId, nodeId: this.nodeId,
-      windowMs: wholeSlicesWindow(this.o.v1, this.v2, this.settings.recordWindowMs), partialEnds: true,
+      store: this.o.store, v1: this.o.v1, v2: this.v2!, router: this.router!, target: this.migrationId, nodeId: this.nodeId,
+      windowMs: wholeSlicesWindow(this.o.v1, this.v2!, this.settings.recordWindowMs), partialEnds: true,
       // A window not written yet is kept and tried again; the failure is told as the pool tells its own.
       onError: (e) => this.v2?.events.emit({ type: "store.failed", pool: this.o.v2.name, at: Date.now(), operation: "pool_metrics.record", detail: String((e as Error).message ?? e) }),
     });

@@ -6,13 +6,13 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename } from "node:path";
 import type { Store } from "../store/store.ts";
 import type { Decision } from "../store/tables/decisions.ts";
 import type { MigrationPhase } from "../store/tables/migration-status.ts";
 import type { ShadowMismatch } from "../store/tables/shadow-mismatches.ts";
 import type { ValidationResult } from "../store/tables/validations.ts";
-import { type ArtifactFile, checkArtifact, type CleanupItem, sha256 } from "./archive.ts";
+import { checkArtifact, type CleanupItem, sha256, type WrittenArchive } from "./archive.ts";
 import { duration, pct, stageOf } from "./format.ts";
 import { type ArmPoint, armSeries, type Impact, impactOf, recordedRows } from "./impact.ts";
 import { readMigration, type StoredMigration } from "./inspect.ts";
@@ -73,8 +73,8 @@ export interface MigrationRecord {
   readonly validations: readonly ValidationResult[];
   /** The latest shadow mismatches (five at most). */
   readonly mismatches: readonly ShadowMismatch[];
-  /** What decommissioning took away and where V1's archive is, once V1 is decommissioned. */
-  readonly decommission: { readonly cleanup: readonly CleanupItem[]; readonly archiveDir: string; readonly manifest: ArtifactFile } | null;
+  /** Once V1 is decommissioned: what was taken away, V1's archive as written, and any step that failed after V1 had stopped. */
+  readonly decommission: { readonly cleanup: readonly CleanupItem[]; readonly archive: WrittenArchive; readonly problems: readonly string[] } | null;
   readonly artifacts: readonly Artifact[];
 }
 
@@ -143,8 +143,8 @@ function stagesOf(decisions: readonly Decision[]): StageRecord[] {
 
 function decommissionOf(phases: readonly MigrationPhase[]): MigrationRecord["decommission"] {
   const p = phases.find((x) => x.phase === "decommission" && x.status === "completed");
-  const meta = p?.metadata as { cleanup?: CleanupItem[]; archive?: { dir: string; manifest: ArtifactFile } } | undefined;
-  return meta?.archive === undefined ? null : { cleanup: meta.cleanup ?? [], archiveDir: meta.archive.dir, manifest: meta.archive.manifest };
+  const meta = p?.metadata as { cleanup?: CleanupItem[]; archive?: WrittenArchive; problems?: string[] } | undefined;
+  return meta?.archive == null ? null : { cleanup: meta.cleanup ?? [], archive: meta.archive, problems: meta.problems ?? [] };
 }
 
 /** The backups taken for the migration, V1's archive (its manifest and every file it names), and the validation results, each checked as it is now. */
@@ -165,14 +165,11 @@ async function artifactsOf(store: Store, migrationId: string, decommission: Migr
       status: onDisk === null ? "missing" : JSON.stringify(onDisk.document) === text ? "intact" : "changed",
     });
   }
+  // Checked against the checksums the store recorded when they were written, not against the manifest on disk, which could change with them.
   if (decommission !== null) {
-    const manifest = decommission.manifest;
-    out.push({ kind: "archive", name: "V1 archive manifest", ...manifest, status: await checkArtifact(manifest) });
-    const listed = await readFile(manifest.path, "utf8").then((t) => (JSON.parse(t) as { files: ArtifactFile[] }).files, () => []);
-    for (const f of listed) {
-      const file = { ...f, path: join(decommission.archiveDir, f.path) };
-      out.push({ kind: "archive", name: f.path, ...file, status: await checkArtifact(file) });
-    }
+    const { manifest, files } = decommission.archive;
+    if (manifest !== null) out.push({ kind: "archive", name: "manifest.json", ...manifest, status: await checkArtifact(manifest) });
+    for (const f of files) out.push({ kind: "archive", name: basename(f.path), ...f, status: await checkArtifact(f) });
   }
   for (const v of validations) {
     const text = JSON.stringify(v.report);

@@ -132,9 +132,11 @@ export function markdownReport(r: MigrationRecord): string {
   }
 
   if (r.decommission !== null) {
-    out.push("## Decommissioning", "", `V1's archive: \`${r.decommission.archiveDir}\`. What was cleaned up:`, "", "| what | item | done |", "| --- | --- | --- |");
-    for (const c of r.decommission.cleanup) out.push(`| ${c.kind} | ${cell(c.what)} | ${cell(c.detail)} |`);
+    const d = r.decommission;
+    out.push("## Decommissioning", "", `V1's archive: \`${d.archive.dir}\`${d.archive.manifest === null ? " (without its manifest)" : ""}. What was cleaned up:`, "", "| what | item | done |", "| --- | --- | --- |");
+    for (const c of d.cleanup) out.push(`| ${c.kind} | ${cell(c.what)} | ${cell(c.detail)} |`);
     out.push("");
+    if (d.problems.length > 0) out.push("Steps that failed after V1 had stopped (V1 stays stopped; finish these by hand):", "", ...d.problems.map((p) => `- ${p}`), "");
   }
 
   if (r.artifacts.length > 0) {

@@ -6,9 +6,9 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createFlags, createMigration, openStore } from "../../mod.ts";
+import { createFlags, createMigration, migrationReport, openStore } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
 import { fixture, rejection, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
@@ -229,7 +229,7 @@ describe("migration run", () => {
 
     // The archive: every file the manifest names, with the size and checksum it has on disk.
     const manifest = JSON.parse(readFileSync(join(plan.archiveDir, "manifest.json"), "utf8")) as { files: { path: string; bytes: number; sha256: string }[] };
-    expect(manifest.files.map((f) => f.path)).toEqual(["configuration.json", "metrics.json", "decisions.json", "flags.json", "stderr.json", "cleanup.json"]);
+    expect(manifest.files.map((f) => f.path)).toEqual(["configuration.json", "decisions.json", "metrics.json", "flags.json", "stderr.json", "cleanup.json"]);
     for (const f of manifest.files) {
       const bytes = readFileSync(join(plan.archiveDir, f.path));
       expect([bytes.length, createHash("sha256").update(bytes).digest("hex")]).toEqual([f.bytes, f.sha256]);
@@ -252,8 +252,39 @@ describe("migration run", () => {
     // The phase's record names the archive and its manifest's checksum: the report lists them.
     const phase = (await m.store.migrationStatus.list("migration")).find((p) => p.phase === "decommission")!;
     expect(phase.metadata).toMatchObject({ archive: { dir: plan.archiveDir, manifest: { path: join(plan.archiveDir, "manifest.json"), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } } });
+    expect(phase.metadata).toMatchObject({ problems: [] });
     expect((await m.migration.decommission()).state).toBe("complete");
     expect((await m.migration.decommissionPlan()).checks).toEqual([{ check: "v1_present", status: "fail", ok: false, detail: "V1 was decommissioned already" }]);
+    await m.close();
+  }, 60_000);
+
+  test("an archive that cannot be written before V1 stops refuses and leaves V1 serving; a step that fails after it stopped is recorded, never rolled back to a V1 that is gone", async () => {
+    const m = await setup(sqlite.fresh(), v2Options());
+    await m.migration.run();
+    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
+      m.advance(MIN);
+      await m.traffic(80);
+      await m.migration.tick();
+    }
+    m.advance(10 * MIN);
+    const { archiveDir } = await m.migration.decommissionPlan();
+    // A directory where a file must go: the write fails as a full or read-only disk would.
+    mkdirSync(join(archiveDir, "configuration.json"), { recursive: true });
+    const refused = await rejection(m.migration.decommission());
+    expect(refused).toMatchObject({ _tag: "MigrationError", command: "decommission", state: "decommission" });
+    expect(refused.message).toContain("V1's archive could not be written, so V1 stays: ");
+    expect([m.migration.status().state, m.v1.state, m.flags.share()]).toEqual(["decommission", "serving", 10_000]);
+    rmSync(join(archiveDir, "configuration.json"), { recursive: true });
+
+    mkdirSync(join(archiveDir, "stderr.json"), { recursive: true });
+    expect((await m.migration.decommission()).state).toBe("complete");
+    expect([m.v1.state, m.flags.share()]).toEqual(["stopped", 10_000]);
+    const phase = (await m.store.migrationStatus.list("migration")).find((p) => p.phase === "decommission")!;
+    const meta = phase.metadata as { problems: string[]; archive: { files: { path: string }[] } };
+    expect(meta.problems).toEqual([expect.stringMatching(/^archive stderr\.json: /)]);
+    expect(meta.archive.files.map((f) => f.path.slice(archiveDir.length + 1))).toEqual(["configuration.json", "decisions.json", "metrics.json", "flags.json", "cleanup.json"]);
+    const report = await migrationReport(m.store, "migration");
+    expect(report).toContain("Steps that failed after V1 had stopped (V1 stays stopped; finish these by hand):\n\n- archive stderr.json: ");
     await m.close();
   }, 60_000);
 

@@ -81,7 +81,10 @@ describe("the report of a real migration", () => {
       writeFileSync(changed.path!, "[]");
       rmSync(record.artifacts[0]!.path!);
       const after = JSON.parse(await migrationReport(m.store, "migration", { format: "json" })) as MigrationRecord;
-      expect(after.artifacts.map((a) => a.status)).toEqual(["missing", "intact", "intact", "intact", "intact", "intact", "intact", "changed", "intact"]);
+      expect(after.artifacts.map((a) => [a.name.replace(/^backup-.*/, "backup"), a.status])).toEqual([
+        ["backup", "missing"], ["backup", "intact"], ["manifest.json", "intact"], ["configuration.json", "intact"], ["decisions.json", "intact"],
+        ["metrics.json", "intact"], ["flags.json", "intact"], ["stderr.json", "changed"], ["cleanup.json", "intact"],
+      ]);
       const markdown = await migrationReport(m.store, "migration");
       expect(markdown).toContain(`| archive | stderr.json | \`${changed.path}\` |`);
       expect(markdown).toMatch(/\| changed \|\n/);

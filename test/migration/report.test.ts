@@ -9,6 +9,7 @@ import * as hdr from "hdr-histogram-js";
 import { migrationReport, openStore, readMigrationRecord } from "../../mod.ts";
 import type { NodeWindow } from "../../src/fleet/node-window.ts";
 import { newHistogram } from "../../src/telemetry/metrics-window.ts";
+import { rejection } from "../helpers.ts";
 
 function window(arm: "v1" | "v2", from: number, calls: number, failed: Record<string, number>, latencyMs: number, fallbacks: number | null): NodeWindow {
   const h = newHistogram();
@@ -21,6 +22,22 @@ function window(arm: "v1" | "v2", from: number, calls: number, failed: Record<st
     shadow: null, fallbacks,
   };
 }
+
+describe("the report's options", () => {
+  test("a format or time it cannot write is refused, naming the option, the value and what is allowed", async () => {
+    const store = await openStore(":memory:");
+    for (const [options, message] of [
+      [{ format: "pdf" }, 'migrationReport: format must be one of "md", "json", "html", received "pdf"'],
+      [{ now: Number.NaN }, "migrationReport: now must be a non-negative integer (epoch ms), received NaN"],
+      [{ colour: true }, "migrationReport: colour must be one of the known options (format, now), received true"],
+      [42, "migrationReport: options must be an object, received 42"],
+    ] as const) {
+      const e = await rejection(migrationReport(store, "m1", options as never));
+      expect([e._tag, e.message]).toEqual(["ConfigError", expect.stringContaining(message)]);
+    }
+    await store.close();
+  });
+});
 
 describe("the report's customer impact", () => {
   test("each quantile's interval comes from the order statistics of every call: 1000 calls of 1 to 1000 ms give p50 469 to 531 ms", async () => {

@@ -68,6 +68,18 @@ describe("calls", () => {
     });
   });
 
+  test("a handler that floods stderr without a newline: each line is kept and forwarded up to 8192 characters, the rest counted", async () => {
+    const lines: string[] = [];
+    await withWorker({ handler: fixture("hostile_handler.py"), heartbeatMs: 0, stderrTailLines: 3, onStderr: (l) => lines.push(l) }, async (w) => {
+      expect(await w.call("stderr_flood", { mb: 64 })).toBe("flooded");
+      expect(await waitFor(() => lines.includes("after the flood"), 10_000)).toBe(true);
+      const flood = `${"x".repeat(8192)} … (${64 * 1024 * 1024 - 8192} more characters)`;
+      expect(lines.slice(-2)).toEqual([flood, "after the flood"]);
+      expect(w.stderrTail().slice(-2)).toEqual([flood, "after the flood"]);
+      expect(await w.call("echo", "still here")).toBe("still here");
+    });
+  });
+
   test("an oversize request is refused before it is written; an oversize result is an error", () =>
     withWorker({ handler, ...quiet, maxFrameBytes: 1024 }, async (w) => {
       const sent = await rejection(w.call("echo", "x".repeat(2000)));
