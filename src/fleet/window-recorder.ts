@@ -26,6 +26,8 @@ export class WindowRecorder {
   private pending: { pool: string; window: NodeWindow }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private startedAt = 0;
+  /** The start of the first window not cut yet. */
+  private nextFrom = 0;
   private stopped = false;
   private flushing: Promise<void> | null = null;
 
@@ -56,7 +58,9 @@ export class WindowRecorder {
 
   /** Cut from the next window boundary on; the window under way now is partial, and written only with `partialEnds`. */
   start(): void {
-    this.startedAt = this.o.partialEnds ? 0 : Date.now();
+    const now = Date.now();
+    this.startedAt = this.o.partialEnds ? 0 : now;
+    this.nextFrom = Math.floor(now / this.o.windowMs) * this.o.windowMs;
     this.schedule();
   }
 
@@ -71,10 +75,11 @@ export class WindowRecorder {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.o.partialEnds || !last) return;
     const now = Date.now();
     try {
-      this.cut(Math.floor(now / this.o.windowMs) * this.o.windowMs, now + 1, true);
+      // A window that ended before its timer fired (stopped within CUT_DELAY_MS of its end, or a busy event loop) is whole: cut it.
+      this.cutEnded(now);
+      if (this.o.partialEnds && last) this.cut(this.nextFrom, now + 1, true);
     } catch (e) {
       this.o.onError(e);
     }
@@ -101,18 +106,27 @@ export class WindowRecorder {
 
   private schedule(): void {
     if (this.stopped) return;
-    const w = this.o.windowMs;
-    const end = (Math.floor(Date.now() / w) + 1) * w;
+    const end = this.nextFrom + this.o.windowMs;
     this.timer = setTimeout(() => {
       this.timer = null;
       try {
-        this.cut(end - w, end);
+        this.cutEnded(Math.max(Date.now(), end));
       } catch (e) {
         this.o.onError(e);
       }
       this.schedule();
       void this.flush().catch(this.o.onError);
-    }, end - Date.now() + CUT_DELAY_MS);
+    }, Math.max(0, end - Date.now()) + CUT_DELAY_MS);
+  }
+
+  /** Cut every window that has ended by `now` and was not cut yet, oldest first (a timer late by more than a window loses none). */
+  private cutEnded(now: number): void {
+    const w = this.o.windowMs;
+    while (this.nextFrom + w <= now) {
+      const from = this.nextFrom;
+      this.nextFrom += w;
+      this.cut(from, from + w);
+    }
   }
 
   private cut(from: number, to: number, open = false): void {

@@ -28,6 +28,16 @@ export async function setup(url: string, v2: PoolOptions, extra: Partial<Migrati
     await flags.close();
     await store.close();
   };
-  return { store, flags, v1, migration, traffic, advance: (ms: number) => void (clock += ms), close };
+  const advance = (ms: number) => void (clock += ms);
+  /** Run the migration, then a minute of `calls` calls and a tick at a time, until the rollout is promoted or rolled back (four ticks at most). */
+  const rollOut = async (calls = 80) => {
+    await migration.run();
+    for (let i = 0; i < 4 && migration.status().state === "rollout"; i++) {
+      advance(MIN);
+      await traffic(calls);
+      await migration.tick();
+    }
+  };
+  return { store, flags, v1, migration, traffic, advance, rollOut, close };
 }
 

@@ -74,6 +74,24 @@ describe("migration run", () => {
     await m.store.close();
   }, 30_000);
 
+  test("a migration stopped just after a window ended, before its timer cut it, still writes that window whole", async () => {
+    const slices = { windowMs: 10_000, windowSlices: 20 };
+    const m = await setup(sqlite.fresh(), v2Options("", slices), { recordWindowMs: 500 }, slices);
+    await m.migration.run();
+    const served = (): number => m.v1.stats().calls + m.migration.v2!.stats().calls;
+    const rows = async () => [...await m.store.poolMetrics.range("v1"), ...await m.store.poolMetrics.range("v2")];
+    await m.traffic(40);
+    const end = (Math.floor(Date.now() / 500) + 1) * 500;
+    // Stop within a few ms after the traffic's window ended: its cut is due 20 ms after the end.
+    while (Date.now() < end) await Bun.sleep(Math.max(0, end - Date.now() - 1));
+    await m.migration.stop();
+    const written = await rows();
+    expect(written.reduce((sum, r) => sum + Number((r.metrics as { calls?: number }).calls ?? 0), 0)).toBe(served());
+    await Promise.all([m.migration.v2!.stop(), m.v1.stop()]);
+    await m.flags.close();
+    await m.store.close();
+  }, 30_000);
+
   test("a preflight check that fails rolls back before anything changed, and says which", async () => {
     const m = await setup(sqlite.fresh(), v2Options("", { python: "/nonexistent/python3" }));
     const e = await rejection(m.migration.run());
@@ -163,12 +181,7 @@ describe("migration run", () => {
 
   test("to 100%, then decommission only once V2 held it for a whole window with no V1 call", async () => {
     const m = await setup(sqlite.fresh(), v2Options());
-    await m.migration.run();
-    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
-      m.advance(MIN);
-      await m.traffic(80);
-      await m.migration.tick();
-    }
+    await m.rollOut();
     expect(m.migration.status().state).toBe("decommission");
     // The rollout phase took from its start to the promotion: whole simulated minutes, not the moment of promotion.
     const phase = (await m.store.migrationStatus.list("migration")).find((p) => p.phase === "rollout")!;
@@ -194,12 +207,7 @@ describe("migration run", () => {
   test("decommission archives V1 with a manifest, stops it, retires the flags, marks it inactive and removes temporary files; a dry run changes nothing", async () => {
     const url = sqlite.fresh();
     const m = await setup(url, v2Options());
-    await m.migration.run();
-    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
-      m.advance(MIN);
-      await m.traffic(80);
-      await m.migration.tick();
-    }
+    await m.rollOut();
     m.advance(10 * MIN);
     const v1Pids = m.v1.metrics().workers.map((w) => w.pid);
     const plan = await m.migration.decommissionPlan();
@@ -260,12 +268,7 @@ describe("migration run", () => {
 
   test("an archive that cannot be written before V1 stops refuses and leaves V1 serving; a step that fails after it stopped is recorded, never rolled back to a V1 that is gone", async () => {
     const m = await setup(sqlite.fresh(), v2Options());
-    await m.migration.run();
-    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
-      m.advance(MIN);
-      await m.traffic(80);
-      await m.migration.tick();
-    }
+    await m.rollOut();
     m.advance(10 * MIN);
     const { archiveDir } = await m.migration.decommissionPlan();
     // A directory where a file must go: the write fails as a full or read-only disk would.
@@ -290,12 +293,7 @@ describe("migration run", () => {
 
   test("a V2 that fails its rollout rolls the migration back", async () => {
     const m = await setup(sqlite.fresh(), v2Options("errors"));
-    await m.migration.run();
-    for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
-      m.advance(MIN);
-      await m.traffic(60);
-      await m.migration.tick();
-    }
+    await m.rollOut(60);
     expect(m.migration.status()).toMatchObject({ state: "rolledBack", failedPhase: "rollout" });
     expect(m.flags.share()).toBe(0);
     // Recorded as failed, with why and how long it ran, never left "running".
