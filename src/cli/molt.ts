@@ -278,7 +278,8 @@ backup.command("show").argument("<id>", "the backup").option("--json", "the whol
       const d = b.document;
       console.log(`${b.id}, taken ${new Date(b.createdAt).toISOString()} (${b.reason || "no reason given"}), schema ${d.schemaVersion ?? "unknown"}${b.file === null ? "" : `, file ${b.file}`}`);
       const t = new Table({ head: ["holds", "what"] });
-      t.push(["flags", d.flags.map((f) => `${f.key} = ${JSON.stringify(f.value)}`).join("\n") || "none"]);
+      t.push(["flags (stored)", d.flags.map((f) => `${f.key} = ${JSON.stringify(f.value)}`).join("\n") || "none"]);
+      if (d.effectiveFlags !== undefined) t.push(["flags (as the migration saw them)", d.effectiveFlags.map((f) => `${f.flag} = ${JSON.stringify(f.value)} from ${f.source}`).join("\n")]);
       t.push(["programs", d.programs.map((p) => `${p.id} (${p.contentHash.slice(0, 12)})`).join("\n") || "none"]);
       t.push(["pool configurations", d.poolConfigurations.map((c) => `${c.name} v${c.version}${c.active ? " (active)" : ""}`).join("\n") || "none"]);
       t.push(["machines", (d.machines ?? []).map((m) => `${m.actorId} at entry ${m.journalSeq}, ${m.snapshots.length} snapshot(s)`).join("\n") || "none"]);

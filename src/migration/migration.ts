@@ -30,7 +30,9 @@ import {
   type Rule,
 } from "../config.ts";
 import { ConfigError, MigrationError } from "../errors.ts";
+import { FLAG_NAMES } from "../flags/definitions.ts";
 import { type Flags, flagsRule } from "../flags/flags.ts";
+import type { BackupDocument } from "../store/tables/backups.ts";
 import { type PoolOptions, resolvePoolOptions } from "../pool/options.ts";
 import { createPool } from "../pool/pool.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
@@ -314,7 +316,7 @@ class MigrationImpl implements Migration {
   private async prepareArchive(plan: DecommissionPlan): Promise<{ backup: { id: string; file: string | null }; files: ArtifactFile[] }> {
     const { store, v1 } = this.o;
     try {
-      const backup = await store.backups.write(await store.backups.collect(), { reason: `decommission of ${v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "backup-before-decommission.json") });
+      const backup = await store.backups.write(await this.collectBackup(), { reason: `decommission of ${v1.name} (migration ${this.migrationId})`, file: join(this.workDir, "backup-before-decommission.json") });
       const files = [
         await writeArchiveFile(plan.archiveDir, "configuration.json", { resolved: v1.configuration(), stored: await store.poolConfigurations.list(v1.name) }),
         await writeArchiveFile(plan.archiveDir, "decisions.json", await store.decisions.list(this.migrationId)),
@@ -369,6 +371,12 @@ class MigrationImpl implements Migration {
     await attempt("archive manifest.json", async () => void (manifest = (await writeManifest(plan.archiveDir, files)).manifest));
     const archive: WrittenArchive = { dir: plan.archiveDir, files, manifest };
     return { checks: plan.checks, backup: prepared.backup.id, backupFile: prepared.backup.file, archive, cleanup, problems };
+  }
+
+  /** The store's state, with every flag as this process sees it (its value and where it comes from). */
+  private collectBackup(): Promise<BackupDocument> {
+    const flags = this.o.flags;
+    return this.o.store.backups.collect({ effectiveFlags: FLAG_NAMES.map((n) => ({ flag: n, value: flags.explain(n).value, source: flags.explain(n).source })) });
   }
 
   /** What decommissioning takes away: V1's processes, the temporary files, the flags it retires, the configurations it swaps. `done`: after the fact. */
@@ -568,7 +576,7 @@ class MigrationImpl implements Migration {
           const version = ((await configs.list(v1.name)).at(-1)?.version ?? 0) + 1;
           await configs.save({ name: v1.name, version, config: v1.configuration(), active: true });
         }
-        const document = await this.o.store.backups.collect();
+        const document = await this.collectBackup();
         const backup = await this.o.store.backups.write(document, { reason: `before migration ${this.migrationId}`, file: join(this.workDir, "backup-before.json") });
         return { backup: backup.id, file: backup.file };
       }

@@ -44,6 +44,11 @@ describe("migration run", () => {
     const before = (await m.store.backups.read(backups[0]!.id))!.document;
     expect(before.poolConfigurations.map((c) => [c.name, c.active, c.config.strategy])).toEqual([["v1", true, "basic"]]);
     expect(before.machines!.map((x) => x.actorId)).toContain("migration:migration");
+    // And every flag as the migration saw it, with where its value came from (a record: env and pins are not restored).
+    expect(before.effectiveFlags).toEqual([
+      { flag: "pool_v2_enabled", value: false, source: "default" }, { flag: "circuit_breaker", value: true, source: "default" },
+      { flag: "pool_optimizer", value: true, source: "default" }, { flag: "pool_v2_share", value: 0, source: "default" },
+    ]);
     await m.close();
   }, 30_000);
 

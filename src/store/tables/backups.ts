@@ -36,7 +36,14 @@ export const BackupDocument = Schema.Struct({
   /** The store's schema version when it was taken: a newer one than the store's cannot be restored. */
   schemaVersion: Schema.optional(Schema.Int),
   poolConfigurations: Schema.Array(PoolConfiguration),
+  /** The flags' stored records: what a restore puts back. */
   flags: Schema.Array(FlagRecord),
+  /**
+   * Every flag as the process that took the backup saw it: its value and
+   * where that came from (pin, env, config, store, default). A record: env
+   * and pins belong to processes, and are not restored.
+   */
+  effectiveFlags: Schema.optional(Schema.Array(Schema.Struct({ flag: Schema.NonEmptyString, value: Schema.Json, source: Schema.String }))),
   sessions: Schema.Array(Schema.Json),
   programs: Schema.Array(ProgramRecord),
   /** The newest metrics of each pool and node. */
@@ -121,8 +128,8 @@ export class Backups {
     },
   ) {}
 
-  /** Gather the store's current state into a document; `sessions` come from the caller (the router holds them). */
-  async collect(extra: { sessions?: readonly unknown[] } = {}): Promise<BackupDocument> {
+  /** Gather the store's current state into a document; `sessions` and the flags' effective values come from the caller (its router and flags hold them). */
+  async collect(extra: { sessions?: readonly unknown[]; effectiveFlags?: BackupDocument["effectiveFlags"] } = {}): Promise<BackupDocument> {
     const t = this.tables;
     const actors = [...new Set([...await t.journal.actors(), ...await t.snapshots.actors()])].sort();
     const machines = await Promise.all(actors.map(async (actorId) => ({ actorId, journalSeq: await t.journal.lastSeq(actorId), snapshots: await t.snapshots.list(actorId) })));
@@ -130,6 +137,7 @@ export class Backups {
       schemaVersion: await this.schemaVersion(),
       poolConfigurations: await t.poolConfigurations.list(),
       flags: await t.flags.list(),
+      ...(extra.effectiveFlags === undefined ? {} : { effectiveFlags: extra.effectiveFlags }),
       sessions: (extra.sessions ?? []) as BackupDocument["sessions"],
       programs: await t.programs.list(),
       metricSummaries: await t.poolMetrics.latest(),
