@@ -23,6 +23,11 @@ export const nonNegativeInt: Rule<number> = rule(
   Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   "a non-negative integer",
 );
+/** A time as epoch milliseconds. */
+export const epochMs: Rule<number> = rule(
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  "a non-negative integer (epoch ms)",
+);
 /**
  * The longest duration molt accepts, in milliseconds (about 24.8 days):
  * setTimeout fires at once for any delay above 2^31 - 1, so a longer one

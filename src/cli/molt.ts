@@ -258,7 +258,7 @@ program.command("rollback").description("Roll back to V1. --emergency flips the 
 
 program.command("decommission").description("Archive and stop V1, once V2 has held 100% long enough with no V1 call and is healthy.").addOption(wait)
   .option("--dry-run", "show the checks, the archive and the clean-up, and change nothing (exit 1 when it would be refused)")
-  .action((o: { waitMs: string; dryRun?: boolean }) => o.dryRun ? send("decommission", { dryRun: true }, o.waitMs, printPlan) : send("decommission", {}, o.waitMs));
+  .action((o: { waitMs: string; dryRun?: boolean }) => o.dryRun ? send("decommission_plan", {}, o.waitMs, printPlan) : send("decommission", {}, o.waitMs));
 
 const backup = program.command("backup").description("List, show or restore the store's backups.");
 backup.command("list").description("Every backup, newest first: id, when, why, file.")

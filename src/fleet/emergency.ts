@@ -11,6 +11,7 @@
  * @module
  */
 import { nonEmptyString, option, refuseUnknown, required } from "../config.ts";
+import { MigrationError } from "../errors.ts";
 import { type Store, storeRule } from "../store/store.ts";
 
 /** What `requestEmergencyRollback` did. */
@@ -26,6 +27,8 @@ export interface EmergencyRequest {
  * (what `molt rollback --emergency` does): queue the rollback, end the
  * leader's term, set V2's share to 0. `reason` (default "no reason given")
  * and `by` (default "requestEmergencyRollback") are recorded with both.
+ * Refused with a MigrationError, changing nothing, once the migration has
+ * decommissioned V1: there is nothing left to roll back to.
  *
  * @example
  * ```ts
@@ -43,6 +46,9 @@ export async function requestEmergencyRollback(store: Store, rolloutId: string, 
   refuseUnknown(owner, options, ["reason", "by"]);
   const reason = option(owner, "reason", options.reason, nonEmptyString, "no reason given");
   const by = option(owner, "by", options.by, nonEmptyString, owner);
+  // A migration that decommissioned V1 has nothing to roll back to: share 0 would send every call to a pool that is gone.
+  const decommissioned = (await store.migrationStatus.list(rolloutId)).some((p) => p.phase === "decommission" && p.status === "completed");
+  if (decommissioned) throw new MigrationError({ migrationId: rolloutId, command: "emergency rollback", state: "complete", reason: "V1 was decommissioned: there is no V1 to roll back to" });
   // Queued before the term ends: whoever takes the next term finds it when it restores the rollout.
   const commandId = await store.commands.enqueue({ target: rolloutId, command: "emergency_rollback", args: { reason }, requestedBy: by });
   const endedTerm = await store.leases.preempt(`rollout:${rolloutId}`);

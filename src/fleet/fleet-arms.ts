@@ -193,7 +193,8 @@ export function mergeWindows(rows: readonly Row[], sum: Summer = addAll): ArmWin
   });
   const cpu = rows.map((r) => r.w.cpuPercent).filter((c): c is number => c !== null);
   const memory = rows.map((r) => r.w.memoryPercent).filter((m): m is number => m !== null);
-  const spanMs = rows.length === 0 ? 0 : Math.max(...rows.map((r) => r.w.to)) - Math.min(...rows.map((r) => r.w.from));
+  // Folded, not spread: a whole migration's windows are more than a call may take arguments.
+  const spanMs = rows.length === 0 ? 0 : rows.reduce((t, r) => Math.max(t, r.w.to), -Infinity) - rows.reduce((t, r) => Math.min(t, r.w.from), Infinity);
   return {
     calls,
     errors: calls - ok,
@@ -209,7 +210,7 @@ export function mergeWindows(rows: readonly Row[], sum: Summer = addAll): ArmWin
     queued: rows.reduce((n, r) => n + r.w.queued, 0),
     queueWaitP99Ms: p99Wait,
     cpuPercent: cpu.length === 0 ? null : cpu.reduce((a, b) => a + b, 0) / cpu.length,
-    memoryPercent: memory.length === 0 ? null : Math.max(...memory),
+    memoryPercent: memory.length === 0 ? null : memory.reduce((a, b) => Math.max(a, b), -Infinity),
     rss: steepestSeries(byNode),
   };
 }

@@ -67,6 +67,7 @@ export class NodeWindowCutter {
     const fallbacksNow = this.v2Router?.stats().fallbacks ?? null;
     const fallbacks = fallbacksNow === null ? null : fallbacksNow - this.fallbacksSeen;
     if (fallbacksNow !== null) this.fallbacksSeen = fallbacksNow;
+    // Callers' outcomes are counted when the window is cut, not by slice: a cut made late holds what settled until then.
     const callersNow = this.router?.stats().callers[this.arm] ?? null;
     const callers = callersNow === null ? null : since(callersNow, this.callersSeen);
     if (callersNow !== null) this.callersSeen = callersNow;

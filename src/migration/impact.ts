@@ -9,6 +9,7 @@
  */
 import { addAll, mergeWindows, type Row } from "../fleet/fleet-arms.ts";
 import type { NodeWindow } from "../fleet/node-window.ts";
+import { poissonInterval, tQuantile } from "../monitor/statistics.ts";
 import type { Store } from "../store/store.ts";
 
 /** A 95% interval. */
@@ -50,9 +51,10 @@ export interface ArmImpact {
   readonly fallbacks: number;
   /**
    * 95% intervals: of each quantile, from the order statistics of every
-   * completed call (the values at the ranks the binomial bounds give); of
-   * throughput, the completed calls taken as a Poisson count; of CPU and
-   * memory, of the mean over the windows (null below two windows).
+   * call the pool ran (the values at the ranks the binomial bounds give);
+   * of throughput, the succeeded calls taken as a Poisson count (exact,
+   * Garwood); of CPU and memory, of the mean over the windows with
+   * Student's t (null below two windows).
    */
   readonly intervals: {
     readonly p50Ms: Interval | null;
@@ -67,11 +69,15 @@ export interface ArmImpact {
 /** One arm's calls in one window (every node's added), for charts over time. */
 export interface ArmPoint {
   readonly arm: "v1" | "v2";
+  /** The window's start and end (epoch ms). */
   readonly from: number;
   readonly to: number;
+  /** What callers got (the pool's own calls in windows recorded without a router). */
   readonly calls: number;
   readonly failed: number;
+  /** failed / calls; null without a call. */
   readonly errorRate: number | null;
+  /** The pool's p99 latency in the window; null without a call that succeeded. */
   readonly p99Ms: number | null;
 }
 
@@ -106,7 +112,11 @@ export function armSeries(rows: readonly Row[]): ArmPoint[] {
   for (const r of rows) groups.set(`${r.w.arm}@${r.w.from}`, [...(groups.get(`${r.w.arm}@${r.w.from}`) ?? []), r]);
   return [...groups.values()].map((g) => {
     const m = mergeWindows(g);
-    return { arm: g[0]!.w.arm!, from: g[0]!.w.from, to: Math.max(...g.map((r) => r.w.to)), calls: m.calls, failed: m.errors, errorRate: m.calls === 0 ? null : m.errors / m.calls, p99Ms: m.calls - m.errors > 0 ? m.p99Ms : null };
+    // What callers got, as the report's table counts it, when every window of the group has it.
+    const callers = g.every((r) => r.w.callers != null) ? g.map((r) => r.w.callers!) : null;
+    const calls = callers === null ? m.calls : callers.reduce((k, c) => k + c.calls, 0);
+    const failed = callers === null ? m.errors : callers.reduce((k, c) => k + c.failed, 0);
+    return { arm: g[0]!.w.arm!, from: g[0]!.w.from, to: g.reduce((t, r) => Math.max(t, r.w.to), 0), calls, failed, errorRate: calls === 0 ? null : failed / calls, p99Ms: m.calls - m.errors > 0 ? m.p99Ms : null };
   }).sort((a, b) => a.from - b.from || a.arm.localeCompare(b.arm));
 }
 
@@ -121,8 +131,8 @@ export function impactOf(rows: readonly Row[]): Impact | null {
   const v1 = arm(rows.filter((r) => r.w.arm === "v1"));
   const v2 = arm(rows.filter((r) => r.w.arm === "v2"));
   return {
-    from: Math.min(...rows.map((r) => r.w.from)),
-    to: Math.max(...rows.map((r) => r.w.to)),
+    from: rows.reduce((t, r) => Math.min(t, r.w.from), Infinity),
+    to: rows.reduce((t, r) => Math.max(t, r.w.to), -Infinity),
     v1,
     v2,
     excessV2Failures: excess(v1, v2),
@@ -138,15 +148,17 @@ function arm(rows: readonly Row[]): ArmImpact {
   const failed = callers === null ? merged.errors : callers.reduce((k, c) => k + c.failed, 0);
   const byTag: Record<string, number> = {};
   for (const tags of callers === null ? rows.map((r) => r.w.tags) : callers.map((c) => c.tags)) for (const [tag, n] of Object.entries(tags)) byTag[tag] = (byTag[tag] ?? 0) + n;
-  const some = (v: number): number | null => (merged.calls - merged.errors > 0 ? v : null);
+  const measured = merged.calls - merged.errors > 0;
+  const some = (v: number): number | null => (measured ? v : null);
   const latency = sums.latency;
   const n = latency.totalCount;
-  // The q-quantile's interval: the values at the ranks n·q ± z·√(n·q·(1−q)), as percentiles of the merged histogram.
+  // The q-quantile's distribution-free interval: the order statistics at ranks ⌊n·q − z·√(n·q·(1−q))⌋ and
+  // ⌈n·q + z·√(n·q·(1−q))⌉ (clamped to 1…n), read from the merged histogram (its value at percentile 100·r/n is the r-th).
   const quantile = (q: number): Interval | null => {
-    if (n === 0) return null;
-    const half = Z95 * Math.sqrt((q * (1 - q)) / n);
-    const at = (p: number): number => latency.getValueAtPercentile(100 * Math.min(1, Math.max(0, p))) / 1000;
-    return [at(q - half), at(q + half)];
+    if (!measured || n === 0) return null;
+    const half = Z95 * Math.sqrt(n * q * (1 - q));
+    const rank = (r: number): number => latency.getValueAtPercentile((100 * Math.min(n, Math.max(1, r))) / n) / 1000;
+    return [rank(Math.floor(n * q - half)), rank(Math.ceil(n * q + half))];
   };
   const completed = calls - failed;
   const cpu = rows.map((r) => r.w.cpuPercent).filter((v): v is number => v !== null);
@@ -173,7 +185,7 @@ function arm(rows: readonly Row[]): ArmImpact {
       p50Ms: quantile(0.5),
       p90Ms: quantile(0.9),
       p99Ms: quantile(0.99),
-      throughputPerS: merged.windowS > 0 ? [Math.max(0, completed - Z95 * Math.sqrt(completed)) / merged.windowS, (completed + Z95 * Math.sqrt(completed)) / merged.windowS] : null,
+      throughputPerS: merged.windowS > 0 ? [poissonInterval(completed)[0] / merged.windowS, poissonInterval(completed)[1] / merged.windowS] : null,
       cpuPercent: meanInterval(cpu),
       memoryPercent: meanInterval(memory),
     },
@@ -182,12 +194,16 @@ function arm(rows: readonly Row[]): ArmImpact {
 
 const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-/** The mean's 95% interval under the normal approximation; null below two values. */
+/**
+ * The mean's 95% interval with Student's t (few windows are common: with two,
+ * t is 12.7, not 1.96); null below two values. Windows next to each other are
+ * not independent, so read it as a lower bound on the uncertainty.
+ */
 function meanInterval(xs: readonly number[]): Interval | null {
   if (xs.length < 2) return null;
   const m = mean(xs)!;
   const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-  const half = (Z95 * sd) / Math.sqrt(xs.length);
+  const half = (tQuantile(0.975, xs.length - 1) * sd) / Math.sqrt(xs.length);
   return [Math.max(0, m - half), m + half];
 }
 

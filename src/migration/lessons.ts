@@ -62,9 +62,11 @@ export function lessonsFrom(decisions: readonly Decision[], validations: readonl
     }
   }
   for (const [rule, c] of close) out.push(`Rule ${rule} passed within 20% of its threshold (${Number(c.value.toPrecision(4))} against ${c.threshold}): watch it, or find why V2 is that close.`);
+  // Each applied command explains one intervention: the latest one of its kind requested before it, not used yet.
+  const unused = commands.filter((c) => c.status === "applied");
   decisions.forEach((d, i) => {
     if (!d.kind.startsWith("operator.")) return;
-    out.push(`An operator intervened (${d.kind} at ${new Date(d.at).toISOString()}): ${d.reason || "no reason given"}${tookOf(d, decisions.slice(i + 1), commands)}.`);
+    out.push(`An operator intervened (${d.kind} at ${new Date(d.at).toISOString()}): ${d.reason || "no reason given"}${tookOf(d, decisions.slice(i + 1), unused)}.`);
   });
   for (const d of decisions.filter((x) => x.kind === "rolled_back")) out.push(`The rollout was rolled back at ${new Date(d.at).toISOString()}: ${d.reason}.`);
   for (const v of validations.filter((x) => x.verdict === "fail")) {
@@ -106,12 +108,15 @@ export function successCriteria(decisions: readonly Decision[], validations: rea
   ];
 }
 
-/** How long an intervention took: from the command's request to its decision, and for a pause, until the rollout went on. */
-function tookOf(d: Decision, later: readonly Decision[], commands: readonly OperatorCommand[]): string {
+/** How long an intervention took: from the command's request to its decision, and for a pause, until the rollout went on. `unused`: applied commands not matched yet (the one matched is taken out). */
+function tookOf(d: Decision, later: readonly Decision[], unused: OperatorCommand[]): string {
   const parts: string[] = [];
   const names = COMMAND_OF[d.kind] ?? [];
-  const command = commands.filter((c) => names.includes(c.command) && c.requestedAt <= d.at).at(-1);
-  if (command !== undefined) parts.push(`requested by ${command.requestedBy ?? "someone unnamed"} and applied ${duration(d.at - command.requestedAt)} later`);
+  const command = unused.filter((c) => names.includes(c.command) && c.requestedAt <= d.at).at(-1);
+  if (command !== undefined) {
+    unused.splice(unused.indexOf(command), 1);
+    parts.push(`requested by ${command.requestedBy ?? "someone unnamed"} and applied ${duration(d.at - command.requestedAt)} later`);
+  }
   if (d.kind === "operator.pause") {
     const end = later.find((x) => x.kind === "operator.resume" || x.kind === "operator.promote" || x.kind.includes("rollback") || x.kind === "rolled_back");
     parts.push(end === undefined ? "still paused" : `paused for ${duration(end.at - d.at)} until ${end.kind}`);

@@ -265,7 +265,7 @@ class MigrationImpl implements Migration {
   }
 
   async tick(): Promise<MigrationProgress> {
-    if (this.rollout === null || this.state() !== "rollout" && this.state() !== "decommission") return this.status();
+    if (this.rollout === null || this.v1Retired() || this.state() !== "rollout" && this.state() !== "decommission") return this.status();
     await this.rollout.tick();
     await this.follow();
     if (this.state() === "decommission") this.watchV1();
@@ -281,7 +281,22 @@ class MigrationImpl implements Migration {
     }
   }
 
-  async decommission(): Promise<MigrationProgress> {
+  decommission(): Promise<MigrationProgress> {
+    // One at a time: a call from the API and one from the CLI's queue must not both archive and stop V1.
+    this.decommissioning ??= this.decommissionOnce().finally(() => (this.decommissioning = null));
+    return this.decommissioning;
+  }
+
+  private decommissioning: Promise<MigrationProgress> | null = null;
+  /** Set as V1 starts stopping: from then on nothing may send a call back to it. */
+  private v1Gone = false;
+
+  /** V1 is stopping or gone: no rollback, no tick, no share below 100%. */
+  private v1Retired(): boolean {
+    return this.v1Gone || this.state() === "complete";
+  }
+
+  private async decommissionOnce(): Promise<MigrationProgress> {
     if (this.state() === "complete") return this.status();
     const plan = await this.decommissionPlan();
     if (!plan.ready) throw this.refuse("decommission", plan.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; "));
@@ -339,7 +354,7 @@ class MigrationImpl implements Migration {
    */
   private async stopV1(plan: DecommissionPlan, prepared: { backup: { id: string; file: string | null }; files: ArtifactFile[] }): Promise<Record<string, unknown>> {
     const { store, v1, flags } = this.o;
-    await v1.stop();
+    this.v1Gone = true;
     const problems: string[] = [];
     const attempt = async (step: string, fn: () => Promise<unknown>): Promise<void> => {
       try {
@@ -348,7 +363,9 @@ class MigrationImpl implements Migration {
         problems.push(`${step}: ${String((e as Error).message ?? e)}`);
       }
     };
-    const cleanup = await this.cleanup(true);
+    await attempt("stop V1", () => v1.stop());
+    let cleanup: CleanupItem[] = [];
+    await attempt("clean-up list", async () => void (cleanup = await this.cleanup(true)));
     await attempt("configurations", async () => {
       await store.poolConfigurations.deactivate(v1.name);
       const v2 = await store.poolConfigurations.list(this.o.v2.name);
@@ -410,10 +427,11 @@ class MigrationImpl implements Migration {
   }
 
   emergencyRollback(reason = "emergency rollback"): Promise<MigrationProgress> {
-    const rollout = this.rollout;
+    const refused = this.refusal("emergency rollback");
+    if (refused !== null) return Promise.reject(refused);
     // Flipped before any await, inside the rollout controller.
-    const done = rollout === null ? null : rollout.emergencyRollback(reason);
-    return this.viaRollout("emergency rollback", () => done!);
+    const done = this.rollout!.emergencyRollback(reason);
+    return this.viaRollout("emergency rollback", () => done);
   }
 
   serve(options: { pollMs?: number } = {}): void {
@@ -466,7 +484,8 @@ class MigrationImpl implements Migration {
       for (let c = await store.commands.claim(this.migrationId, this.nodeId, 0).catch(() => undefined); c !== undefined; c = await store.commands.claim(this.migrationId, this.nodeId, 0).catch(() => undefined)) {
         const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
         try {
-          const progress = c.command === "decommission" && c.args.dryRun === true ? await this.decommissionPlan() : await this.apply(c.command, reason);
+          // A dry run is a command of its own: a process of an older molt refuses it instead of decommissioning for real.
+          const progress = c.command === "decommission_plan" ? await this.decommissionPlan() : await this.apply(c.command, reason);
           await store.commands.complete(c.id, "applied", JSON.parse(JSON.stringify(progress)));
         } catch (e) {
           await store.commands.complete(c.id, "failed", { error: String((e as Error).message ?? e), tag: (e as { _tag?: string })._tag ?? null });
@@ -494,16 +513,22 @@ class MigrationImpl implements Migration {
       case "decommission":
         return this.decommission();
       default:
-        return Promise.reject(this.refuse(command, "not a command (start, pause, resume, promote, abort, rollback, emergency_rollback, decommission)"));
+        return Promise.reject(this.refuse(command, "not a command (start, pause, resume, promote, abort, rollback, emergency_rollback, decommission, decommission_plan)"));
     }
   }
 
-  private async viaRollout(command: string, fn: (rollout: RolloutController) => Promise<unknown>): Promise<MigrationProgress> {
+  /** Why a rollout command cannot run now, or null. */
+  private refusal(command: string): MigrationError | null {
     const state = this.state();
-    if (this.rollout === null || (state !== "rollout" && state !== "decommission")) {
-      throw this.refuse(command, "the rollout runs only in the rollout and decommission phases");
-    }
-    await fn(this.rollout);
+    if (this.rollout === null || (state !== "rollout" && state !== "decommission")) return this.refuse(command, "the rollout runs only in the rollout and decommission phases");
+    if (this.v1Gone) return this.refuse(command, "V1 is being decommissioned: there is no V1 to roll back to or share with");
+    return null;
+  }
+
+  private async viaRollout(command: string, fn: (rollout: RolloutController) => Promise<unknown>): Promise<MigrationProgress> {
+    const refused = this.refusal(command);
+    if (refused !== null) throw refused;
+    await fn(this.rollout!);
     await this.follow();
     return this.status();
   }
@@ -638,6 +663,7 @@ class MigrationImpl implements Migration {
 
   /** Follow the rollout: promotion ends the rollout phase; a rollback rolls the migration back. */
   private async follow(): Promise<void> {
+    if (this.v1Retired()) return;
     const rollout = this.rollout!.status();
     if (this.state() === "rollout" && rollout.state === "promoted") {
       this.promotedAt = this.now();

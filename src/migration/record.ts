@@ -7,7 +7,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import type { Store } from "../store/store.ts";
+import { epochMs, nonEmptyString, option, required } from "../config.ts";
+import { type Store, storeRule } from "../store/store.ts";
 import type { Decision } from "../store/tables/decisions.ts";
 import type { MigrationPhase } from "../store/tables/migration-status.ts";
 import type { ShadowMismatch } from "../store/tables/shadow-mismatches.ts";
@@ -40,9 +41,13 @@ export interface PhaseRecord extends MigrationPhase {
 
 /** A stage of the rollout: the share, when it was entered and left, and the judgements that held it. */
 export interface StageRecord {
+  /** V2's share in the stage, basis points. */
   readonly shareBp: number;
+  /** When it was entered (epoch ms). */
   readonly from: number;
+  /** When it was left; null while it lasts. */
   readonly to: number | null;
+  /** Judgements that held the stage. */
   readonly judged: number;
 }
 
@@ -93,6 +98,9 @@ const INCIDENTS = ["rolling_back", "rolled_back", "paused", "held", "recovered",
  * ```
  */
 export async function readMigrationRecord(store: Store, migrationId: string, now: number = Date.now()): Promise<MigrationRecord> {
+  required("readMigrationRecord", "store", store, storeRule);
+  required("readMigrationRecord", "migrationId", migrationId, nonEmptyString);
+  option("readMigrationRecord", "now", now, epochMs, 0);
   const m = await readMigration(store, migrationId);
   const validations = await store.validations.list(migrationId);
   const rows = await recordedRows(store, migrationId);

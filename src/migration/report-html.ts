@@ -12,8 +12,20 @@ import type { ArmPoint } from "./impact.ts";
 import type { MigrationRecord } from "./record.ts";
 import { type ChartMarker, type ChartSeries, escapeXml, lineChart, machineDiagram } from "./report-svg.ts";
 
-// Text from the store (reasons, mismatches) is written as text, even where it looks like HTML.
-const marked = new Marked({ gfm: true, async: false, renderer: { html: ({ text }) => escapeXml(text) } });
+// Text from the store (reasons, mismatches, handlers' output) is written as text, even where it looks like HTML; a link
+// is kept only to http(s), and an image becomes its text: the page runs nothing and fetches nothing.
+const marked = new Marked({
+  gfm: true,
+  async: false,
+  renderer: {
+    html: ({ text }) => escapeXml(text),
+    link({ href, title, tokens }) {
+      const text = this.parser.parseInline(tokens);
+      return /^https?:\/\//i.test(href) ? `<a href="${escapeXml(href)}"${title ? ` title="${escapeXml(title)}"` : ""} rel="noreferrer">${text}</a>` : text;
+    },
+    image: ({ href, text }) => escapeXml(`[image ${text || href}]`),
+  },
+});
 
 const ARMS = [["v1", "V1", "#1f77b4"], ["v2", "V2", "#d62728"]] as const;
 
@@ -43,6 +55,7 @@ ${machineDiagram(rolloutMachine, record.rollout === null ? [] : [record.rollout.
 `;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>${escapeXml(title)}</title><style>${STYLE}</style></head>
 <body>
 ${cut < 0 ? body + pictures : body.slice(0, cut) + pictures + body.slice(cut)}
@@ -60,7 +73,7 @@ function charts(r: MigrationRecord): string[] {
       points: r.series.windows.filter((p) => p.arm === arm && value(p) !== null).map((p) => [(p.from + p.to) / 2, value(p)!] as const),
     }));
   const share = r.series.share.map((s) => [s.at, s.shareBp / 100] as const);
-  const end = Math.max(r.generatedAt, ...r.series.windows.map((p) => p.to));
+  const end = r.series.windows.reduce((t, p) => Math.max(t, p.to), r.generatedAt);
   // The share holds from its last change until now.
   const shareSeries: ChartSeries = { name: "V2 share", color: "#d62728", step: true, points: share.length === 0 ? [] : [...share, [Math.max(end, share.at(-1)![0]), share.at(-1)![1]] as const] };
   return [

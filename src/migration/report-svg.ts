@@ -39,9 +39,10 @@ export function lineChart(title: string, series: readonly ChartSeries[], markers
     + `<text x="${PAD.left}" y="18" class="chart-title">${escapeXml(title)}</text>`;
   if (all.length === 0) return `${head}<text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="empty">no recorded window</text></svg>`;
   const xs = [...all.map((p) => p[0]), ...markers.map((m) => m.at)];
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs, x0 + 1);
-  const y1 = Math.max(...all.map((p) => p[1]), Number.MIN_VALUE) * 1.1;
+  // Folded, not spread: a long migration has more points than a call may take arguments.
+  const x0 = xs.reduce((a, b) => Math.min(a, b), Infinity);
+  const x1 = xs.reduce((a, b) => Math.max(a, b), x0 + 1);
+  const y1 = all.reduce((a, p) => Math.max(a, p[1]), Number.MIN_VALUE) * 1.1;
   const x = (t: number): number => PAD.left + ((t - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
   const y = (v: number): number => H - PAD.bottom - (v / y1) * (H - PAD.top - PAD.bottom);
   const f = (n: number): string => n.toFixed(1);

@@ -7,7 +7,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { option, refuseUnknown, type Rule } from "../config.ts";
+import { epochMs, option, refuseUnknown, type Rule } from "../config.ts";
 import type { Store } from "../store/store.ts";
 import type { EquivalenceReport } from "../validation/equivalence.ts";
 import type { FaultReport } from "../validation/faults.ts";
@@ -32,7 +32,6 @@ export interface ReportOptions {
 
 const FORMATS: readonly ReportFormat[] = ["md", "json", "html"];
 const formatRule: Rule<ReportFormat> = { is: (v): v is ReportFormat => FORMATS.includes(v as ReportFormat), allowed: `one of ${FORMATS.map((f) => JSON.stringify(f)).join(", ")}` };
-const epochMs: Rule<number> = { is: (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0, allowed: "a non-negative integer (epoch ms)" };
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
 const cell = (v: unknown): string => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -203,7 +202,7 @@ function impactSection(impact: Impact | null): string[] {
   for (const [name, a, b, f, ia, ib] of rows) out.push(`| ${name} | ${f(a)}${within(ia, f)} | ${f(b)}${within(ib, f)} | ${change(a, b)} |`);
   out.push(
     "",
-    "Quantiles come from every recorded call (merged histograms), their intervals from the order statistics; throughput is over the time the windows span, so it follows each arm's share of the traffic, its interval that of a Poisson count; CPU and memory intervals are of the mean over the windows.",
+    "Latency is the pool's: every call it ran, shadow calls included (merged histograms), each quantile's interval from the order statistics; throughput is over the time the windows span, so it follows each arm's share of the traffic, its interval the exact one of a Poisson count; CPU and memory intervals are of the mean over the windows (Student's t; windows next to each other are not independent, so read them as the least uncertainty there is).",
     "",
   );
   return out;

@@ -8,11 +8,20 @@
 import jStatModule from "jstat";
 import { errorFunction, gammaln, linearRegression } from "simple-statistics";
 
-// jStat ships no type declarations; this is the one function molt uses.
-const jStat = jStatModule as unknown as { studentt: { inv(p: number, dof: number): number } };
+// jStat ships no type declarations; these are the functions molt uses.
+const jStat = jStatModule as unknown as { studentt: { inv(p: number, dof: number): number }; chisquare: { inv(p: number, dof: number): number } };
 
 /** The `p` quantile of Student's t distribution with `dof` degrees of freedom. */
 export const tQuantile = (p: number, dof: number): number => jStat.studentt.inv(p, dof);
+
+/**
+ * The exact (Garwood) 95% interval of a Poisson mean, from an observed
+ * count `k`: [χ²(0.025; 2k)/2, χ²(0.975; 2k+2)/2]; for k = 0 it is
+ * [0, 3.689].
+ */
+export function poissonInterval(k: number): readonly [number, number] {
+  return [k === 0 ? 0 : jStat.chisquare.inv(0.025, 2 * k) / 2, jStat.chisquare.inv(0.975, 2 * k + 2) / 2];
+}
 
 /** A one-sided test's result: its statistic and p-value. */
 export interface TestResult {

@@ -194,7 +194,7 @@ export class PythonWorker implements Worker {
 
 
   stderrTail(): readonly string[] {
-    return this.stderr.tail();
+    return this.exitInfo === null ? this.stderr.peek() : this.stderr.tail();
   }
 
   stats(): WorkerStats {

@@ -30,7 +30,14 @@ export class StderrLines {
     }
   }
 
-  /** The last lines, including an unterminated one. */
+  /** The last lines and the unfinished one as they stand, changing nothing (the process may still be writing that line). */
+  peek(): readonly string[] {
+    if (this.partial === "" && this.dropped === 0) return [...this.lines];
+    const last = this.dropped === 0 ? this.partial : `${this.partial} … (${this.dropped} more characters)`;
+    return [...this.lines, last].slice(-this.keep);
+  }
+
+  /** The last lines, the unfinished one ended and forwarded (the process has exited). */
   tail(): readonly string[] {
     if (this.partial !== "" || this.dropped > 0) {
       this.add(this.partial);

@@ -51,7 +51,7 @@ describe("molt CLI", () => {
       // A dry run says why it would be refused and what it would take away, and changes nothing.
       const dry = await cli(url, "decommission", "--dry-run");
       expect([dry.code, dry.err]).toEqual([1, ""]);
-      for (const text of ["dry run: would be refused (1 check(s) not passed)", "✗ v2_promoted: V2 has not been promoted to 100% (the migration is in rollout)", "v1-archive (configuration.json, metrics.json", "manifest.json)", `process v1-1 (pid ${v1.metrics().workers[0]!.pid}): to be stopped`, "flag pool_v2_share: to be retired", "configuration v1: to be marked inactive"]) {
+      for (const text of ["dry run: would be refused (1 check(s) not passed)", "✗ v2_promoted: V2 has not been promoted to 100% (the migration is in rollout)", "v1-archive (configuration.json, decisions.json, metrics.json", "manifest.json)", `process v1-1 (pid ${v1.metrics().workers[0]!.pid}): to be stopped`, "flag pool_v2_share: to be retired", "configuration v1: to be marked inactive"]) {
         expect(dry.out).toContain(text);
       }
       expect(v1.state).toBe("serving");

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createFlags, createMigration, migrationReport, openStore } from "../../mod.ts";
+import { createFlags, createMigration, migrationReport, openStore, requestEmergencyRollback } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
 import { fixture, rejection, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
@@ -229,9 +229,16 @@ describe("migration run", () => {
     ]);
     expect([m.v1.state, existsSync(plan.archiveDir)]).toEqual(["serving", false]);
 
-    const done = await m.migration.decommission();
-    expect(done.state).toBe("complete");
+    // Asked twice at once (the API and a queued command): one decommission.
+    const [done, twice] = await Promise.all([m.migration.decommission(), m.migration.decommission()]);
+    expect([done.state, twice.state]).toEqual(["complete", "complete"]);
+    expect((await m.store.backups.list()).filter((b) => b.reason.startsWith("decommission of v1"))).toHaveLength(1);
     expect(m.v1.state).toBe("stopped");
+    // With V1 gone, nothing may send traffic back to it: not an emergency, not an abort, not the CLI's store write.
+    for (const refused of [await rejection(m.migration.emergencyRollback("pager")), await rejection(m.migration.abort()), await rejection(requestEmergencyRollback(m.store, "migration"))]) {
+      expect(refused._tag).toBe("MigrationError");
+    }
+    expect([m.flags.share(), (await m.store.flags.get("pool_v2_share"))?.value, m.migration.v2!.state]).toEqual([10_000, 10_000, "serving"]);
     expect((await m.store.poolConfigurations.list()).map((c) => [c.name, c.active])).toEqual([["v1", false], ["v2", true]]);
     const before = (await m.store.backups.list()).find((b) => b.reason.startsWith("decommission of v1"))!;
     expect(existsSync(before.file!)).toBe(true);

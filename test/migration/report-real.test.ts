@@ -53,7 +53,7 @@ describe("the report of a real migration", () => {
       expect(m.migration.status().state).toBe("decommission");
       m.advance(10 * MIN);
       expect((await m.migration.decommission()).state).toBe("complete");
-      const text = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\">";
+      const text = "<script>window.__xss = 1</script><img src=x onerror=\"window.__xss = 2\"> [click](javascript:window.__xss=3) <javascript:window.__xss=4> ![pic](http://127.0.0.1:9/x.png) [docs](https://example.org/molt)";
       await m.store.decisions.record({ rolloutId: "migration", at: Date.now(), kind: "operator.note", stateFrom: "", stateTo: "", shareFrom: 10_000, shareTo: 10_000, reason: text, inputs: {} });
 
       const record = JSON.parse(await migrationReport(m.store, "migration", { format: "json" })) as MigrationRecord;
@@ -114,6 +114,8 @@ describe("the report of a real migration", () => {
         }
         expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
         expect(await page.locator("body img").count()).toBe(0);
+        // Links only to http(s); the rest stays text (the reason is in the timeline and in the lessons).
+        expect(await page.locator("a").evaluateAll((as) => as.map((a) => a.getAttribute("href")))).toEqual(["https://example.org/molt", "https://example.org/molt"]);
         expect(await page.locator("td", { hasText: "<script>window.__xss = 1</script>" }).count()).toBe(1);
         expect(problems).toEqual([]);
       } finally {

@@ -9,6 +9,7 @@ import * as hdr from "hdr-histogram-js";
 import { migrationReport, openStore, readMigrationRecord } from "../../mod.ts";
 import type { NodeWindow } from "../../src/fleet/node-window.ts";
 import { newHistogram } from "../../src/telemetry/metrics-window.ts";
+import { poissonInterval } from "../../src/monitor/statistics.ts";
 import { rejection } from "../helpers.ts";
 
 function window(arm: "v1" | "v2", from: number, calls: number, failed: Record<string, number>, latencyMs: number, fallbacks: number | null): NodeWindow {
@@ -56,8 +57,18 @@ describe("the report's customer impact", () => {
     // The p99's interval is wider above than below: fewer calls out there.
     const [l99, h99] = impact!.v1.intervals.p99Ms!;
     expect([l99 < impact!.v1.p99Ms!, h99 >= impact!.v1.p99Ms!, h99 <= 1001]).toEqual([true, true, true]);
+    // The exact Poisson interval (Garwood), checked against its tables: 0 → [0, 3.689], 10 → [4.795, 18.39].
+    expect(poissonInterval(0).map((x) => Number(x.toFixed(3)))).toEqual([0, 3.689]);
+    expect(poissonInterval(10).map((x) => Number(x.toFixed(2)))).toEqual([4.8, 18.39]);
     // One window each: no interval of a mean over windows.
     expect([impact!.v1.intervals.cpuPercent, impact!.v1.intervals.memoryPercent]).toEqual([null, null]);
+    // Two windows at 10% and 30% CPU: the mean 20% ± t(0.975, 1) · 14.14 / √2 = ± 127 (Student's t, not 1.96).
+    for (const [i, cpu] of [[1, 10], [2, 30]] as const) {
+      const w = window("v2", 1_900_000_000_000 + i * 10_000, 10, {}, 1, 0);
+      await store.poolMetrics.record({ poolName: "v2", nodeId: "b", timestamp: w.from, metrics: { ...w, target: "m2", cpuPercent: cpu } as never });
+    }
+    const two = (await readMigrationRecord(store, "m2")).impact!.v2;
+    expect([two.cpuPercent, two.intervals.cpuPercent!.map((x) => Math.round(x))]).toEqual([20, [0, 147]]);
     await store.close();
   });
 
@@ -81,8 +92,8 @@ describe("the report's customer impact", () => {
     expect(report).toMatch(/V2 failures beyond what V1's error rate predicts for V2's calls: 20 \(95% interval \d+ to \d+\): V2 failed callers more than V1 would have\./);
     // Quantiles come from the histograms, exact to their two significant digits.
     expect(report).toMatch(/\| p50 \| 10 ms \(10 ms to 10 ms\) \| 8\.0\d ms \(8\.0\d ms to 8\.0\d ms\) \| -20\.\d% \|/);
-    // 990 succeeded V1 calls over the 60 s the windows span: 16.5/s, its Poisson interval ± 1.96·√990 calls.
-    expect(report).toContain("| throughput (succeeded calls/s) | 16.5 (15.5 to 17.5) |");
+    // 990 succeeded V1 calls over the 60 s the windows span: 16.5/s, its exact Poisson interval 929.5 to 1053.6 calls.
+    expect(report).toContain("| throughput (succeeded calls/s) | 16.5 (15.5 to 17.6) |");
     expect(report).not.toMatch(/∞|\d\.\d{6,}/);
     // No judgement and no fault validation: those criteria are not measured, never met; V2 failed callers more than V1 would have.
     expect(report).toContain("| zero customer impact | not met | V2's failures beyond V1's rate: 20");
@@ -104,7 +115,10 @@ describe("the report's customer impact", () => {
     await judged(6, "pass", 1000, [{ rule: "v2_p99_ms", status: "pass", value: 900, threshold: 1000 }, { rule: "v2_error_rate", status: "pass", value: 0.001, threshold: 0.05 }]);
     // Asked for at 6.5 s, applied at 7 s; resumed 40 minutes later.
     clock = 6_500;
-    await store.commands.enqueue({ target: "m1", command: "pause", args: { reason: "lunch" }, requestedBy: "ana" });
+    const paused = await store.commands.enqueue({ target: "m1", command: "pause", args: { reason: "lunch" }, requestedBy: "ana" });
+    await store.commands.complete(paused, "applied", {});
+    // A command refused explains nothing.
+    await store.commands.complete(await store.commands.enqueue({ target: "m1", command: "pause", requestedBy: "bob" }), "failed", {});
     await store.decisions.record({ rolloutId: "m1", at: 7_000, kind: "operator.pause", stateFrom: "active.stage", stateTo: "paused", shareFrom: 1000, shareTo: 1000, reason: "lunch", inputs: {} });
     await store.decisions.record({ rolloutId: "m1", at: 7_000 + 40 * 60_000, kind: "operator.resume", stateFrom: "paused", stateTo: "active.stage", shareFrom: 1000, shareTo: 1000, reason: "operator resume", inputs: {} });
     await store.decisions.record({ rolloutId: "m1", at: 8_000 + 40 * 60_000, kind: "rolled_back", stateFrom: "rollingBack", stateTo: "rolledBack", shareFrom: 1000, shareTo: 0, reason: "v2_error_rate fail", inputs: {} });

@@ -80,6 +80,18 @@ describe("calls", () => {
     });
   });
 
+  test("reading the stderr tail of a running worker changes nothing: a line it is still writing is shown, not ended", async () => {
+    const lines: string[] = [];
+    await withWorker({ handler: fixture("hostile_handler.py"), heartbeatMs: 0, onStderr: (l) => lines.push(l) }, async (w) => {
+      await w.call("stderr_partial", { text: "half a " });
+      expect(await waitFor(() => w.stderrTail().at(-1) === "half a ", 5000)).toBe(true);
+      expect(w.stderrTail().at(-1)).toBe("half a ");
+      await w.call("stderr_partial", { text: "line\n" });
+      expect(await waitFor(() => lines.includes("half a line"), 5000)).toBe(true);
+      expect(lines.filter((l) => l.startsWith("half"))).toEqual(["half a line"]);
+    });
+  });
+
   test("an oversize request is refused before it is written; an oversize result is an error", () =>
     withWorker({ handler, ...quiet, maxFrameBytes: 1024 }, async (w) => {
       const sent = await rejection(w.call("echo", "x".repeat(2000)));
