@@ -33,7 +33,7 @@ export interface WrittenArchive {
   readonly manifest: ArtifactFile | null;
 }
 
-/** The files an archive holds, in the order they are written: the first three while V1 still runs, the rest once it has stopped. */
+/** The files an archive holds, in the order they are written: the first two while V1 still runs, the rest once it has stopped. */
 export const ARCHIVE_FILES = ["configuration.json", "decisions.json", "metrics.json", "flags.json", "stderr.json", "cleanup.json"] as const;
 
 /** One of the files of an archive. */

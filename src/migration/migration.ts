@@ -324,9 +324,9 @@ class MigrationImpl implements Migration {
   }
 
   /**
-   * While V1 still serves: back up the store, end the migration's record of
-   * calls, and write the parts of V1's archive that prove the disk takes
-   * it. A failure here leaves V1 serving (and recording) and refuses.
+   * While V1 still serves: back up the store and write the parts of V1's
+   * archive that prove the disk takes it. A failure here leaves V1 serving
+   * and refuses.
    */
   private async prepareArchive(plan: DecommissionPlan): Promise<{ backup: { id: string; file: string | null }; files: ArtifactFile[] }> {
     const { store, v1 } = this.o;
@@ -336,12 +336,8 @@ class MigrationImpl implements Migration {
         await writeArchiveFile(plan.archiveDir, "configuration.json", { resolved: v1.configuration(), stored: await store.poolConfigurations.list(v1.name) }),
         await writeArchiveFile(plan.archiveDir, "decisions.json", await store.decisions.list(this.migrationId)),
       ];
-      // The record of calls ends here, its last window written, so that the archive holds every one of V1's.
-      await this.stopRecording(true);
-      files.push(await writeArchiveFile(plan.archiveDir, "metrics.json", await store.poolMetrics.range(v1.name)));
       return { backup: { id: backup.id, file: backup.file }, files };
     } catch (e) {
-      if (this.recorder === null) this.startRecording();
       throw this.refuse("decommission", `V1's archive could not be written, so V1 stays: ${String((e as Error).message ?? e)}`);
     }
   }
@@ -364,6 +360,12 @@ class MigrationImpl implements Migration {
       }
     };
     await attempt("stop V1", () => v1.stop());
+    // The record of calls ends with V1: its last window written, so that the archive holds every one of V1's calls.
+    await attempt("record of calls", async () => {
+      await this.stopRecording(true);
+      const unwritten = this.leftover.reduce((n, r) => n + r.waiting, 0) / 2;
+      if (unwritten > 0) throw new Error(`${unwritten} window(s) of calls could not be written to the store: metrics.json misses them`);
+    });
     let cleanup: CleanupItem[] = [];
     await attempt("clean-up list", async () => void (cleanup = await this.cleanup(true)));
     await attempt("configurations", async () => {
@@ -381,6 +383,7 @@ class MigrationImpl implements Migration {
     const files = [...prepared.files];
     const write = (name: ArchiveFileName, data: () => Promise<unknown> | unknown): Promise<void> =>
       attempt(`archive ${name}`, async () => void files.push(await writeArchiveFile(plan.archiveDir, name, await data())));
+    await write("metrics.json", () => store.poolMetrics.range(v1.name));
     await write("flags.json", async () => ({ values: flags.values(), stored: await store.flags.list(), history: await flags.history() }));
     await write("stderr.json", () => v1.stderr());
     await write("cleanup.json", () => cleanup);
@@ -655,10 +658,29 @@ class MigrationImpl implements Migration {
     this.recorder.start();
   }
 
-  /** The windows cut so far are written; no more are cut. `last`: the migration stops (else a new V2 is deployed, and its recorder writes the window under way). */
+  /**
+   * The windows cut so far are written; no more are cut. `last`: the
+   * migration stops (else a new V2 is deployed, and its recorder writes the
+   * window under way). A recorder whose windows could not all be written is
+   * kept, and tried again before the next archive and at `stop`.
+   */
   private async stopRecording(last: boolean): Promise<void> {
-    await this.recorder?.finish(last);
+    const recorder = this.recorder;
     this.recorder = null;
+    if (recorder === null) return await this.flushLeftover();
+    await recorder.finish(last);
+    if (recorder.waiting > 0) this.leftover.push(recorder);
+    await this.flushLeftover();
+  }
+
+  /** Recorders stopped with windows not written yet. */
+  private readonly leftover: WindowRecorder[] = [];
+
+  private async flushLeftover(): Promise<void> {
+    for (const r of [...this.leftover]) {
+      await r.flush().catch(() => {});
+      if (r.waiting === 0) this.leftover.splice(this.leftover.indexOf(r), 1);
+    }
   }
 
   /** Follow the rollout: promotion ends the rollout phase; a rollback rolls the migration back. */
