@@ -202,12 +202,14 @@ class RouterImpl implements Router {
   execute<T = unknown>(command: string, args?: unknown, options: RouteOptions = {}): Promise<T> {
     let decision = this.decider.decide(options);
     // A V2 that is not serving would queue or refuse the call: V1 takes it at once.
-    if (decision.arm === "v2" && this.fallback && !serving(this.pools.v2)) decision = unavailable(decision);
+    // A V1 that is not serving either (decommissioned, stopping) would only trade V2's error for its own.
+    const fallback = this.fallback && serving(this.pools.v1);
+    if (decision.arm === "v2" && fallback && !serving(this.pools.v2)) decision = unavailable(decision);
     // Where the call was finally served, for the shadow comparison (only kept when there is one).
     const route = this.shadow === null ? null : { arm: decision.arm };
     let servedBy = decision.arm;
     let result = this.dispatch(command, args, options, decision);
-    if (decision.arm === "v2" && this.fallback) {
+    if (decision.arm === "v2" && fallback) {
       result = result.catch((e: unknown) => {
         // V2's breaker or drain refused before anything ran; or V2 was switched off under an
         // idempotent call, which may safely run again: V1 serves it, counted there instead.

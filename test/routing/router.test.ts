@@ -77,6 +77,21 @@ describe("routing", () => {
     await stop();
   });
 
+  test("with V1 gone (decommissioned) a call V2 cannot take fails with V2's own error, not V1's", async () => {
+    const { router, flags, v1, v2, stop } = await arms({}, { breaker: { consecutiveFailures: 1, halfOpenAfterMs: 60_000 }, retry: false });
+    await share(flags, 10_000);
+    await v1.stop();
+    expect((await rejection(router.execute("crash", {}, { sessionId: "s" })))._tag).toBe("WorkerExitedError");
+    await waitFor(() => v2.metrics().ready === 1, 5000);
+    // V2's breaker is open: the refusal is V2's, and nothing is counted as a fallback.
+    const refused = await rejection(router.execute("answer", { x: 2 }, { sessionId: "s" }));
+    expect([refused._tag, refused.pool]).toEqual(["BreakerOpenError", "v2"]);
+    await v2.stop();
+    expect((await rejection(router.execute("answer", { x: 3 }, { sessionId: "s" }))).pool).toBe("v2");
+    expect(router.stats()).toMatchObject({ v1: 0, fallbacks: 0 });
+    await stop();
+  });
+
   test("idempotent calls that V2 failed while it was switched off run again on V1; others keep their error", async () => {
     const { router, flags, v2, stop } = await arms({}, { size: 2 });
     await share(flags, 10_000);
