@@ -204,11 +204,11 @@ function resolveMigrationOptions(options: MigrationOptions): MigrationSettings {
   if (v2.name === v1.name) throw new ConfigError({ owner: "migration", option: "v2.name", received: v2.name, allowed: `a name other than v1's (${JSON.stringify(v1.name)})` });
   const router = option("migration", "router", options.router, settingsObject, {});
   refuseUnknown("migration: router", router, ROUTER_SETTINGS);
-  resolveRouterSettings(router, "migration", "router.");
+  const { shadow } = resolveRouterSettings(router, "migration", "router.");
   const rollout = option("migration", "rollout", options.rollout, settingsObject, {});
   refuseUnknown("migration: rollout", rollout, ROLLOUT_SETTINGS);
-  resolveRolloutSettings(rollout, "migration", "rollout.");
-  return {
+  const { plan } = resolveRolloutSettings(rollout, "migration", "rollout.");
+  const settings: MigrationSettings = {
     migrationId: option("migration", "migrationId", options.migrationId, idRule, "migration"),
     now: option("migration", "now", options.now, clockRule, Date.now),
     verify: resolveVerifyOptions(options.verify),
@@ -217,6 +217,14 @@ function resolveMigrationOptions(options: MigrationOptions): MigrationSettings {
     recordWindowMs: option("migration", "recordWindowMs", options.recordWindowMs, positiveDuration, 10_000),
     workDir: option("migration", "workDir", options.workDir, nonEmptyString, undefined),
   };
+  // In shadow, V2 is judged on shadow calls alone: with none, the rollout would wait there for evidence that never comes.
+  if (plan.shadowMs > 0 && (shadow === null || shadow.sampleRate === 0)) {
+    throw new ConfigError({
+      owner: "migration", option: "rollout.plan.shadowMs", received: plan.shadowMs,
+      allowed: `0 when router.shadow ${shadow === null ? "is not set" : "samples nothing (sampleRate 0)"}: the shadow phase judges V2 on shadow calls only, and would wait forever; set router.shadow (e.g. { sampleRate: 0.05 }) or rollout.plan.shadowMs: 0`,
+    });
+  }
+  return settings;
 }
 
 const settingsObject: Rule<Record<string, unknown>> = {

@@ -12,6 +12,7 @@ import { dirname, resolve } from "node:path";
 import type { Pool } from "../pool/types.ts";
 import { type PoolOptions, workerOptionsOf } from "../pool/options.ts";
 import { resolvePython } from "../process/python.ts";
+import { SpawnFailure } from "../process/child.ts";
 import type { Store } from "../store/store.ts";
 import { spawnWorker } from "../worker/spawn-worker.ts";
 
@@ -50,7 +51,9 @@ export async function attempt(check: string, fn: () => Promise<string> | string)
   try {
     return { check, status: "pass", ok: true, detail: await fn() };
   } catch (e) {
-    return { check, status: e instanceof Unverifiable ? "insufficient" : "fail", ok: false, detail: String((e as Error).message ?? e) };
+    // A failed spawn of the interpreter is a SpawnFailure, whose words are in `detail`.
+    const detail = e instanceof SpawnFailure ? e.detail : String((e as Error).message ?? e);
+    return { check, status: e instanceof Unverifiable ? "insufficient" : "fail", ok: false, detail };
   }
 }
 

@@ -101,7 +101,8 @@ describe("migration run", () => {
     const m = await setup(sqlite.fresh(), v2Options("", { python: "/nonexistent/python3" }));
     const e = await rejection(m.migration.run());
     expect(e._tag).toBe("MigrationError");
-    expect(e.message).toContain("phase preflight failed, rolled back: v2_interpreter:");
+    // The interpreter named, and what went wrong with it (it once read "[object Object]").
+    expect(e.message).toContain('phase preflight failed, rolled back: v2_interpreter: python interpreter "/nonexistent/python3" was not found');
     expect(m.migration.status()).toMatchObject({ state: "rolledBack", failedPhase: "preflight" });
     expect(m.migration.v2).toBeNull();
     expect(m.flags.share()).toBe(0);
@@ -155,6 +156,9 @@ describe("migration run", () => {
       [{ v2: v2Options("", { name: "v1" }) }, "v2.name", 'migration: v2.name must be a name other than v1\'s ("v1"), received "v1"'],
       [{ flags: undefined }, "flags", "migration: flags must be Flags from createFlags(), received undefined"],
       [{ rollout: { plan: { shadowMs: -1 } } }, "rollout.plan.shadowMs", "migration: rollout.plan.shadowMs must be a non-negative integer of milliseconds"],
+      // A shadow phase with nothing to compare would hold the rollout in shadow forever.
+      [{ rollout: { plan: { shadowMs: 60_000 } } }, "rollout.plan.shadowMs", "migration: rollout.plan.shadowMs must be 0 when router.shadow is not set"],
+      [{ rollout: { plan: { shadowMs: 60_000 } }, router: { shadow: { sampleRate: 0, commands: ["work"] } } }, "rollout.plan.shadowMs", "migration: rollout.plan.shadowMs must be 0 when router.shadow samples nothing (sampleRate 0)"],
       [{ rollout: { thresholds: { maxErrorRate: 2 } } }, "rollout.thresholds.maxErrorRate", "migration: rollout.thresholds.maxErrorRate must be a number between 0 and 1 (exclusive), received 2"],
       [{ rollout: { noiseFloor: 1 } }, "rollout.noiseFloor", "migration: rollout.noiseFloor must be a number from 0 to 1 (exclusive), received 1"],
       [{ rollout: { maxTickFailures: 0 } }, "rollout.maxTickFailures", "migration: rollout.maxTickFailures must be a positive integer, received 0"],

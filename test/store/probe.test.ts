@@ -46,7 +46,7 @@ describe.skipIf(pgSkip !== null)("PostgreSQL", () => {
     expect((await app.probe()).unwritable).toEqual(["backups"]);
     const flags = await createFlags({ store: app, env: {} });
     const v1 = await armPool("v1");
-    const migration = await createMigration({ v1, flags, store: app, v2: { name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, onStderr: () => {} } });
+    const migration = await createMigration({ v1, flags, store: app, v2: { name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, onStderr: () => {} }, rollout: { plan: { shadowMs: 0 } } });
     const e = await rejection(migration.run());
     expect(e.message).toContain(`phase preflight failed, rolled back: store: ${asRole.replace(/\?.*/, "")}`);
     expect(e.message).toContain("this connection may not write backups");
