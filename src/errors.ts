@@ -342,7 +342,7 @@ export class SessionWorkerLostError extends Data.TaggedError("SessionWorkerLostE
 export type StoreBackend = "sqlite" | "postgres";
 
 /** What went wrong with a store. */
-export type StoreFailure = "bad_url" | "unreachable" | "query" | "conflict" | "closed";
+export type StoreFailure = "bad_url" | "unreachable" | "permission" | "query" | "conflict" | "closed";
 
 /**
  * A store could not be opened or a statement failed. `url` never carries a

@@ -100,7 +100,7 @@ export async function openSqlite(path: string, display: string, busyTimeoutMs = 
     // SQLite's own busy handler would sleep inside the statement: locks are waited for by retrying instead.
     db.exec("PRAGMA busy_timeout = 0");
   } catch (e) {
-    throw unreachable((e as Error).message);
+    throw openRefused(e, display) ?? unreachable((e as Error).message);
   }
   try {
     // Switching a new file to WAL reports "locked" while another process switches it: retried like any statement.
@@ -270,4 +270,20 @@ class SqliteDriver implements Driver {
   private failed(sql: string, failure: "query" | "conflict" | "closed", reason: string): StoreError {
     return new StoreError({ backend: "sqlite", operation: firstWord(sql), failure, url: this.display, reason });
   }
+}
+
+/**
+ * A refusal to open for want of a permission — the runtime's (Deno's
+ * `--allow-read`/`--allow-write`, Node's permission model) or the file
+ * system's — as a StoreError "permission" that says what to grant; null
+ * for any other failure.
+ */
+function openRefused(e: unknown, display: string): StoreError | null {
+  const error = e as { name?: string; code?: string; message?: string };
+  const runtime = error.name === "NotCapable" || error.name === "PermissionDenied" || error.code === "ERR_ACCESS_DENIED";
+  if (!runtime && error.code !== "EACCES" && error.code !== "EPERM") return null;
+  const hint = runtime
+    ? "grant read and write access to the store's directory (Deno: --allow-read --allow-write, or -A; Node: --allow-fs-read and --allow-fs-write)"
+    : "the file system refuses this process: check the directory's owner and mode";
+  return new StoreError({ backend: "sqlite", operation: "open", failure: "permission", url: display, reason: `${error.message ?? String(e)}; ${hint}` });
 }
