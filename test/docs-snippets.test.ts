@@ -1,0 +1,65 @@
+/**
+ * Every TypeScript block in README.md and docs/*.md runs as written: each
+ * is written to a scratch directory inside the repository (so that
+ * `import "molt"` resolves to it) beside the handler files the docs name
+ * (`handler.py`, `handler_v1.py`, `handler_v2.py`: the demo's summarizer),
+ * run with Bun, and must exit 0 within its time. A block that is a fragment
+ * on purpose says so on the line before it: `<!-- excerpt: why -->`.
+ */
+import { describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoPath } from "./helpers.ts";
+
+interface Block {
+  readonly file: string;
+  readonly line: number;
+  readonly code: string;
+  readonly excerpt: boolean;
+}
+
+/** The ```ts blocks of a markdown file, each with whether the line before it marks it an excerpt. */
+export function tsBlocks(file: string, text: string): Block[] {
+  const lines = text.split("\n");
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]!.trim() !== "```ts") continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i]!.trim() !== "```"; i++) body.push(lines[i]!);
+    const before = lines.slice(0, start).reverse().find((l) => l.trim() !== "") ?? "";
+    blocks.push({ file, line: start + 1, code: body.join("\n"), excerpt: /^<!--\s*excerpt\b/.test(before.trim()) });
+  }
+  return blocks;
+}
+
+const FILES = ["README.md", ...readdirSync(repoPath("docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+const BLOCKS = FILES.flatMap((f) => tsBlocks(f, readFileSync(repoPath(f), "utf8")));
+const SCRATCH = repoPath(".snippets");
+const TIMEOUT_MS = 60_000;
+
+describe("docs snippets", () => {
+  test("the checker finds blocks and excerpt marks", () => {
+    const found = tsBlocks("x.md", "text\n<!-- excerpt: a fragment -->\n```ts\nfoo();\n```\n\n```ts\nbar();\n```\n");
+    expect(found.map((b) => [b.line, b.code, b.excerpt])).toEqual([[3, "foo();", true], [7, "bar();", false]]);
+    expect(BLOCKS.length).toBeGreaterThan(20);
+  });
+
+  for (const [i, block] of BLOCKS.entries()) {
+    if (block.excerpt) continue;
+    test(`${block.file}:${block.line} runs as written`, async () => {
+      const dir = join(SCRATCH, String(i));
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      for (const name of ["handler.py", "handler_v1.py", "handler_v2.py"]) copyFileSync(repoPath("examples/summarizer.py"), join(dir, name));
+      writeFileSync(join(dir, "snippet.ts"), block.code);
+      const child = Bun.spawn([process.execPath, "snippet.ts"], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
+      const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
+      const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+      clearTimeout(timer);
+      // A block that does not end (a timer, a pool left running) is killed: say so rather than "exit 137".
+      expect({ block: `${block.file}:${block.line}`, code, err: code === 0 ? "" : `${err}${out}`.slice(-2000) }).toEqual({ block: `${block.file}:${block.line}`, code: 0, err: "" });
+      rmSync(dir, { recursive: true, force: true });
+    }, TIMEOUT_MS + 10_000);
+  }
+});
