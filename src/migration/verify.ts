@@ -49,7 +49,7 @@ async function probeBoth(v1: Pool, v2: Pool, o: Required<VerifyOptions>): Promis
   for (let i = 0; i < o.calls; i++) {
     for (const [arm, pool] of [["v1", v1], ["v2", v2]] as const) {
       const t = performance.now();
-      await pool.execute(o.probe.command, o.probe.args ?? null, { timeoutMs: 5000 }).catch((e: unknown) => {
+      await pool.execute(o.probe.command, o.probe.args ?? null, { timeoutMs: 5000, probe: true }).catch((e: unknown) => {
         throw new Error(`the probe ${o.probe.command} failed on ${arm} (${pool.name}): ${(e as { _tag?: string })._tag ?? "Error"}: ${(e as Error).message}`);
       });
       times[arm].push(performance.now() - t);
@@ -72,10 +72,10 @@ export async function verify(v1: Pool, v2: Pool, options: Required<VerifyOptions
   });
   await check("typed_error_and_survival", async () => {
     const before = v2.metrics().workers.map((w) => w.pid).sort();
-    const error = await v2.execute("molt.verify.no_such_command", null, { timeoutMs: 5000 }).then(() => null, (e: unknown) => e);
+    const error = await v2.execute("molt.verify.no_such_command", null, { timeoutMs: 5000, probe: true }).then(() => null, (e: unknown) => e);
     const tag = (error as { _tag?: string } | null)?._tag;
     if (tag !== "PythonError") throw new Error(`a failing call gave ${tag ?? "no error"}, not a PythonError`);
-    await v2.execute("ping", null, { timeoutMs: 5000 });
+    await v2.execute("ping", null, { timeoutMs: 5000, probe: true });
     const after = v2.metrics().workers.map((w) => w.pid).sort();
     const lost = before.filter((pid) => !after.includes(pid));
     if (lost.length > 0) throw new Error(`workers ${lost.join(", ")} were lost after a failing call`);
@@ -84,6 +84,7 @@ export async function verify(v1: Pool, v2: Pool, options: Required<VerifyOptions
   await check("telemetry", async () => {
     let seen = 0;
     const unsubscribe = v2.events.subscribe((e) => void (e.type === "call.completed" && seen++));
+    // Counted on purpose: this is the call whose event and metrics show telemetry flows (a success, so it cannot count against V2).
     await v2.execute("ping", null, { timeoutMs: 5000 });
     unsubscribe();
     if (seen === 0 || v2.metrics().calls === 0) throw new Error("no call.completed event and no calls in the metric window");

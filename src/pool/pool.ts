@@ -200,7 +200,7 @@ class PoolImpl implements Pool {
     if (invalid !== null) return Promise.reject(invalid);
     if (!this.accepting) {
       const error = new PoolDrainingError({ pool: this.name, command, state: this.state, inFlight: false });
-      this.finish(command, error, t0, 0);
+      this.finish(command, error, t0, 0, options);
       return Promise.reject(error);
     }
     return this.run(command, args ?? null, options, t0, t0 + (options.timeoutMs ?? this.callTimeoutMs)) as Promise<T>;
@@ -341,7 +341,7 @@ class PoolImpl implements Pool {
       return this.attempt(command, args, o, deadline).then(
         (result) => {
           gate.probed(true, this.breakers!.healthy());
-          return this.succeeded(result, command, t0, 1);
+          return this.succeeded(result, command, t0, 1, o);
         },
         (error) => {
           gate.probed(false, false);
@@ -351,13 +351,13 @@ class PoolImpl implements Pool {
     }
     // The hot path: one derived promise, the outcome reported directly.
     return this.attempt(command, args, o, deadline).then(
-      (result) => this.succeeded(result, command, t0, 1),
+      (result) => this.succeeded(result, command, t0, 1, o),
       (error) => this.retry(error, command, args, o, t0, deadline),
     );
   }
 
-  private succeeded(result: unknown, command: string, t0: number, attempts: number): unknown {
-    this.finish(command, null, t0, attempts);
+  private succeeded(result: unknown, command: string, t0: number, attempts: number, o: ExecuteOptions): unknown {
+    this.finish(command, null, t0, attempts, o);
     return result;
   }
 
@@ -375,13 +375,13 @@ class PoolImpl implements Pool {
       this.emit({ type: "call.retried", pool: this.name, at: Date.now(), command, attempt, category: k.category, delayMs: backoff.duration });
       await this.sleep(backoff.duration);
       try {
-        return this.succeeded(await this.attempt(command, args, o, deadline), command, t0, attempt + 1);
+        return this.succeeded(await this.attempt(command, args, o, deadline), command, t0, attempt + 1, o);
       } catch (e) {
         error = e;
       }
       attempt++;
     }
-    this.finish(command, error, t0, attempt);
+    this.finish(command, error, t0, attempt, o);
     throw error;
   }
 
@@ -567,7 +567,9 @@ class PoolImpl implements Pool {
     this.queueChanged();
   }
 
-  private finish(command: string, error: unknown, t0: number, attempts: number): void {
+  private finish(command: string, error: unknown, t0: number, attempts: number, o: ExecuteOptions): void {
+    // A check's own call is served like any other, but the pool is not judged by it.
+    if (o.probe === true) return;
     const latencyMs = performance.now() - t0;
     let outcome: CallOutcome = "ok";
     let category = null;
@@ -593,11 +595,14 @@ class PoolImpl implements Pool {
     }
   }
 
-  /** The worker's own checks of a call (so that a bad one is refused before it queues), and the pool's one option. */
+  /** The worker's own checks of a call (so that a bad one is refused before it queues), and the pool's own options. */
   private invalid(command: string, args: unknown, o: ExecuteOptions): ConfigError | null {
     const invalid = invalidCall("pool", this.name, command, args, o);
-    if (invalid !== null || o.idempotent === undefined || typeof o.idempotent === "boolean") return invalid;
-    return new ConfigError({ owner: `pool "${this.name}" execute`, option: "idempotent", received: o.idempotent, allowed: "a boolean" });
+    if (invalid !== null) return invalid;
+    for (const option of ["idempotent", "probe"] as const) {
+      if (o[option] !== undefined && typeof o[option] !== "boolean") return new ConfigError({ owner: `pool "${this.name}" execute`, option, received: o[option], allowed: "a boolean" });
+    }
+    return null;
   }
 
   private adopted(slot: Slot): void {

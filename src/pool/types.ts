@@ -22,6 +22,12 @@ export interface ExecuteOptions {
   readonly signal?: AbortSignal;
   /** The call may run twice without harm, so it may be retried after it reached Python. Default false. */
   readonly idempotent?: boolean;
+  /**
+   * A check's own call (verification's probes, a synthetic health call):
+   * served like any other, but kept out of the counters, metric windows and
+   * `call.completed` events the pool is judged by. Default false.
+   */
+  readonly probe?: boolean;
 }
 
 /** Counters since the pool started. */

@@ -25,6 +25,8 @@ describe("migration run", () => {
     const m = await setup(url, v2Options());
     const status = await m.migration.run();
     expect([status.state, status.rollout?.stage, m.flags.share()]).toEqual(["rollout", 1, 5000]);
+    // Verification's probes (a failing call on purpose among them) are not V2's record: only the one call that proves telemetry flows.
+    expect([m.migration.v2!.metrics().calls, m.migration.v2!.metrics().calls - m.migration.v2!.metrics().outcomes.ok]).toEqual([1, 0]);
     // The clock stands still in this test, so order the phases as the machine runs them.
     const phases = (await m.store.migrationStatus.list("migration")).sort((a, b) => MIGRATION_PHASES.indexOf(a.phase as never) - MIGRATION_PHASES.indexOf(b.phase as never));
     expect(phases.map((p) => [p.phase, p.status])).toEqual([

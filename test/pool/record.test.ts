@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { createPool } from "../../mod.ts";
-import { fixture } from "../helpers.ts";
+import { fixture, rejection } from "../helpers.ts";
 import { echoPool } from "./helpers.ts";
 
-describe("what a pool keeps for its archive", () => {
+describe("what a pool records", () => {
   test("stderr(): the last lines of each running worker, and of workers that exited (crashed or stopped)", async () => {
     const { pool } = await echoPool({ size: 1, stderrTailLines: 3, restartInitialMs: 10 });
     await pool.execute("chatty");
@@ -18,6 +18,21 @@ describe("what a pool keeps for its archive", () => {
     const stopped = pool.stderr();
     expect(stopped).toHaveLength(2);
     expect(stopped.every((w) => w.exited)).toBe(true);
+  });
+
+  test("a probe call is served, but not counted: no counter, no window, no event; probe must be a boolean", async () => {
+    const { pool, events } = await echoPool({ size: 1 });
+    try {
+      expect(await pool.execute("echo", "seen", { probe: true })).toBe("seen");
+      expect((await rejection(pool.execute("fail", {}, { probe: true })))._tag).toBe("PythonError");
+      expect([pool.stats().calls, pool.stats().pythonErrors, pool.metrics().calls, events.filter((e) => e.type === "call.completed").length]).toEqual([0, 0, 0, 0]);
+      await pool.execute("echo", "counted");
+      expect([pool.stats().calls, pool.metrics().calls]).toEqual([1, 1]);
+      const bad = await rejection(pool.execute("echo", 1, { probe: "yes" as never }));
+      expect([bad._tag, bad.message]).toEqual(["ConfigError", 'pool "p" execute: probe must be a boolean, received "yes"']);
+    } finally {
+      await pool.stop();
+    }
   });
 
   test("configuration(): every resolved option as JSON, env values hidden, nothing that is not data", async () => {
