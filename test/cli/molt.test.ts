@@ -118,8 +118,17 @@ describe("molt CLI", () => {
     expect([r.code, r.err]).toEqual([2, expect.stringContaining("not applied within 300 ms: is the application running")]);
   });
 
+  test("python-path prints the directory that makes `import molt` work in any interpreter", async () => {
+    const r = await cli(sqlite.fresh(), "python-path");
+    expect([r.code, r.err]).toEqual([0, ""]);
+    const dir = r.out.trim();
+    expect(existsSync(join(dir, "molt", "__init__.py"))).toBe(true);
+    const python = Bun.spawnSync(["python3", "-c", "import molt; print(molt.PROTOCOL_VERSION)"], { env: { ...process.env, PYTHONPATH: dir }, cwd: "/" });
+    expect(python.stdout.toString().trim()).toBe("1");
+  });
+
   test("every command has --help", async () => {
-    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"]]) {
+    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"], ["python-path"]]) {
       const r = await cli(":memory:", ...args, "--help");
       expect([args.join(" "), r.code, r.out.startsWith("Usage: molt")]).toEqual([args.join(" "), 0, true]);
     }

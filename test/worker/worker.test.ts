@@ -203,6 +203,13 @@ describe("calls", () => {
 });
 
 describe("failures", () => {
+  test("a Python runtime speaking another protocol version is refused at start, saying both versions", async () => {
+    const e = await rejection(spawnWorker({ handler: fixture("protocol2_handler.py"), ...quiet }));
+    expect(e._tag).toBe("WorkerStartError");
+    expect(e.reason).toBe("protocol");
+    expect(e.message).toContain("worker speaks protocol 2, this host speaks 1");
+  });
+
   test("a deadline rejects with WorkerTimeoutError and marks the worker for recycling", () =>
     withWorker({ handler, ...quiet, threads: 2 }, async (w) => {
       const e = await rejection(w.call("sleep", { seconds: 2 }, { timeoutMs: 100 }));
