@@ -12,12 +12,16 @@
  *
  * @module
  */
+// First: on a runtime molt does not support, this fails before anything else loads.
+import "./src/runtime-guard.ts";
+
 export {
   BackupError,
   type BackupProblem,
   BreakerOpenError,
   CallAbortedError,
   ConfigError,
+  UnsupportedRuntimeError,
   type ExitInfo,
   FencedError,
   FlagError,

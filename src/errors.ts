@@ -25,6 +25,27 @@ function withStderr(text: string, stderrTail: readonly string[]): string {
 }
 
 /**
+ * molt was imported by a runtime it does not support: which runtime, its
+ * version, and what molt needs.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedRuntimeError } from "molt";
+ * const e = new UnsupportedRuntimeError({ runtime: "Node.js", version: "20.19.0", needed: "Node.js 22.13 or later, Bun, or Deno 2" });
+ * console.log(e.message); // molt does not run on Node.js 20.19.0: it needs Node.js 22.13 or later, Bun, or Deno 2
+ * ```
+ */
+export class UnsupportedRuntimeError extends Data.TaggedError("UnsupportedRuntimeError")<{
+  readonly runtime: string;
+  readonly version: string;
+  readonly needed: string;
+}> {
+  override get message(): string {
+    return `molt does not run on ${this.runtime} ${this.version}: it needs ${this.needed}`;
+  }
+}
+
+/**
  * An option was missing, of the wrong type or out of range.
  *
  * @example

@@ -38,7 +38,8 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+// Loaded when a SQLite store is opened, not when molt is imported: a runtime without node:sqlite can still run pools.
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { StoreError } from "../errors.ts";
 import { type Driver, firstWord, type Queryable, type SqlRow, type SqlValue } from "./driver.ts";
 
@@ -96,7 +97,8 @@ export async function openSqlite(path: string, display: string, busyTimeoutMs = 
   let db: DatabaseSync;
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    db = new DatabaseSync(path);
+    const sqlite = await import("node:sqlite");
+    db = new sqlite.DatabaseSync(path);
     // SQLite's own busy handler would sleep inside the statement: locks are waited for by retrying instead.
     db.exec("PRAGMA busy_timeout = 0");
   } catch (e) {
