@@ -33,8 +33,14 @@ grep -q "^Usage: molt" help.txt
 PATH="$node22:$PATH" time_it node --experimental-strip-types --no-warnings first.ts
 time_it "$repo/node_modules/.bin/bun" first.ts
 time_it "$repo/node_modules/.bin/deno" run --allow-run --allow-read --allow-env first.ts
+# Everything once under each runtime: worker, pool, store, flags, router, a migration to decommission, the CLI.
+cp "$repo/test/app-smoke.ts" smoke.ts
+PATH="$node22:$PATH" time_it node --experimental-strip-types --no-warnings smoke.ts
+PATH="$node22:$PATH" time_it "$repo/node_modules/.bin/bun" smoke.ts
+PATH="$node22:$PATH" time_it "$repo/node_modules/.bin/deno" run --allow-all smoke.ts
 PATH="$node22:$PATH" time_it node -e 'await import("molt")'
 time_it "$repo/node_modules/.bin/bun" -e 'await import("molt")'
+time_it "$repo/node_modules/.bin/deno" eval 'await import("molt")'
 
 # The machine's Node 20 is too old: importing molt says so, and what is needed.
 if out="$(node -e 'await import("molt")' 2>&1)"; then say "Node $(node --version) imported molt"; exit 1; fi
