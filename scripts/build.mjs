@@ -10,4 +10,5 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 rmSync(`${root}dist`, { recursive: true, force: true });
 execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
 cpSync(`${root}src/python`, `${root}dist/src/python`, { recursive: true, filter: (path) => !path.includes("__pycache__") && !path.endsWith(".pyc") });
-console.log("built dist/");
+// stderr: `npm pack --json` reads stdout.
+console.error("built dist/");

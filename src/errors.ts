@@ -31,8 +31,8 @@ function withStderr(text: string, stderrTail: readonly string[]): string {
  * @example
  * ```ts
  * import { UnsupportedRuntimeError } from "molt";
- * const e = new UnsupportedRuntimeError({ runtime: "Node.js", version: "20.19.0", needed: "Node.js 22.13 or later, Bun, or Deno 2" });
- * console.log(e.message); // molt does not run on Node.js 20.19.0: it needs Node.js 22.13 or later, Bun, or Deno 2
+ * const e = new UnsupportedRuntimeError({ runtime: "Node.js", version: "20.19.0", needed: "Node.js 22.13 or later" });
+ * console.log(e.message); // molt does not run on Node.js 20.19.0: it needs Node.js 22.13 or later
  * ```
  */
 export class UnsupportedRuntimeError extends Data.TaggedError("UnsupportedRuntimeError")<{

@@ -1,15 +1,16 @@
 /**
- * Which runtimes molt supports, checked when molt is imported: Bun, Deno 2,
- * and Node.js from 22.13 (the first with node:sqlite unflagged). Anything
- * older fails at once, saying what it is and what is needed, rather than
- * later with a missing module or an unknown file extension.
+ * Which runtimes molt supports, checked when molt is imported: Bun from 1.1,
+ * Deno from 2.2 (the first with node:sqlite), and Node.js from 22.13 or 23.4
+ * (the first with node:sqlite unflagged). Anything older fails at once,
+ * saying what it is and what is needed, rather than later with a missing
+ * module or an unknown file extension.
  *
  * @module
  */
 import { UnsupportedRuntimeError } from "./errors.ts";
 
 /** What molt needs, as the error says it. */
-const NEEDED = "Node.js 22.13 or later, Bun, or Deno 2";
+const NEEDED = "Node.js 22.13 or later (23.4 or later in 23), Bun 1.1 or later, or Deno 2.2 or later";
 
 /** A runtime as `currentRuntime` reports it. */
 export interface RuntimeInfo {
@@ -28,6 +29,7 @@ export function currentRuntime(): RuntimeInfo {
 /** @internal Throws UnsupportedRuntimeError for a runtime molt does not support. */
 export function checkRuntime(info: RuntimeInfo): void {
   const [major = 0, minor = 0] = info.version.split(".").map(Number);
-  const ok = info.runtime === "Bun" || (info.runtime === "Deno" ? major >= 2 : major > 22 || (major === 22 && minor >= 13));
+  const atLeast = (m: number, n: number): boolean => major > m || (major === m && minor >= n);
+  const ok = info.runtime === "Bun" ? atLeast(1, 1) : info.runtime === "Deno" ? atLeast(2, 2) : major === 22 ? minor >= 13 : major === 23 ? minor >= 4 : major > 23;
   if (!ok) throw new UnsupportedRuntimeError({ runtime: info.runtime, version: info.version, needed: NEEDED });
 }

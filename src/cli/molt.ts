@@ -8,6 +8,8 @@
 // application (`migration.serve()`) applies them within its poll interval
 // (250 ms by default) and writes the result back, which this command waits
 // for. `flags` reads and writes the flags directly.
+// First: on a runtime molt does not support, this fails before anything else loads.
+import "../runtime-guard.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import Table from "cli-table3";
 import { Command, Option } from "commander";
