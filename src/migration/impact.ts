@@ -120,11 +120,6 @@ export function armSeries(rows: readonly Row[]): ArmPoint[] {
   }).sort((a, b) => a.from - b.from || a.arm.localeCompare(b.arm));
 }
 
-/** The impact of the recorded windows of `migrationId`, or null when none was recorded. */
-export async function recordedImpact(store: Store, migrationId: string): Promise<Impact | null> {
-  return impactOf(await recordedRows(store, migrationId));
-}
-
 /** @internal The impact of some recorded windows, or null when there are none. */
 export function impactOf(rows: readonly Row[]): Impact | null {
   if (rows.length === 0) return null;

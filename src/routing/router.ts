@@ -184,6 +184,8 @@ class RouterImpl implements Router {
   private readonly counts: Record<RouteReason, number> = { v2_disabled: 0, outside_share: 0, inside_share: 0, v2_unavailable: 0 };
   private served = { v1: 0, v2: 0 };
   private readonly callers = { v1: { calls: 0, failed: 0, tags: {} as Record<string, number> }, v2: { calls: 0, failed: 0, tags: {} as Record<string, number> } };
+  /** Per arm: pass a result through, or rethrow an error, counting it for callers. */
+  private readonly tallies = { v1: tally(this.callers.v1), v2: tally(this.callers.v2) };
   private readonly node: RouterNode | null;
 
   constructor(private readonly o: RouterOptions, settings: RouterSettings) {
@@ -207,31 +209,20 @@ class RouterImpl implements Router {
     if (decision.arm === "v2" && fallback && !serving(this.pools.v2)) decision = unavailable(decision);
     // Where the call was finally served, for the shadow comparison (only kept when there is one).
     const route = this.shadow === null ? null : { arm: decision.arm };
-    let servedBy = decision.arm;
+    // Counted on the arm that finally serves the call, by handlers made once (no closure per call).
     let result = this.dispatch(command, args, options, decision);
     if (decision.arm === "v2" && fallback) {
-      result = result.catch((e: unknown) => {
+      result = result.then(this.tallies.v2.ok, (e: unknown) => {
         // V2's breaker or drain refused before anything ran; or V2 was switched off under an
         // idempotent call, which may safely run again: V1 serves it, counted there instead.
         const switched = options.idempotent === true && lostWithV2(e) && this.decider.decide(options).arm === "v1";
-        if (!refusedUnrun(e) && !switched) throw e;
+        if (!refusedUnrun(e) && !switched) return this.tallies.v2.failed(e);
         this.served.v2--;
         this.counts[decision.reason]--;
-        servedBy = "v1";
         if (route !== null) route.arm = "v1";
-        return this.dispatch(command, args, options, unavailable(decision));
+        return this.dispatch(command, args, options, unavailable(decision)).then(this.tallies.v1.ok, this.tallies.v1.failed);
       });
-    }
-    const settled = (e?: unknown): void => {
-      const c = this.callers[servedBy];
-      c.calls++;
-      if (e === undefined) return;
-      c.failed++;
-      const tag = (e as { _tag?: unknown } | null)?._tag;
-      const key = typeof tag === "string" ? tag : "Error";
-      c.tags[key] = (c.tags[key] ?? 0) + 1;
-    };
-    result.then(() => settled(), (e: unknown) => settled(e ?? "rejected"));
+    } else result = result.then(this.tallies[decision.arm].ok, this.tallies[decision.arm].failed);
     // Once V2 holds everything V1 is retiring: it gets no shadow calls, so that it can be seen idle and decommissioned.
     if (this.shadow !== null && route !== null && !(route.arm === "v2" && this.shadow.mode === "other-arm" && this.o.flags.share() >= 10_000)) {
       this.shadow.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
@@ -301,6 +292,24 @@ class RouterImpl implements Router {
 
 function unavailable(decision: RouteDecision): RouteDecision {
   return { ...decision, arm: "v1", reason: "v2_unavailable" };
+}
+
+/** Handlers that count a call's outcome for callers and pass it on unchanged. */
+function tally(c: { calls: number; failed: number; tags: Record<string, number> }): { ok: (result: unknown) => unknown; failed: (error: unknown) => never } {
+  return {
+    ok: (result) => {
+      c.calls++;
+      return result;
+    },
+    failed: (error) => {
+      c.calls++;
+      c.failed++;
+      const tag = (error as { _tag?: unknown } | null)?._tag;
+      const key = typeof tag === "string" ? tag : "Error";
+      c.tags[key] = (c.tags[key] ?? 0) + 1;
+      throw error;
+    },
+  };
 }
 
 function serving(pool: Pool): boolean {

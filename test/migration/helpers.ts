@@ -41,3 +41,18 @@ export async function setup(url: string, v2: PoolOptions, extra: Partial<Migrati
   return { store, flags, v1, migration, traffic, advance, rollOut, close };
 }
 
+
+/**
+ * A migration that records windows of half a second (its pools' slices are half a second), so that windows end while a
+ * test waits; with the calls both pools served, and the calls the windows written to pool_metrics hold.
+ */
+export async function recordingSetup(url: string) {
+  const slices = { windowMs: 10_000, windowSlices: 20 };
+  const m = await setup(url, v2Options("", slices), { recordWindowMs: 500 }, slices);
+  const served = (): number => m.v1.stats().calls + (m.migration.v2?.stats().calls ?? 0);
+  const recorded = async (): Promise<number> => {
+    const rows = [...await m.store.poolMetrics.range("v1"), ...await m.store.poolMetrics.range("v2")];
+    return rows.reduce((sum, r) => sum + Number((r.metrics as { calls?: number }).calls ?? 0), 0);
+  };
+  return { ...m, served, recorded };
+}

@@ -12,7 +12,7 @@ import { createFlags, createMigration, migrationReport, openStore, requestEmerge
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
 import { fixture, rejection, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
-import { MIN, setup, v2Options } from "./helpers.ts";
+import { MIN, recordingSetup, setup, v2Options } from "./helpers.ts";
 import { QUICK_PLAN } from "../rollout/helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
@@ -55,15 +55,9 @@ describe("migration run", () => {
   }, 30_000);
 
   test("every window both arms served goes to pool_metrics under the migration and this process, the last one at stop", async () => {
-    // Slices of half a second, so that windows of half a second end while the test waits.
-    const slices = { windowMs: 10_000, windowSlices: 20 };
-    const m = await setup(sqlite.fresh(), v2Options("", slices), { recordWindowMs: 500 }, slices);
+    const m = await recordingSetup(sqlite.fresh());
     await m.migration.run();
-    const served = (): number => m.v1.stats().calls + m.migration.v2!.stats().calls;
-    const recorded = async (): Promise<number> => {
-      const rows = [...await m.store.poolMetrics.range("v1"), ...await m.store.poolMetrics.range("v2")];
-      return rows.reduce((sum, r) => sum + Number((r.metrics as { calls?: number }).calls ?? 0), 0);
-    };
+    const { served, recorded } = m;
     await m.traffic(40);
     // Real windows: the calls show up once theirs has ended.
     expect(await waitFor(async () => (await recorded()) >= served(), 15_000)).toBe(true);
@@ -82,18 +76,14 @@ describe("migration run", () => {
   }, 30_000);
 
   test("a migration stopped just after a window ended, before its timer cut it, still writes that window whole", async () => {
-    const slices = { windowMs: 10_000, windowSlices: 20 };
-    const m = await setup(sqlite.fresh(), v2Options("", slices), { recordWindowMs: 500 }, slices);
+    const m = await recordingSetup(sqlite.fresh());
     await m.migration.run();
-    const served = (): number => m.v1.stats().calls + m.migration.v2!.stats().calls;
-    const rows = async () => [...await m.store.poolMetrics.range("v1"), ...await m.store.poolMetrics.range("v2")];
     await m.traffic(40);
     const end = (Math.floor(Date.now() / 500) + 1) * 500;
     // Stop within a few ms after the traffic's window ended: its cut is due 20 ms after the end.
     while (Date.now() < end) await Bun.sleep(Math.max(0, end - Date.now() - 1));
     await m.migration.stop();
-    const written = await rows();
-    expect(written.reduce((sum, r) => sum + Number((r.metrics as { calls?: number }).calls ?? 0), 0)).toBe(served());
+    expect(await m.recorded()).toBe(m.served());
     await Promise.all([m.migration.v2!.stop(), m.v1.stop()]);
     await m.flags.close();
     await m.store.close();

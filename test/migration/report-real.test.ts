@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { type MigrationRecord, migrationReport, PythonError } from "../../mod.ts";
 import { BACKENDS } from "../store/backends.ts";
-import { MIN, setup, v2Options } from "./helpers.ts";
+import { MIN, recordingSetup } from "./helpers.ts";
 
 const sqlite = BACKENDS[0]!;
 afterAll(() => sqlite.cleanup());
@@ -23,9 +23,8 @@ const browserRequired = process.env.MOLT_REQUIRE_BROWSER === "1";
 
 describe("the report of a real migration", () => {
   test("its numbers are the calls the test counted; its artifacts are checked; its HTML opens in Chromium with the charts drawn", async () => {
-    // Windows of half a second (slices of half a second), so that the charts have several points each.
-    const slices = { windowMs: 10_000, windowSlices: 20 };
-    const m = await setup(sqlite.fresh(), v2Options("", slices), { recordWindowMs: 500 }, slices);
+    // Windows of half a second, so that the charts have several points each.
+    const m = await recordingSetup(sqlite.fresh());
     const html = join(tmpdir(), `molt-report-${process.pid}.html`);
     try {
       await m.migration.run();
