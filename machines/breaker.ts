@@ -7,6 +7,7 @@
  * @module
  */
 import { assign, setup } from "xstate";
+import type { Leaves, PureMachine } from "./pure-machine.ts";
 
 /** Machine context. */
 export interface BreakerContext {
@@ -34,6 +35,22 @@ export type BreakerEvent =
   | Change & { readonly type: "breaker.isolated" }
   | Change & { readonly type: "breaker.released" };
 
+/** The input a breaker actor is created with. */
+export interface BreakerInput {
+  readonly breakerId: string;
+}
+
+/** The breaker machine's type, written out (tsc checks it against {@link breakerMachine}). */
+export type BreakerMachine = PureMachine<{
+  context: BreakerContext;
+  events: BreakerEvent;
+  input: BreakerInput;
+  actions: Record<"recordOpen" | "recordChange", unknown>;
+  guards: Record<never, never>; // none
+  value: BreakerState;
+  schema: { id: "breaker"; states: Leaves<BreakerState> };
+}>;
+
 /**
  * closed → open → halfOpen → closed (or back to open); any state → isolated
  * by an operator, isolated → closed when released.
@@ -48,11 +65,11 @@ export type BreakerEvent =
  * console.log(actor.getSnapshot().value, actor.getSnapshot().context.opens); // halfOpen 1
  * ```
  */
-export const breakerMachine = setup({
+export const breakerMachine: BreakerMachine = setup({
   types: {
     context: {} as BreakerContext,
     events: {} as BreakerEvent,
-    input: {} as { readonly breakerId: string },
+    input: {} as BreakerInput,
   },
   actions: {
     recordOpen: assign({

@@ -8,6 +8,7 @@
  * @module
  */
 import { assign, setup, type SnapshotFrom } from "xstate";
+import type { Leaves, PureMachine } from "./pure-machine.ts";
 
 /**
  * The phases, in order.
@@ -43,6 +44,22 @@ export type MigrationEvent =
   | { readonly type: "rollback.completed"; readonly now: number }
   | { readonly type: "migration.retried"; readonly now: number };
 
+/** The input a migration actor is created with. */
+export interface MigrationInput {
+  readonly migrationId: string;
+}
+
+/** The migration machine's type, written out (tsc checks it against {@link migrationMachine}). */
+export type MigrationMachine = PureMachine<{
+  context: MigrationContext;
+  events: MigrationEvent;
+  input: MigrationInput;
+  actions: Record<"begin" | "changed" | "failed", unknown>;
+  guards: { isPhase: { phase: MigrationPhaseName } };
+  value: MigrationState;
+  schema: { id: "migration"; states: Leaves<MigrationState> };
+}>;
+
 /** A phase's two ways out: its own success to `next`, its own failure to rollingBack. */
 const ends = (phase: MigrationPhaseName, next: MigrationState) => ({
   "phase.succeeded": { guard: { type: "isPhase" as const, params: { phase } }, target: next, actions: "changed" as const },
@@ -63,11 +80,11 @@ const ends = (phase: MigrationPhaseName, next: MigrationState) => ({
  * console.log(actor.getSnapshot().value, actor.getSnapshot().context.failedPhase); // rollingBack backup
  * ```
  */
-export const migrationMachine = setup({
+export const migrationMachine: MigrationMachine = setup({
   types: {
     context: {} as MigrationContext,
     events: {} as MigrationEvent,
-    input: {} as { readonly migrationId: string },
+    input: {} as MigrationInput,
   },
   guards: {
     isPhase: ({ event }, params: { phase: MigrationPhaseName }) => "phase" in event && event.phase === params.phase,
@@ -122,4 +139,4 @@ export const MIGRATION_MACHINE_VERSION = 1;
  * console.log(migrationState(actor.getSnapshot())); // preflight
  * ```
  */
-export const migrationState = (snapshot: SnapshotFrom<typeof migrationMachine>): MigrationState => snapshot.value as MigrationState;
+export const migrationState = (snapshot: SnapshotFrom<MigrationMachine>): MigrationState => snapshot.value as MigrationState;

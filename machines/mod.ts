@@ -3,6 +3,7 @@
  *
  * @module
  */
+export type { Implementations, Leaves, MachineTypes, Parameterized, PureMachine } from "./pure-machine.ts";
 export {
   WORKER_MACHINE_VERSION,
   type WorkerContext,
@@ -10,23 +11,38 @@ export {
   type WorkerFailure,
   type WorkerInput,
   type WorkerLimits,
+  type WorkerMachine,
   workerMachine,
   type WorkerState,
+  type WorkerStoppingState,
 } from "./worker.ts";
 export {
   BREAKER_MACHINE_VERSION,
   type BreakerContext,
   type BreakerEvent,
+  type BreakerInput,
+  type BreakerMachine,
   breakerMachine,
   type BreakerState,
 } from "./breaker.ts";
-export { POOL_MACHINE_VERSION, type PoolContext, type PoolEvent, poolMachine, type PoolState } from "./pool.ts";
+export {
+  POOL_MACHINE_VERSION,
+  type PoolContext,
+  type PoolEvent,
+  type PoolInput,
+  type PoolMachine,
+  poolMachine,
+  type PoolState,
+} from "./pool.ts";
 export {
   DEFAULT_PLAN,
   type Judged,
+  type RolloutActiveState,
   type RolloutContext,
   type RolloutEvent,
+  type RolloutInput,
   rolloutDetail,
+  type RolloutMachine,
   rolloutMachine,
   type RolloutPlan,
   type RolloutState,
@@ -40,6 +56,8 @@ export {
   MIGRATION_PHASES,
   type MigrationContext,
   type MigrationEvent,
+  type MigrationInput,
+  type MigrationMachine,
   migrationMachine,
   type MigrationPhaseName,
   type MigrationState,

@@ -8,6 +8,7 @@
  * @module
  */
 import { assign, setup } from "xstate";
+import type { Leaves, PureMachine } from "./pure-machine.ts";
 
 /** Machine context. */
 export interface PoolContext {
@@ -27,6 +28,24 @@ export type PoolEvent =
   | { readonly type: "drain.requested"; readonly now: number }
   | { readonly type: "workers.stopped"; readonly now: number };
 
+/** The input a pool actor is created with. */
+export interface PoolInput {
+  readonly poolName: string;
+  readonly minReady: number;
+  readonly target: number;
+}
+
+/** The pool machine's type, written out (tsc checks it against {@link poolMachine}). */
+export type PoolMachine = PureMachine<{
+  context: PoolContext;
+  events: PoolEvent;
+  input: PoolInput;
+  actions: Record<"count" | "recordFailure" | "recordChange", unknown>;
+  guards: Record<"enoughToServe" | "allReady" | "workerLost", unknown>;
+  value: PoolState;
+  schema: { id: "pool"; states: Leaves<PoolState> };
+}>;
+
 /**
  * starting → serving ⇄ degraded → draining → stopped.
  *
@@ -42,11 +61,11 @@ export type PoolEvent =
  * console.log(actor.getSnapshot().value); // degraded
  * ```
  */
-export const poolMachine = setup({
+export const poolMachine: PoolMachine = setup({
   types: {
     context: {} as PoolContext,
     events: {} as PoolEvent,
-    input: {} as { readonly poolName: string; readonly minReady: number; readonly target: number },
+    input: {} as PoolInput,
   },
   guards: {
     enoughToServe: ({ context, event }) => event.type === "workers.changed" && event.ready >= context.minReady,

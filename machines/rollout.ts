@@ -11,6 +11,7 @@
  * @module
  */
 import { and, assign, setup, type SnapshotFrom } from "xstate";
+import type { Leaves, PureMachine } from "./pure-machine.ts";
 
 /** One stage of a plan. */
 export interface Stage {
@@ -89,6 +90,33 @@ export type RolloutEvent =
 
 /** The rollout's top-level states. */
 export type RolloutState = "idle" | "active" | "paused" | "promoted" | "rollingBack" | "rolledBack";
+
+/** The states inside `active`: shadow first (unless the plan has none), then the stages. */
+export type RolloutActiveState = "shadow" | "stage";
+
+/** The input a rollout actor is created with. */
+export interface RolloutInput {
+  readonly rolloutId: string;
+  readonly plan: RolloutPlan;
+}
+
+/** The rollout machine's type, written out (tsc checks it against {@link rolloutMachine}). */
+export type RolloutMachine = PureMachine<{
+  context: RolloutContext;
+  events: RolloutEvent;
+  input: RolloutInput;
+  actions: Record<"start" | "count" | "advance" | "pause" | "resume" | "promote" | "rollBack" | "restoreClock" | "settle", unknown>;
+  guards: Record<
+    "cooledDown" | "noShadow" | "critical" | "failedEnough" | "unsureEnough" | "shadowDone" | "stageDone" | "lastStageDone",
+    unknown
+  >;
+  value: Exclude<RolloutState, "active"> | { active: RolloutActiveState };
+  schema: {
+    id: "rollout";
+    // `hist` is active's history pseudo-state: in the schema, never in a state value.
+    states: Leaves<Exclude<RolloutState, "active">> & { readonly active: { states: Leaves<RolloutActiveState | "hist"> } };
+  };
+}>;
 
 /**
  * The plan's default: 5% for 1 h, 10% 1 h, 25% 2 h, 50% 4 h, 75% 8 h, then
@@ -170,11 +198,11 @@ const ESCAPES = {
  * console.log(actor.getSnapshot().value, shareOf(actor.getSnapshot())); // promoted 10000
  * ```
  */
-export const rolloutMachine = setup({
+export const rolloutMachine: RolloutMachine = setup({
   types: {
     context: {} as RolloutContext,
     events: {} as RolloutEvent,
-    input: {} as { readonly rolloutId: string; readonly plan: RolloutPlan },
+    input: {} as RolloutInput,
   },
   guards: {
     cooledDown: ({ context, event }) => context.cooldownUntil === null || event.now >= context.cooldownUntil,
@@ -337,7 +365,7 @@ export const ROLLOUT_MACHINE_VERSION = 1;
  * console.log(rolloutState(actor.getSnapshot())); // active
  * ```
  */
-export function rolloutState(snapshot: SnapshotFrom<typeof rolloutMachine>): RolloutState {
+export function rolloutState(snapshot: SnapshotFrom<RolloutMachine>): RolloutState {
   const value = snapshot.value;
   return (typeof value === "string" ? value : Object.keys(value)[0]) as RolloutState;
 }
@@ -354,7 +382,7 @@ export function rolloutState(snapshot: SnapshotFrom<typeof rolloutMachine>): Rol
  * console.log(rolloutDetail(actor.getSnapshot())); // active.shadow
  * ```
  */
-export function rolloutDetail(snapshot: SnapshotFrom<typeof rolloutMachine>): string {
+export function rolloutDetail(snapshot: SnapshotFrom<RolloutMachine>): string {
   const value = snapshot.value;
   return typeof value === "string" ? value : Object.entries(value).map(([k, v]) => `${k}.${v}`)[0]!;
 }
@@ -372,7 +400,7 @@ export function rolloutDetail(snapshot: SnapshotFrom<typeof rolloutMachine>): st
  * console.log(shareOf(actor.getSnapshot())); // 500
  * ```
  */
-export function shareOf(snapshot: SnapshotFrom<typeof rolloutMachine>): number {
+export function shareOf(snapshot: SnapshotFrom<RolloutMachine>): number {
   const state = rolloutState(snapshot);
   const { stage, plan } = snapshot.context;
   if (state === "promoted") return 10_000;

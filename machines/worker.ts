@@ -9,6 +9,7 @@
  * @module
  */
 import { assign, setup } from "xstate";
+import type { Leaves, PureMachine } from "./pure-machine.ts";
 
 /** Timings and thresholds the machine judges by. */
 export interface WorkerLimits {
@@ -79,6 +80,39 @@ export interface WorkerInput {
  */
 export const WORKER_MACHINE_VERSION = 1;
 
+/** The steps of `stopping`: shutdown asked, then SIGTERM, then SIGKILL. */
+export type WorkerStoppingState = "shuttingDown" | "terminating" | "killing";
+
+/** The worker machine's type, written out (tsc checks it against {@link workerMachine}). */
+export type WorkerMachine = PureMachine<{
+  context: WorkerContext;
+  events: WorkerEvent;
+  input: WorkerInput;
+  actions: Record<
+    | "recordPid"
+    | "setStartDeadline"
+    | "setDrainDeadline"
+    | "setShutdownDeadline"
+    | "setKillDeadline"
+    | "clearDeadline"
+    | "countMiss"
+    | "resetMisses"
+    | "markOverrun"
+    | "recordExit"
+    | "recordFailure"
+    | "sendShutdown"
+    | "terminateProcess"
+    | "killProcess",
+    unknown
+  >;
+  guards: Record<"deadlinePassed" | "missLimitReached" | "recycleOnOverrun" | "notMarkedForRecycle", unknown>;
+  value: Exclude<WorkerState, "stopping"> | { stopping: WorkerStoppingState };
+  schema: {
+    id: "worker";
+    states: Leaves<Exclude<WorkerState, "stopping">> & { readonly stopping: { states: Leaves<WorkerStoppingState> } };
+  };
+}>;
+
 /**
  * The worker lifecycle: spawning → handshaking → ready ⇄ degraded →
  * draining → stopping → exited, with crashed for every unexpected end.
@@ -95,7 +129,7 @@ export const WORKER_MACHINE_VERSION = 1;
  * actor.stop();
  * ```
  */
-export const workerMachine = setup({
+export const workerMachine: WorkerMachine = setup({
   types: {
     context: {} as WorkerContext,
     events: {} as WorkerEvent,

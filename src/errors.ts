@@ -7,6 +7,16 @@
  * @module
  */
 import { Data } from "effect";
+import type { Cause } from "effect";
+
+/**
+ * The class every molt error extends, written out so that the published
+ * types do not depend on inferring `Data.TaggedError`'s return (JSR asks
+ * for explicit types on public classes).
+ */
+type TaggedErrorClass<Tag extends string, Fields extends object> = new (
+  fields: Fields,
+) => Cause.YieldableError & { readonly _tag: Tag } & Readonly<Fields>;
 
 /** How a process ended: its exit code, or the signal that killed it. */
 export interface ExitInfo {
@@ -24,6 +34,13 @@ function withStderr(text: string, stderrTail: readonly string[]): string {
   return stderrTail.length === 0 ? text : `${text}\n--- last lines of stderr ---\n${stderrTail.join("\n")}`;
 }
 
+interface UnsupportedRuntimeFields {
+  readonly runtime: string;
+  readonly version: string;
+  readonly needed: string;
+}
+const UnsupportedRuntimeBase: TaggedErrorClass<"UnsupportedRuntimeError", UnsupportedRuntimeFields> = Data.TaggedError("UnsupportedRuntimeError")<UnsupportedRuntimeFields>;
+
 /**
  * molt was imported by a runtime it does not support: which runtime, its
  * version, and what molt needs.
@@ -35,15 +52,19 @@ function withStderr(text: string, stderrTail: readonly string[]): string {
  * console.log(e.message); // molt does not run on Node.js 20.19.0: it needs Node.js 22.13 or later
  * ```
  */
-export class UnsupportedRuntimeError extends Data.TaggedError("UnsupportedRuntimeError")<{
-  readonly runtime: string;
-  readonly version: string;
-  readonly needed: string;
-}> {
+export class UnsupportedRuntimeError extends UnsupportedRuntimeBase {
   override get message(): string {
     return `molt does not run on ${this.runtime} ${this.version}: it needs ${this.needed}`;
   }
 }
+
+interface ConfigFields {
+  readonly owner: string;
+  readonly option: string;
+  readonly received: unknown;
+  readonly allowed: string;
+}
+const ConfigBase: TaggedErrorClass<"ConfigError", ConfigFields> = Data.TaggedError("ConfigError")<ConfigFields>;
 
 /**
  * An option was missing, of the wrong type or out of range.
@@ -55,12 +76,7 @@ export class UnsupportedRuntimeError extends Data.TaggedError("UnsupportedRuntim
  * console.log(e.message); // worker: heartbeatMs must be a positive integer, received -1
  * ```
  */
-export class ConfigError extends Data.TaggedError("ConfigError")<{
-  readonly owner: string;
-  readonly option: string;
-  readonly received: unknown;
-  readonly allowed: string;
-}> {
+export class ConfigError extends ConfigBase {
   override get message(): string {
     return `${this.owner}: ${this.option} must be ${this.allowed}, received ${formatValue(this.received)}`;
   }
@@ -74,6 +90,14 @@ export type ProtocolViolation =
   | "invalid_message"
   | "protocol_version";
 
+interface ProtocolFields {
+  readonly reason: ProtocolViolation;
+  readonly detail: string;
+  readonly workerId?: string;
+  readonly pid?: number;
+}
+const ProtocolBase: TaggedErrorClass<"ProtocolError", ProtocolFields> = Data.TaggedError("ProtocolError")<ProtocolFields>;
+
 /**
  * The byte stream from (or to) a worker broke the wire protocol. A worker
  * that sends one is killed and reported as crashed.
@@ -85,17 +109,23 @@ export type ProtocolViolation =
  * console.log(e._tag, e.reason); // ProtocolError invalid_json
  * ```
  */
-export class ProtocolError extends Data.TaggedError("ProtocolError")<{
-  readonly reason: ProtocolViolation;
-  readonly detail: string;
-  readonly workerId?: string;
-  readonly pid?: number;
-}> {
+export class ProtocolError extends ProtocolBase {
   override get message(): string {
     const who = this.workerId === undefined ? "" : `worker ${this.workerId} (pid ${this.pid}): `;
     return `${who}protocol violation (${this.reason}): ${this.detail}`;
   }
 }
+
+interface WorkerStartFields {
+  readonly workerId: string;
+  readonly reason: "spawn_failed" | "exited" | "timeout" | "protocol";
+  readonly detail: string;
+  readonly pid: number | null;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: readonly string[];
+}
+const WorkerStartBase: TaggedErrorClass<"WorkerStartError", WorkerStartFields> = Data.TaggedError("WorkerStartError")<WorkerStartFields>;
 
 /**
  * A worker did not become ready: the interpreter or handler could not start,
@@ -111,19 +141,20 @@ export class ProtocolError extends Data.TaggedError("ProtocolError")<{
  * }
  * ```
  */
-export class WorkerStartError extends Data.TaggedError("WorkerStartError")<{
-  readonly workerId: string;
-  readonly reason: "spawn_failed" | "exited" | "timeout" | "protocol";
-  readonly detail: string;
-  readonly pid: number | null;
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stderrTail: readonly string[];
-}> {
+export class WorkerStartError extends WorkerStartBase {
   override get message(): string {
     return withStderr(`worker ${this.workerId} failed to start (${this.reason}): ${this.detail}`, this.stderrTail);
   }
 }
+
+interface WorkerTimeoutFields {
+  readonly workerId: string;
+  readonly pid: number;
+  readonly requestId: number;
+  readonly command: string;
+  readonly timeoutMs: number;
+}
+const WorkerTimeoutBase: TaggedErrorClass<"WorkerTimeoutError", WorkerTimeoutFields> = Data.TaggedError("WorkerTimeoutError")<WorkerTimeoutFields>;
 
 /**
  * A call passed its deadline. Python cannot abort a running handler, so the
@@ -136,17 +167,23 @@ export class WorkerStartError extends Data.TaggedError("WorkerStartError")<{
  * console.log(e.message); // worker w1 (pid 7): call 3 "slow" timed out after 50 ms
  * ```
  */
-export class WorkerTimeoutError extends Data.TaggedError("WorkerTimeoutError")<{
-  readonly workerId: string;
-  readonly pid: number;
-  readonly requestId: number;
-  readonly command: string;
-  readonly timeoutMs: number;
-}> {
+export class WorkerTimeoutError extends WorkerTimeoutBase {
   override get message(): string {
     return `worker ${this.workerId} (pid ${this.pid}): call ${this.requestId} "${this.command}" timed out after ${this.timeoutMs} ms`;
   }
 }
+
+interface WorkerExitedFields {
+  readonly workerId: string;
+  readonly pid: number;
+  readonly requestId: number;
+  readonly command: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stderrTail: readonly string[];
+  readonly written: boolean;
+}
+const WorkerExitedBase: TaggedErrorClass<"WorkerExitedError", WorkerExitedFields> = Data.TaggedError("WorkerExitedError")<WorkerExitedFields>;
 
 /**
  * The worker process exited while the call was in flight (or before it was
@@ -159,16 +196,7 @@ export class WorkerTimeoutError extends Data.TaggedError("WorkerTimeoutError")<{
  * console.log(e.message.split("\n")[0]); // worker w1 (pid 7) exited (killed by SIGKILL) while call 3 "x" was in flight
  * ```
  */
-export class WorkerExitedError extends Data.TaggedError("WorkerExitedError")<{
-  readonly workerId: string;
-  readonly pid: number;
-  readonly requestId: number;
-  readonly command: string;
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stderrTail: readonly string[];
-  readonly written: boolean;
-}> {
+export class WorkerExitedError extends WorkerExitedBase {
   override get message(): string {
     const exit = describeExit(this);
     return withStderr(
@@ -177,6 +205,13 @@ export class WorkerExitedError extends Data.TaggedError("WorkerExitedError")<{
     );
   }
 }
+
+interface WorkerUnavailableFields {
+  readonly workerId: string;
+  readonly state: string;
+  readonly command: string;
+}
+const WorkerUnavailableBase: TaggedErrorClass<"WorkerUnavailableError", WorkerUnavailableFields> = Data.TaggedError("WorkerUnavailableError")<WorkerUnavailableFields>;
 
 /**
  * The call cannot be accepted because the worker is not serving (it is
@@ -189,15 +224,19 @@ export class WorkerExitedError extends Data.TaggedError("WorkerExitedError")<{
  * console.log(e.message); // worker w1 is stopping and takes no new call ("echo")
  * ```
  */
-export class WorkerUnavailableError extends Data.TaggedError("WorkerUnavailableError")<{
-  readonly workerId: string;
-  readonly state: string;
-  readonly command: string;
-}> {
+export class WorkerUnavailableError extends WorkerUnavailableBase {
   override get message(): string {
     return `worker ${this.workerId} is ${this.state} and takes no new call ("${this.command}")`;
   }
 }
+
+interface CallAbortedFields {
+  readonly workerId: string;
+  readonly requestId: number;
+  readonly command: string;
+  readonly written: boolean;
+}
+const CallAbortedBase: TaggedErrorClass<"CallAbortedError", CallAbortedFields> = Data.TaggedError("CallAbortedError")<CallAbortedFields>;
 
 /**
  * The caller's `AbortSignal` fired before the answer came. If the request
@@ -210,16 +249,22 @@ export class WorkerUnavailableError extends Data.TaggedError("WorkerUnavailableE
  * console.log(e._tag); // CallAbortedError
  * ```
  */
-export class CallAbortedError extends Data.TaggedError("CallAbortedError")<{
-  readonly workerId: string;
-  readonly requestId: number;
-  readonly command: string;
-  readonly written: boolean;
-}> {
+export class CallAbortedError extends CallAbortedBase {
   override get message(): string {
     return `worker ${this.workerId}: call ${this.requestId} "${this.command}" was aborted by its signal`;
   }
 }
+
+interface PythonFields {
+  readonly workerId: string;
+  readonly pid: number;
+  readonly requestId: number;
+  readonly command: string;
+  readonly type: string;
+  readonly detail: string;
+  readonly traceback: string | undefined;
+}
+const PythonBase: TaggedErrorClass<"PythonError", PythonFields> = Data.TaggedError("PythonError")<PythonFields>;
 
 /**
  * The Python side answered with an error: a handler exception (its type,
@@ -232,19 +277,19 @@ export class CallAbortedError extends Data.TaggedError("CallAbortedError")<{
  * console.log(e.message); // worker w1 (pid 7): "fail" raised ValueError: bad
  * ```
  */
-export class PythonError extends Data.TaggedError("PythonError")<{
-  readonly workerId: string;
-  readonly pid: number;
-  readonly requestId: number;
-  readonly command: string;
-  readonly type: string;
-  readonly detail: string;
-  readonly traceback: string | undefined;
-}> {
+export class PythonError extends PythonBase {
   override get message(): string {
     return `worker ${this.workerId} (pid ${this.pid}): "${this.command}" raised ${this.type}: ${this.detail}`;
   }
 }
+
+interface PoolSaturatedFields {
+  readonly pool: string;
+  readonly command: string;
+  readonly queued: number;
+  readonly maxQueue: number;
+}
+const PoolSaturatedBase: TaggedErrorClass<"PoolSaturatedError", PoolSaturatedFields> = Data.TaggedError("PoolSaturatedError")<PoolSaturatedFields>;
 
 /**
  * The pool's queue is full (`maxQueue` calls already wait): the call was
@@ -257,16 +302,19 @@ export class PythonError extends Data.TaggedError("PythonError")<{
  * console.log(e.message); // pool v2: queue full (100 of 100 waiting), refused "echo"
  * ```
  */
-export class PoolSaturatedError extends Data.TaggedError("PoolSaturatedError")<{
-  readonly pool: string;
-  readonly command: string;
-  readonly queued: number;
-  readonly maxQueue: number;
-}> {
+export class PoolSaturatedError extends PoolSaturatedBase {
   override get message(): string {
     return `pool ${this.pool}: queue full (${this.queued} of ${this.maxQueue} waiting), refused "${this.command}"`;
   }
 }
+
+interface QueueTimeoutFields {
+  readonly pool: string;
+  readonly command: string;
+  readonly waitedMs: number;
+  readonly limitMs: number;
+}
+const QueueTimeoutBase: TaggedErrorClass<"QueueTimeoutError", QueueTimeoutFields> = Data.TaggedError("QueueTimeoutError")<QueueTimeoutFields>;
 
 /**
  * The call waited in the pool's queue for a worker longer than it may
@@ -279,16 +327,19 @@ export class PoolSaturatedError extends Data.TaggedError("PoolSaturatedError")<{
  * console.log(e.message); // pool v1: "echo" waited 5000 ms for a worker (limit 5000 ms)
  * ```
  */
-export class QueueTimeoutError extends Data.TaggedError("QueueTimeoutError")<{
-  readonly pool: string;
-  readonly command: string;
-  readonly waitedMs: number;
-  readonly limitMs: number;
-}> {
+export class QueueTimeoutError extends QueueTimeoutBase {
   override get message(): string {
     return `pool ${this.pool}: "${this.command}" waited ${this.waitedMs} ms for a worker (limit ${this.limitMs} ms)`;
   }
 }
+
+interface PoolDrainingFields {
+  readonly pool: string;
+  readonly command: string;
+  readonly state: string;
+  readonly inFlight: boolean;
+}
+const PoolDrainingBase: TaggedErrorClass<"PoolDrainingError", PoolDrainingFields> = Data.TaggedError("PoolDrainingError")<PoolDrainingFields>;
 
 /**
  * The pool is draining or stopped. With `inFlight: false` it refused a new
@@ -303,18 +354,20 @@ export class QueueTimeoutError extends Data.TaggedError("QueueTimeoutError")<{
  * console.log(e.message); // pool v1 is draining and takes no new call ("echo")
  * ```
  */
-export class PoolDrainingError extends Data.TaggedError("PoolDrainingError")<{
-  readonly pool: string;
-  readonly command: string;
-  readonly state: string;
-  readonly inFlight: boolean;
-}> {
+export class PoolDrainingError extends PoolDrainingBase {
   override get message(): string {
     return this.inFlight
       ? `pool ${this.pool} drained before "${this.command}" finished (it may have run)`
       : `pool ${this.pool} is ${this.state} and takes no new call ("${this.command}")`;
   }
 }
+
+interface BreakerOpenFields {
+  readonly pool: string;
+  readonly command: string;
+  readonly state: "open" | "isolated";
+}
+const BreakerOpenBase: TaggedErrorClass<"BreakerOpenError", BreakerOpenFields> = Data.TaggedError("BreakerOpenError")<BreakerOpenFields>;
 
 /**
  * The pool's circuit breaker is open (or isolated by an operator): the call
@@ -327,15 +380,19 @@ export class PoolDrainingError extends Data.TaggedError("PoolDrainingError")<{
  * console.log(e.message); // pool v2: circuit breaker is open, refused "echo"
  * ```
  */
-export class BreakerOpenError extends Data.TaggedError("BreakerOpenError")<{
-  readonly pool: string;
-  readonly command: string;
-  readonly state: "open" | "isolated";
-}> {
+export class BreakerOpenError extends BreakerOpenBase {
   override get message(): string {
     return `pool ${this.pool}: circuit breaker is ${this.state}, refused "${this.command}"`;
   }
 }
+
+interface SessionWorkerLostFields {
+  readonly pool: string;
+  readonly command: string;
+  readonly sessionId: string;
+  readonly workerId: string;
+}
+const SessionWorkerLostBase: TaggedErrorClass<"SessionWorkerLostError", SessionWorkerLostFields> = Data.TaggedError("SessionWorkerLostError")<SessionWorkerLostFields>;
 
 /**
  * With `affinity: "strict"`, the worker that holds the session is gone, so
@@ -348,12 +405,7 @@ export class BreakerOpenError extends Data.TaggedError("BreakerOpenError")<{
  * console.log(e.message); // pool v2: worker v2-3 that held session "s1" is gone, refused "step"
  * ```
  */
-export class SessionWorkerLostError extends Data.TaggedError("SessionWorkerLostError")<{
-  readonly pool: string;
-  readonly command: string;
-  readonly sessionId: string;
-  readonly workerId: string;
-}> {
+export class SessionWorkerLostError extends SessionWorkerLostBase {
   override get message(): string {
     return `pool ${this.pool}: worker ${this.workerId} that held session "${this.sessionId}" is gone, refused "${this.command}"`;
   }
@@ -364,6 +416,15 @@ export type StoreBackend = "sqlite" | "postgres";
 
 /** What went wrong with a store. */
 export type StoreFailure = "bad_url" | "unreachable" | "permission" | "query" | "conflict" | "closed";
+
+interface StoreFields {
+  readonly backend: StoreBackend | null;
+  readonly operation: string;
+  readonly failure: StoreFailure;
+  readonly url: string;
+  readonly reason: string;
+}
+const StoreBase: TaggedErrorClass<"StoreError", StoreFields> = Data.TaggedError("StoreError")<StoreFields>;
 
 /**
  * A store could not be opened or a statement failed. `url` never carries a
@@ -376,17 +437,19 @@ export type StoreFailure = "bad_url" | "unreachable" | "permission" | "query" | 
  * console.log(e.message); // store postgres://db:5432/molt: open failed (unreachable): connection refused
  * ```
  */
-export class StoreError extends Data.TaggedError("StoreError")<{
-  readonly backend: StoreBackend | null;
-  readonly operation: string;
-  readonly failure: StoreFailure;
-  readonly url: string;
-  readonly reason: string;
-}> {
+export class StoreError extends StoreBase {
   override get message(): string {
     return `store ${this.url}: ${this.operation} failed (${this.failure}): ${this.reason}`;
   }
 }
+
+interface StoreRowFields {
+  readonly table: string;
+  readonly row: string;
+  readonly direction: "read" | "write";
+  readonly issue: string;
+}
+const StoreRowBase: TaggedErrorClass<"StoreRowError", StoreRowFields> = Data.TaggedError("StoreRowError")<StoreRowFields>;
 
 /**
  * A row did not match its table's schema: on the way in (nothing was
@@ -399,16 +462,19 @@ export class StoreError extends Data.TaggedError("StoreError")<{
  * console.log(e.message); // store table flags, row key=pool_v2_enabled: cannot read: Expected boolean, got "yes"
  * ```
  */
-export class StoreRowError extends Data.TaggedError("StoreRowError")<{
-  readonly table: string;
-  readonly row: string;
-  readonly direction: "read" | "write";
-  readonly issue: string;
-}> {
+export class StoreRowError extends StoreRowBase {
   override get message(): string {
     return `store table ${this.table}, row ${this.row}: cannot ${this.direction}: ${this.issue}`;
   }
 }
+
+interface MachineVersionFields {
+  readonly actorId: string;
+  readonly machine: string;
+  readonly stored: string;
+  readonly expected: string;
+}
+const MachineVersionBase: TaggedErrorClass<"MachineVersionError", MachineVersionFields> = Data.TaggedError("MachineVersionError")<MachineVersionFields>;
 
 /**
  * A persisted snapshot was written by another version of the machine, and
@@ -421,16 +487,18 @@ export class StoreRowError extends Data.TaggedError("StoreRowError")<{
  * console.log(e.message); // actor breaker:v2: snapshot of machine "breaker" version 1 cannot be restored into version 2 (no migration from 1 to 2)
  * ```
  */
-export class MachineVersionError extends Data.TaggedError("MachineVersionError")<{
-  readonly actorId: string;
-  readonly machine: string;
-  readonly stored: string;
-  readonly expected: string;
-}> {
+export class MachineVersionError extends MachineVersionBase {
   override get message(): string {
     return `actor ${this.actorId}: snapshot of machine "${this.machine}" version ${this.stored} cannot be restored into version ${this.expected} (no migration from ${this.stored} to ${this.expected})`;
   }
 }
+
+interface FlagFields {
+  readonly flag: string;
+  readonly received: unknown;
+  readonly allowed: string;
+}
+const FlagBase: TaggedErrorClass<"FlagError", FlagFields> = Data.TaggedError("FlagError")<FlagFields>;
 
 /**
  * A flag was given a value it cannot hold, or does not exist. Nothing was
@@ -443,15 +511,17 @@ export class MachineVersionError extends Data.TaggedError("MachineVersionError")
  * console.log(e.message); // flag pool_v2_share must be an integer from 0 to 10000 (basis points), received 12000
  * ```
  */
-export class FlagError extends Data.TaggedError("FlagError")<{
-  readonly flag: string;
-  readonly received: unknown;
-  readonly allowed: string;
-}> {
+export class FlagError extends FlagBase {
   override get message(): string {
     return `flag ${this.flag} must be ${this.allowed}, received ${formatValue(this.received)}`;
   }
 }
+
+interface ProgramFields {
+  readonly programId: string;
+  readonly reason: string;
+}
+const ProgramBase: TaggedErrorClass<"ProgramError", ProgramFields> = Data.TaggedError("ProgramError")<ProgramFields>;
 
 /**
  * A program does not exist, or its definition is not one molt can run.
@@ -463,14 +533,19 @@ export class FlagError extends Data.TaggedError("FlagError")<{
  * console.log(e.message); // program "qa": not found
  * ```
  */
-export class ProgramError extends Data.TaggedError("ProgramError")<{
-  readonly programId: string;
-  readonly reason: string;
-}> {
+export class ProgramError extends ProgramBase {
   override get message(): string {
     return `program "${this.programId}": ${this.reason}`;
   }
 }
+
+interface RolloutFields {
+  readonly rolloutId: string;
+  readonly command: string;
+  readonly state: string;
+  readonly allowed: string;
+}
+const RolloutBase: TaggedErrorClass<"RolloutError", RolloutFields> = Data.TaggedError("RolloutError")<RolloutFields>;
 
 /**
  * An operator command (or API call) that the rollout's state does not
@@ -483,16 +558,19 @@ export class ProgramError extends Data.TaggedError("ProgramError")<{
  * console.log(e.message); // rollout r1: cannot resume while active.stage (allowed from: paused)
  * ```
  */
-export class RolloutError extends Data.TaggedError("RolloutError")<{
-  readonly rolloutId: string;
-  readonly command: string;
-  readonly state: string;
-  readonly allowed: string;
-}> {
+export class RolloutError extends RolloutBase {
   override get message(): string {
     return `rollout ${this.rolloutId}: cannot ${this.command} while ${this.state} (allowed from: ${this.allowed})`;
   }
 }
+
+interface MigrationFields {
+  readonly migrationId: string;
+  readonly command: string;
+  readonly state: string;
+  readonly reason: string;
+}
+const MigrationBase: TaggedErrorClass<"MigrationError", MigrationFields> = Data.TaggedError("MigrationError")<MigrationFields>;
 
 /**
  * A migration command that its state or its conditions do not allow, such
@@ -505,16 +583,20 @@ export class RolloutError extends Data.TaggedError("RolloutError")<{
  * console.log(e.message); // migration m1: cannot decommission while rollout: V2 has not been promoted
  * ```
  */
-export class MigrationError extends Data.TaggedError("MigrationError")<{
-  readonly migrationId: string;
-  readonly command: string;
-  readonly state: string;
-  readonly reason: string;
-}> {
+export class MigrationError extends MigrationBase {
   override get message(): string {
     return `migration ${this.migrationId}: cannot ${this.command} while ${this.state}: ${this.reason}`;
   }
 }
+
+interface FencedFields {
+  readonly lease: string;
+  readonly nodeId: string;
+  readonly term: number;
+  readonly currentTerm: number | null;
+  readonly holder: string | null;
+}
+const FencedBase: TaggedErrorClass<"FencedError", FencedFields> = Data.TaggedError("FencedError")<FencedFields>;
 
 /**
  * A write of a fleet leader refused because its lease's term is over:
@@ -529,18 +611,19 @@ export class MigrationError extends Data.TaggedError("MigrationError")<{
  * console.log(e.message); // lease rollout:r1: node a's term 3 is over (term 4 is held by b): the write was refused
  * ```
  */
-export class FencedError extends Data.TaggedError("FencedError")<{
-  readonly lease: string;
-  readonly nodeId: string;
-  readonly term: number;
-  readonly currentTerm: number | null;
-  readonly holder: string | null;
-}> {
+export class FencedError extends FencedBase {
   override get message(): string {
     const now = this.currentTerm === null ? "nobody holds it" : `term ${this.currentTerm} is held by ${this.holder}`;
     return `lease ${this.lease}: node ${this.nodeId}'s term ${this.term} is over (${now}): the write was refused`;
   }
 }
+
+interface FleetFields {
+  readonly nodeId: string;
+  readonly operation: string;
+  readonly reason: string;
+}
+const FleetBase: TaggedErrorClass<"FleetError", FleetFields> = Data.TaggedError("FleetError")<FleetFields>;
 
 /**
  * A fleet node could not join or act: its id is taken by a live node
@@ -554,11 +637,7 @@ export class FencedError extends Data.TaggedError("FencedError")<{
  * console.log(e.message); // fleet node web-1: cannot join: node id taken by a live node (host b, pid 7)
  * ```
  */
-export class FleetError extends Data.TaggedError("FleetError")<{
-  readonly nodeId: string;
-  readonly operation: string;
-  readonly reason: string;
-}> {
+export class FleetError extends FleetBase {
   override get message(): string {
     return `fleet node ${this.nodeId}: cannot ${this.operation}: ${this.reason}`;
   }
@@ -566,6 +645,14 @@ export class FleetError extends Data.TaggedError("FleetError")<{
 
 /** Why a backup could not be read or restored. */
 export type BackupProblem = "unknown_id" | "unreadable" | "newer_schema" | "rollout_active";
+
+interface BackupFields {
+  /** The backup's id, or the file it was read from. */
+  readonly source: string;
+  readonly problem: BackupProblem;
+  readonly reason: string;
+}
+const BackupBase: TaggedErrorClass<"BackupError", BackupFields> = Data.TaggedError("BackupError")<BackupFields>;
 
 /**
  * A backup could not be read or restored: no backup with that id, a file
@@ -580,12 +667,7 @@ export type BackupProblem = "unknown_id" | "unreadable" | "newer_schema" | "roll
  * console.log(e.message); // backup backup-1: no backup with this id in the store
  * ```
  */
-export class BackupError extends Data.TaggedError("BackupError")<{
-  /** The backup's id, or the file it was read from. */
-  readonly source: string;
-  readonly problem: BackupProblem;
-  readonly reason: string;
-}> {
+export class BackupError extends BackupBase {
   override get message(): string {
     return `backup ${this.source}: ${this.reason}`;
   }

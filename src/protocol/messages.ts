@@ -27,7 +27,7 @@ export const PROTOCOL_VERSION = 1;
  * console.log(Schema.is(Request)({ id: 1, command: "ping", args: null })); // true
  * ```
  */
-export const Request = Schema.Struct({
+export const Request: Schema.Codec<Request> = Schema.Struct({
   id: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   command: Schema.String,
   args: Schema.Unknown,
@@ -35,31 +35,54 @@ export const Request = Schema.Struct({
   session: Schema.optionalKey(Schema.String),
 });
 /** A request frame the host writes. */
-export type Request = typeof Request.Type;
+export type Request = {
+  readonly id: number;
+  readonly command: string;
+  readonly args: unknown;
+  readonly deadline_ms?: number;
+  readonly session?: string;
+};
 
 /** The error a worker reports instead of a result. */
-export const WireError = Schema.Struct({
+export const WireError: Schema.Codec<WireError> = Schema.Struct({
   type: Schema.String,
   message: Schema.String,
   traceback: Schema.optionalKey(Schema.String),
   retryable: Schema.optionalKey(Schema.Boolean),
 });
 /** The error a worker reports instead of a result. */
-export type WireError = typeof WireError.Type;
+export type WireError = {
+  readonly type: string;
+  readonly message: string;
+  readonly traceback?: string;
+  readonly retryable?: boolean;
+};
 
 /** A successful answer to request `id`. */
-export const OkResponse = Schema.Struct({
+export const OkResponse: Schema.Codec<OkResponse> = Schema.Struct({
   id: Schema.Int,
   ok: Schema.Literal(true),
   result: Schema.Unknown,
 });
+/** A successful answer to request `id`. */
+export type OkResponse = {
+  readonly id: number;
+  readonly ok: true;
+  readonly result: unknown;
+};
 
 /** A failed answer; `id` is null when the worker could not tell which request it was. */
-export const ErrorResponse = Schema.Struct({
+export const ErrorResponse: Schema.Codec<ErrorResponse> = Schema.Struct({
   id: Schema.NullOr(Schema.Int),
   ok: Schema.Literal(false),
   error: WireError,
 });
+/** A failed answer; `id` is null when the worker could not tell which request it was. */
+export type ErrorResponse = {
+  readonly id: number | null;
+  readonly ok: false;
+  readonly error: WireError;
+};
 
 /**
  * Any frame a worker writes: an OkResponse or an ErrorResponse.
@@ -71,12 +94,12 @@ export const ErrorResponse = Schema.Struct({
  * console.log(Schema.is(Response)({ id: 3, ok: false, error: { type: "ValueError", message: "bad" } })); // true
  * ```
  */
-export const Response = Schema.Union([OkResponse, ErrorResponse]);
+export const Response: Schema.Codec<Response> = Schema.Union([OkResponse, ErrorResponse]);
 /** Any frame a worker writes. */
-export type Response = typeof Response.Type;
+export type Response = OkResponse | ErrorResponse;
 
 /** The first frame a worker writes: id 0, describing itself. */
-export const Hello = Schema.Struct({
+export const Hello: Schema.Codec<Hello> = Schema.Struct({
   protocol: Schema.Int,
   pid: Schema.Int,
   python: Schema.String,
@@ -85,7 +108,14 @@ export const Hello = Schema.Struct({
   commands: Schema.Array(Schema.String),
 });
 /** The first frame a worker writes: id 0, describing itself. */
-export type Hello = typeof Hello.Type;
+export type Hello = {
+  readonly protocol: number;
+  readonly pid: number;
+  readonly python: string;
+  readonly handler: string;
+  readonly threads: number;
+  readonly commands: readonly string[];
+};
 
 const isResponse = Schema.is(Response);
 

@@ -20,17 +20,22 @@ import { ProgramError } from "../errors.ts";
  * console.log(Schema.is(ProgramDefinition)({ signature: "question -> answer", handler: "qa" })); // true
  * ```
  */
-export const ProgramDefinition = Schema.Struct({
-  /** `"question, context -> answer"`: input fields, then output fields. */
+export const ProgramDefinition: Schema.Codec<ProgramDefinition> = Schema.Struct({
   signature: Schema.String.check(Schema.isPattern(/^\s*[A-Za-z_][\w]*(\s*,\s*[A-Za-z_][\w]*)*\s*->\s*[A-Za-z_][\w]*(\s*,\s*[A-Za-z_][\w]*)*\s*$/)),
-  /** A command the workers serve, called with the inputs. */
   handler: Schema.optional(Schema.NonEmptyString),
-  /** A DSPy module, where `dspy` is importable in the worker's Python. */
   dspy: Schema.optional(Schema.Struct({ module: Schema.Literals(["Predict", "ChainOfThought"]) })),
   description: Schema.optional(Schema.String),
 });
 /** A program definition. */
-export type ProgramDefinition = typeof ProgramDefinition.Type;
+export type ProgramDefinition = {
+  /** `"question, context -> answer"`: input fields, then output fields. */
+  readonly signature: string;
+  /** A command the workers serve, called with the inputs. */
+  readonly handler?: string | undefined;
+  /** A DSPy module, where `dspy` is importable in the worker's Python. */
+  readonly dspy?: { readonly module: "Predict" | "ChainOfThought" } | undefined;
+  readonly description?: string | undefined;
+};
 
 const decode = Schema.decodeUnknownResult(ProgramDefinition);
 

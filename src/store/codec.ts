@@ -10,7 +10,9 @@ import { StoreRowError } from "../errors.ts";
 import type { SqlRow } from "./driver.ts";
 
 /** A JSON object, the shape of every config, metrics and metadata column. */
-export const JsonObject = Schema.Record(Schema.String, Schema.Json);
+export type JsonObject = Schema.JsonObject;
+/** A JSON object, the shape of every config, metrics and metadata column. */
+export const JsonObject: Schema.Codec<JsonObject> = Schema.JsonObject;
 
 /** Epoch milliseconds. */
 export const Millis = Schema.Int;

@@ -22,54 +22,75 @@ import { ProgramRecord, type Programs } from "./programs.ts";
 import { SnapshotRecord, type Snapshots } from "./snapshots.ts";
 
 /** A persisted machine as it was: how far its journal went, and its snapshots. */
-export const MachinePosition = Schema.Struct({
+export const MachinePosition: Schema.Codec<MachinePosition> = Schema.Struct({
   actorId: Schema.NonEmptyString,
-  /** Its last journal entry's sequence number (0: none). */
   journalSeq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   snapshots: Schema.Array(SnapshotRecord),
 });
 /** A persisted machine as it was. */
-export type MachinePosition = typeof MachinePosition.Type;
+export type MachinePosition = {
+  readonly actorId: string;
+  /** Its last journal entry's sequence number (0: none). */
+  readonly journalSeq: number;
+  readonly snapshots: readonly SnapshotRecord[];
+};
 
 /** What a backup holds. Documents from before restores existed lack the optional fields, and restore what they hold. */
-export const BackupDocument = Schema.Struct({
-  /** The store's schema version when it was taken: a newer one than the store's cannot be restored. */
+export const BackupDocument: Schema.Codec<BackupDocument> = Schema.Struct({
   schemaVersion: Schema.optional(Schema.Int),
   poolConfigurations: Schema.Array(PoolConfiguration),
-  /** The flags' stored records: what a restore puts back. */
   flags: Schema.Array(FlagRecord),
+  effectiveFlags: Schema.optional(Schema.Array(Schema.Struct({ flag: Schema.NonEmptyString, value: Schema.Json, source: Schema.String }))),
+  sessions: Schema.Array(Schema.Json),
+  programs: Schema.Array(ProgramRecord),
+  metricSummaries: Schema.Array(PoolMetricsEntry),
+  machines: Schema.optional(Schema.Array(MachinePosition)),
+  nodes: Schema.optional(Schema.Array(Schema.Json)),
+});
+/** What a backup holds. */
+export type BackupDocument = {
+  /** The store's schema version when it was taken: a newer one than the store's cannot be restored. */
+  readonly schemaVersion?: number | undefined;
+  readonly poolConfigurations: readonly PoolConfiguration[];
+  /** The flags' stored records: what a restore puts back. */
+  readonly flags: readonly FlagRecord[];
   /**
    * Every flag as the process that took the backup saw it: its value and
    * where that came from (pin, env, config, store, default). A record: env
    * and pins belong to processes, and are not restored.
    */
-  effectiveFlags: Schema.optional(Schema.Array(Schema.Struct({ flag: Schema.NonEmptyString, value: Schema.Json, source: Schema.String }))),
-  sessions: Schema.Array(Schema.Json),
-  programs: Schema.Array(ProgramRecord),
+  readonly effectiveFlags?: readonly { readonly flag: string; readonly value: Schema.Json; readonly source: string }[] | undefined;
+  readonly sessions: readonly Schema.Json[];
+  readonly programs: readonly ProgramRecord[];
   /** The newest metrics of each pool and node. */
-  metricSummaries: Schema.Array(PoolMetricsEntry),
+  readonly metricSummaries: readonly PoolMetricsEntry[];
   /** Every persisted machine (migrations, rollouts, breakers). */
-  machines: Schema.optional(Schema.Array(MachinePosition)),
+  readonly machines?: readonly MachinePosition[] | undefined;
   /** The fleet's nodes as they were (a record: nodes are processes, and are not restored). */
-  nodes: Schema.optional(Schema.Array(Schema.Json)),
-});
-/** What a backup holds. */
-export type BackupDocument = typeof BackupDocument.Type;
+  readonly nodes?: readonly Schema.Json[] | undefined;
+};
 
-/** A backup without its document, as `list` returns it. */
-export const BackupInfo = Schema.Struct({
+const backupInfoFields = {
   id: Schema.NonEmptyString,
   createdAt: Millis,
   reason: Schema.String,
   file: Schema.NullOr(Schema.String),
-});
+};
+
 /** A backup without its document, as `list` returns it. */
-export type BackupInfo = typeof BackupInfo.Type;
+export const BackupInfo: Schema.Codec<BackupInfo> = Schema.Struct(backupInfoFields);
+/** A backup without its document, as `list` returns it. */
+export type BackupInfo = {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly reason: string;
+  readonly file: string | null;
+};
 
 /** A stored backup. */
-export const Backup = Schema.Struct({ ...BackupInfo.fields, document: BackupDocument });
+export const Backup: Schema.Codec<Backup> = Schema.Struct({ ...backupInfoFields, document: BackupDocument });
 /** A stored backup. */
-export type Backup = typeof Backup.Type;
+export type Backup = BackupInfo & { readonly document: BackupDocument };
 
 const key = (r: SqlRow): string => `id=${r.id}`;
 const info = (r: SqlRow) => ({ id: r.id, createdAt: r.created_at, reason: r.reason, file: r.file });

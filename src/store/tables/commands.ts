@@ -9,30 +9,42 @@ import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow } from "../driver.ts";
 
 /** A command's progress: "claimed" by a fleet's leader, which applies it next. */
-export const CommandStatus = Schema.Literals(["pending", "claimed", "applied", "failed"]);
+export const CommandStatus: Schema.Codec<CommandStatus> = Schema.Literals(["pending", "claimed", "applied", "failed"]);
 /** A command's progress. */
-export type CommandStatus = typeof CommandStatus.Type;
+export type CommandStatus = "pending" | "claimed" | "applied" | "failed";
 
 /** A queued operator command. */
-export const OperatorCommand = Schema.Struct({
+export const OperatorCommand: Schema.Codec<OperatorCommand> = Schema.Struct({
   id: Schema.Int,
-  /** The migration (or rollout) it is for. */
   target: Schema.NonEmptyString,
-  /** "pause", "resume", "promote", "abort", "rollback", "emergency_rollback", "decommission", "start". */
   command: Schema.NonEmptyString,
   args: JsonObject,
   requestedBy: Schema.NullOr(Schema.String),
   requestedAt: Millis,
   status: CommandStatus,
   appliedAt: Schema.NullOr(Millis),
-  /** What applying it returned, or the error it raised. */
   result: Schema.NullOr(JsonObject),
-  /** The fleet node that claimed it, and under which lease term; null when none did. */
   claimedBy: Schema.NullOr(Schema.String),
   claimedTerm: Schema.NullOr(Schema.Int),
 });
 /** A queued operator command. */
-export type OperatorCommand = typeof OperatorCommand.Type;
+export type OperatorCommand = {
+  readonly id: number;
+  /** The migration (or rollout) it is for. */
+  readonly target: string;
+  /** "pause", "resume", "promote", "abort", "rollback", "emergency_rollback", "decommission", "start". */
+  readonly command: string;
+  readonly args: JsonObject;
+  readonly requestedBy: string | null;
+  readonly requestedAt: number;
+  readonly status: CommandStatus;
+  readonly appliedAt: number | null;
+  /** What applying it returned, or the error it raised. */
+  readonly result: JsonObject | null;
+  /** The fleet node that claimed it, and under which lease term; null when none did. */
+  readonly claimedBy: string | null;
+  readonly claimedTerm: number | null;
+};
 
 const codec = rowCodec(
   "commands",

@@ -12,11 +12,10 @@ import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A recorded decision. */
-export const Decision = Schema.Struct({
+export const Decision: Schema.Codec<Decision> = Schema.Struct({
   id: Schema.Int,
   rolloutId: Schema.NonEmptyString,
   at: Millis,
-  /** What happened: "judged", "advanced", "paused", "resumed", "promoted", "rolled_back", "started", … */
   kind: Schema.NonEmptyString,
   stateFrom: Schema.String,
   stateTo: Schema.String,
@@ -26,7 +25,19 @@ export const Decision = Schema.Struct({
   inputs: JsonObject,
 });
 /** A recorded decision. */
-export type Decision = typeof Decision.Type;
+export type Decision = {
+  readonly id: number;
+  readonly rolloutId: string;
+  readonly at: number;
+  /** What happened: "judged", "advanced", "paused", "resumed", "promoted", "rolled_back", "started", … */
+  readonly kind: string;
+  readonly stateFrom: string;
+  readonly stateTo: string;
+  readonly shareFrom: number;
+  readonly shareTo: number;
+  readonly reason: string;
+  readonly inputs: JsonObject;
+};
 
 const codec = rowCodec(
   "decisions",

@@ -12,7 +12,7 @@ import type { Fence } from "../fence.ts";
 import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A flag's stored value. */
-export const FlagRecord = Schema.Struct({
+export const FlagRecord: Schema.Codec<FlagRecord> = Schema.Struct({
   key: Schema.NonEmptyString,
   value: Schema.Json,
   updatedAt: Millis,
@@ -20,13 +20,18 @@ export const FlagRecord = Schema.Struct({
   reason: Schema.NullOr(Schema.String),
 });
 /** A flag's stored value. */
-export type FlagRecord = typeof FlagRecord.Type;
+export type FlagRecord = {
+  readonly key: string;
+  readonly value: Schema.Json;
+  readonly updatedAt: number;
+  readonly updatedBy: string | null;
+  readonly reason: string | null;
+};
 
 /** One change of a flag. */
-export const FlagChange = Schema.Struct({
+export const FlagChange: Schema.Codec<FlagChange> = Schema.Struct({
   id: Schema.Int,
   key: Schema.NonEmptyString,
-  /** The value before, or null if the flag was never stored. */
   oldValue: Schema.NullOr(Schema.Json),
   newValue: Schema.Json,
   changedBy: Schema.NullOr(Schema.String),
@@ -34,7 +39,16 @@ export const FlagChange = Schema.Struct({
   at: Millis,
 });
 /** One change of a flag. */
-export type FlagChange = typeof FlagChange.Type;
+export type FlagChange = {
+  readonly id: number;
+  readonly key: string;
+  /** The value before, or null if the flag was never stored. */
+  readonly oldValue: Schema.Json | null;
+  readonly newValue: Schema.Json;
+  readonly changedBy: string | null;
+  readonly reason: string | null;
+  readonly at: number;
+};
 
 const codec = rowCodec(
   "flags",

@@ -9,19 +9,27 @@ import { jsonColumn, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A journaled event: a JSON object with a `type`. */
-export const JournalEvent = Schema.StructWithRest(Schema.Struct({ type: Schema.NonEmptyString }), [Schema.Record(Schema.String, Schema.Json)]);
+export const JournalEvent: Schema.Codec<JournalEvent> = Schema.StructWithRest(Schema.Struct({ type: Schema.NonEmptyString }), [Schema.Record(Schema.String, Schema.Json)]);
 /** A journaled event: a JSON object with a `type`. */
-export type JournalEvent = typeof JournalEvent.Type;
+export type JournalEvent = {
+  readonly type: string;
+  readonly [key: string]: Schema.Json;
+};
 
 /** One journal entry. */
-export const JournalEntry = Schema.Struct({
+export const JournalEntry: Schema.Codec<JournalEntry> = Schema.Struct({
   actorId: Schema.NonEmptyString,
   seq: Schema.Int.check(Schema.isGreaterThan(0)),
   event: JournalEvent,
   at: Millis,
 });
 /** One journal entry. */
-export type JournalEntry = typeof JournalEntry.Type;
+export type JournalEntry = {
+  readonly actorId: string;
+  readonly seq: number;
+  readonly event: JournalEvent;
+  readonly at: number;
+};
 
 const codec = rowCodec(
   "journal",

@@ -8,12 +8,12 @@ import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow } from "../driver.ts";
 
 /** The outcome of a phase. */
-export const PhaseStatus = Schema.Literals(["running", "completed", "failed", "skipped", "rolled_back"]);
+export const PhaseStatus: Schema.Codec<PhaseStatus> = Schema.Literals(["running", "completed", "failed", "skipped", "rolled_back"]);
 /** The outcome of a phase. */
-export type PhaseStatus = typeof PhaseStatus.Type;
+export type PhaseStatus = "running" | "completed" | "failed" | "skipped" | "rolled_back";
 
 /** One phase of one migration run. */
-export const MigrationPhase = Schema.Struct({
+export const MigrationPhase: Schema.Codec<MigrationPhase> = Schema.Struct({
   migrationId: Schema.NonEmptyString,
   phase: Schema.NonEmptyString,
   status: PhaseStatus,
@@ -22,7 +22,14 @@ export const MigrationPhase = Schema.Struct({
   metadata: JsonObject,
 });
 /** One phase of one migration run. */
-export type MigrationPhase = typeof MigrationPhase.Type;
+export type MigrationPhase = {
+  readonly migrationId: string;
+  readonly phase: string;
+  readonly status: PhaseStatus;
+  readonly startedAt: number;
+  readonly completedAt: number | null;
+  readonly metadata: JsonObject;
+};
 
 const codec = rowCodec(
   "migration_status",

@@ -14,33 +14,47 @@ import type { Driver, SqlRow, SqlValue } from "../driver.ts";
 export const STALE_BEATS = 3;
 
 /** What a node does: leads the rollout, follows it, or has stopped. */
-export const NodeRole = Schema.Literals(["leader", "follower", "router", "stopped"]);
+export const NodeRole: Schema.Codec<NodeRole> = Schema.Literals(["leader", "follower", "router", "stopped"]);
 /** What a node does: leads the rollout, follows it, only routes (a router registered with `node`), or has stopped. */
-export type NodeRole = typeof NodeRole.Type;
+export type NodeRole = "leader" | "follower" | "router" | "stopped";
 
 /** A node as registered. */
-export const NodeRecord = Schema.Struct({
+export const NodeRecord: Schema.Codec<NodeRecord> = Schema.Struct({
   nodeId: Schema.NonEmptyString,
-  /** The rollout (migration) it serves. */
   target: Schema.NonEmptyString,
   host: Schema.String,
   pid: Schema.Int,
-  /** molt's version. */
   version: Schema.String,
   role: NodeRole,
-  /** The pools it serves, V1's then V2's. */
   arms: Schema.Array(Schema.String),
   heartbeatMs: Schema.Int,
   startedAt: Millis,
   heartbeatAt: Millis,
   stoppedAt: Schema.NullOr(Millis),
-  /** The V2 share it applies (basis points), as of its last heartbeat. */
   shareBp: Schema.NullOr(Schema.Int),
-  /** What else it reports with its heartbeat: its last window's calls per arm, whether it lost the store. */
   state: JsonObject,
 });
 /** A node as registered. */
-export type NodeRecord = typeof NodeRecord.Type;
+export type NodeRecord = {
+  readonly nodeId: string;
+  /** The rollout (migration) it serves. */
+  readonly target: string;
+  readonly host: string;
+  readonly pid: number;
+  /** molt's version. */
+  readonly version: string;
+  readonly role: NodeRole;
+  /** The pools it serves, V1's then V2's. */
+  readonly arms: readonly string[];
+  readonly heartbeatMs: number;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly stoppedAt: number | null;
+  /** The V2 share it applies (basis points), as of its last heartbeat. */
+  readonly shareBp: number | null;
+  /** What else it reports with its heartbeat: its last window's calls per arm, whether it lost the store. */
+  readonly state: JsonObject;
+};
 
 /** A node as read: its record, how long since its heartbeat (on the store's clock), and whether it is live. */
 export interface NodeView extends NodeRecord {

@@ -9,7 +9,7 @@ import { boolColumn, jsonColumn, JsonObject, Millis, rowCodec } from "../codec.t
 import type { Driver, Queryable, SqlRow } from "../driver.ts";
 
 /** One version of a pool's configuration. */
-export const PoolConfiguration = Schema.Struct({
+export const PoolConfiguration: Schema.Codec<PoolConfiguration> = Schema.Struct({
   name: Schema.NonEmptyString,
   version: Schema.Int.check(Schema.isGreaterThan(0)),
   config: JsonObject,
@@ -18,7 +18,14 @@ export const PoolConfiguration = Schema.Struct({
   updatedAt: Millis,
 });
 /** One version of a pool's configuration. */
-export type PoolConfiguration = typeof PoolConfiguration.Type;
+export type PoolConfiguration = {
+  readonly name: string;
+  readonly version: number;
+  readonly config: JsonObject;
+  readonly active: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+};
 
 const codec = rowCodec(
   "pool_configurations",

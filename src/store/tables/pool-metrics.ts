@@ -8,14 +8,19 @@ import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow, SqlValue } from "../driver.ts";
 
 /** One node's metrics for one pool at one time. */
-export const PoolMetricsEntry = Schema.Struct({
+export const PoolMetricsEntry: Schema.Codec<PoolMetricsEntry> = Schema.Struct({
   poolName: Schema.NonEmptyString,
   nodeId: Schema.NonEmptyString,
   timestamp: Millis,
   metrics: JsonObject,
 });
 /** One node's metrics for one pool at one time. */
-export type PoolMetricsEntry = typeof PoolMetricsEntry.Type;
+export type PoolMetricsEntry = {
+  readonly poolName: string;
+  readonly nodeId: string;
+  readonly timestamp: number;
+  readonly metrics: JsonObject;
+};
 
 const codec = rowCodec(
   "pool_metrics",

@@ -10,7 +10,7 @@ import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow } from "../driver.ts";
 
 /** A stored program. */
-export const ProgramRecord = Schema.Struct({
+export const ProgramRecord: Schema.Codec<ProgramRecord> = Schema.Struct({
   id: Schema.NonEmptyString,
   definition: JsonObject,
   contentHash: Schema.NonEmptyString,
@@ -18,7 +18,13 @@ export const ProgramRecord = Schema.Struct({
   updatedAt: Millis,
 });
 /** A stored program. */
-export type ProgramRecord = typeof ProgramRecord.Type;
+export type ProgramRecord = {
+  readonly id: string;
+  readonly definition: JsonObject;
+  readonly contentHash: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+};
 
 const codec = rowCodec(
   "programs",

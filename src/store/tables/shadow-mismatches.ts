@@ -9,18 +9,25 @@ import { jsonColumn, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow, SqlValue } from "../driver.ts";
 
 /** A recorded mismatch. */
-export const ShadowMismatch = Schema.Struct({
+export const ShadowMismatch: Schema.Codec<ShadowMismatch> = Schema.Struct({
   command: Schema.NonEmptyString,
   servingArm: Schema.NonEmptyString,
   shadowArm: Schema.NonEmptyString,
-  /** What the caller received (trimmed), or its error. */
   serving: Schema.Json,
-  /** What the shadow answered (trimmed), or its error. */
   shadow: Schema.Json,
   at: Millis,
 });
 /** A recorded mismatch. */
-export type ShadowMismatch = typeof ShadowMismatch.Type;
+export type ShadowMismatch = {
+  readonly command: string;
+  readonly servingArm: string;
+  readonly shadowArm: string;
+  /** What the caller received (trimmed), or its error. */
+  readonly serving: Schema.Json;
+  /** What the shadow answered (trimmed), or its error. */
+  readonly shadow: Schema.Json;
+  readonly at: number;
+};
 
 const codec = rowCodec(
   "shadow_mismatches",

@@ -10,9 +10,8 @@ import { jsonColumn, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 
 /** A stored snapshot. */
-export const SnapshotRecord = Schema.Struct({
+export const SnapshotRecord: Schema.Codec<SnapshotRecord> = Schema.Struct({
   actorId: Schema.NonEmptyString,
-  /** The last journal entry applied to it; 0 for the initial snapshot. */
   seq: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   machine: Schema.NonEmptyString,
   machineVersion: Schema.NonEmptyString,
@@ -20,7 +19,15 @@ export const SnapshotRecord = Schema.Struct({
   at: Millis,
 });
 /** A stored snapshot. */
-export type SnapshotRecord = typeof SnapshotRecord.Type;
+export type SnapshotRecord = {
+  readonly actorId: string;
+  /** The last journal entry applied to it; 0 for the initial snapshot. */
+  readonly seq: number;
+  readonly machine: string;
+  readonly machineVersion: string;
+  readonly snapshot: Schema.Json;
+  readonly at: number;
+};
 
 const codec = rowCodec(
   "machine_snapshots",

@@ -9,18 +9,25 @@ import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow } from "../driver.ts";
 
 /** A stored validation result. */
-export const ValidationResult = Schema.Struct({
+export const ValidationResult: Schema.Codec<ValidationResult> = Schema.Struct({
   id: Schema.Int,
-  /** The migration it was run for. */
   target: Schema.NonEmptyString,
   kind: Schema.NonEmptyString,
   at: Millis,
-  /** "pass", "fail", or "insufficient" (too little evidence either way). */
   verdict: Schema.Literals(["pass", "fail", "insufficient"]),
   report: JsonObject,
 });
 /** A stored validation result. */
-export type ValidationResult = typeof ValidationResult.Type;
+export type ValidationResult = {
+  readonly id: number;
+  /** The migration it was run for. */
+  readonly target: string;
+  readonly kind: string;
+  readonly at: number;
+  /** "pass", "fail", or "insufficient" (too little evidence either way). */
+  readonly verdict: "pass" | "fail" | "insufficient";
+  readonly report: JsonObject;
+};
 
 const codec = rowCodec(
   "validation_results",
