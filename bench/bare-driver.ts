@@ -2,7 +2,8 @@
 // Bun.spawn of the same Python worker program, a length-prefixed write per
 // call, a minimal deframer and a Map of resolvers. No deadlines, no
 // supervision, no checks.
-import { PYTHON_PACKAGE_DIR, resolvePython } from "../src/process/python.ts";
+import { resolvePython } from "../src/process/python.ts";
+import { pythonPackageDir } from "../src/process/python-package.ts";
 
 /** A way to make one echo call, and to stop. */
 export interface Driver {
@@ -17,7 +18,7 @@ export async function bareProcess(handler: string): Promise<Driver> {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "inherit",
-    env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR },
+    env: { ...process.env, PYTHONPATH: await pythonPackageDir() },
   });
   const waiting = new Map<number, (v: unknown) => void>();
   let hello!: () => void;

@@ -15,12 +15,8 @@ say() { printf '%s\n' "install-test: $*" >&2; }
 # label, then the command; each bounded, so that a hang fails CI instead of holding it.
 run() { local label=$1 t0; shift; t0=$(date +%s%N); timeout 300 "$@"; say "$label: $(( ($(date +%s%N) - t0) / 1000000 )) ms"; }
 
-arch="$(uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)"
-for v in 22.13.1 20.19.0; do
-  (cd "$work" && npm pack --silent "node-linux-$arch@$v" >/dev/null && mkdir "node$v" && tar xzf "node-linux-$arch-$v.tgz" -C "node$v" --strip-components 1)
-done
-node22="$work/node22.13.1/bin"
-node20="$work/node20.19.0/bin"
+node22="$("$repo/scripts/fetch-node.sh" 22.13.1 "$work")"
+node20="$("$repo/scripts/fetch-node.sh" 20.19.0 "$work")"
 bun="$repo/node_modules/.bin/bun"
 deno="$repo/node_modules/.bin/deno"
 tarball="$(cd "$repo" && npm pack --silent --pack-destination "$work" | tail -1)"

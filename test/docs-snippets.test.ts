@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoPath } from "./helpers.ts";
+import { repoPath, spawnChild, tsCommand } from "./helpers.ts";
 
 interface Block {
   readonly file: string;
@@ -53,7 +53,7 @@ describe("docs snippets", () => {
       mkdirSync(dir, { recursive: true });
       for (const name of ["handler.py", "handler_v1.py", "handler_v2.py"]) copyFileSync(repoPath("examples/summarizer.py"), join(dir, name));
       writeFileSync(join(dir, "snippet.ts"), block.code);
-      const child = Bun.spawn([process.execPath, "snippet.ts"], { cwd: dir, stdout: "pipe", stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
+      const child = spawnChild(tsCommand("snippet.ts"), { cwd: dir, stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
       const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
       const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
       clearTimeout(timer);

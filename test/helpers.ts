@@ -1,4 +1,7 @@
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { Readable, type Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 /** Absolute path of a file under test/fixtures. */
@@ -85,3 +88,46 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
     }
   }
 }
+
+/**
+ * The command that runs a TypeScript file with the runtime running the
+ * suite: Bun, or Node with the flags scripts/node-tests.sh gave it.
+ */
+export const tsCommand = (script: string, ...args: string[]): string[] => [process.execPath, ...process.execArgv, script, ...args];
+
+/** A child process started by {@link spawnChild}. */
+export interface Child {
+  readonly pid: number;
+  readonly stdin: Writable | null;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** Its exit code, or 128 + the signal's number when a signal ended it. */
+  readonly exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Start `command` with piped stdio, under Bun and Node alike. */
+export function spawnChild(
+  command: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: "pipe" | "ignore"; stderr?: "pipe" | "inherit" } = {},
+): Child {
+  const [file, ...args] = command;
+  const child = spawn(file!, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin ?? "ignore", "pipe", options.stderr ?? "pipe"] });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
+  });
+  const web = (stream: Readable | null): ReadableStream<Uint8Array> =>
+    stream === null ? new ReadableStream({ start: (c) => c.close() }) : (Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>);
+  return {
+    pid: child.pid ?? 0,
+    stdin: child.stdin,
+    stdout: web(child.stdout),
+    stderr: web(child.stderr),
+    exited,
+    kill: (signal) => void child.kill(signal),
+  };
+}
+
+/** Resolve after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -18,7 +18,7 @@ import { duration, pct, stageOf } from "../migration/format.ts";
 import { MIGRATION_MACHINE_VERSION, migrationMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine } from "../../machines/mod.ts";
 import { backupById } from "../migration/restore.ts";
 import type { DecommissionPlan } from "../migration/migration.ts";
-import { PYTHON_PACKAGE_DIR } from "../process/python.ts";
+import { pythonPackageDir } from "../process/python-package.ts";
 import type { ReportFormat } from "../migration/report.ts";
 import {
   createFlags,
@@ -320,7 +320,7 @@ program.command("report").description("Write the migration report: phases, timel
   );
 
 program.command("python-path").description("Print the directory of molt's Python runtime: put it on PYTHONPATH (or in your editor's extra paths) to import molt in a handler's own tests.")
-  .action(() => console.log(PYTHON_PACKAGE_DIR));
+  .action(async () => console.log(await pythonPackageDir()));
 
 program.command("inspect").description("Print the machine definitions (JSON for the Stately visualiser) and the live snapshots.")
   .option("--machines", "only the machine definitions").option("--snapshots", "only the live snapshots")

@@ -4,12 +4,8 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { SpawnFailure } from "./child.ts";
 import { signalTree } from "./tree.ts";
-
-/** The directory holding the `molt` Python package, for PYTHONPATH. */
-export const PYTHON_PACKAGE_DIR: string = fileURLToPath(new URL("../python", import.meta.url));
 
 /** How long a caller with no start deadline of its own waits for an interpreter to answer. */
 const DEFAULT_RESOLVE_TIMEOUT_MS = 30_000;

@@ -186,13 +186,29 @@ class SqliteDriver implements Driver {
         await this.retrying("COMMIT", Date.now(), () => this.exec("COMMIT", [], "run"), () => null);
         return result;
       } catch (e) {
-        if (this.db.isTransaction) this.db.exec("ROLLBACK");
+        this.rollback();
         throw e;
       } finally {
         this.open = null;
         end();
       }
     });
+  }
+
+  /**
+   * End the open transaction after its body failed. Not by asking
+   * `DatabaseSync.isTransaction` first: Node has it only from 22.16, and
+   * without it a failed transaction stayed open and every later one failed
+   * ("cannot start a transaction within a transaction"). SQLite may have
+   * rolled back already (it does on SQLITE_FULL, IOERR, NOMEM, ...): that
+   * ROLLBACK finds no transaction, and the body's error is what counts.
+   */
+  private rollback(): void {
+    try {
+      this.db.exec("ROLLBACK");
+    } catch (e) {
+      if (!/no transaction is active/.test((e as Error).message)) throw this.error("ROLLBACK", e);
+    }
   }
 
   close(): Promise<void> {

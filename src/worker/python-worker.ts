@@ -19,7 +19,8 @@ import {
 } from "../errors.ts";
 import { type WorkerEvent, workerMachine, type WorkerState } from "../../machines/worker.ts";
 import { type ChildProcess, SpawnFailure, spawnChild } from "../process/child.ts";
-import { PYTHON_PACKAGE_DIR, resolvePython } from "../process/python.ts";
+import { resolvePython } from "../process/python.ts";
+import { pythonPackageDir } from "../process/python-package.ts";
 import { Deframer, encodeFrame } from "../protocol/frame.ts";
 import { type Hello, parseHello, parseResponse, type Response } from "../protocol/messages.ts";
 import { invalidCall } from "./call-check.ts";
@@ -297,13 +298,12 @@ export class PythonWorker implements Worker {
 
   private async launch(): Promise<void> {
     const o = this.options;
-    let python: string;
     try {
-      python = await resolvePython(o.python);
+      const [python, packageDir] = await Promise.all([resolvePython(o.python), pythonPackageDir()]);
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
       Object.assign(env, o.env, {
-        PYTHONPATH: [PYTHON_PACKAGE_DIR, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+        PYTHONPATH: [packageDir, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(delimiter),
         PYTHONUNBUFFERED: "1",
       });
       this.proc = await spawnChild({

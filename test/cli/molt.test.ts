@@ -5,11 +5,12 @@
  * every command has --help.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createFlags, createMigration, openStore } from "../../mod.ts";
-import { fixture, repoPath, waitFor } from "../helpers.ts";
+import { fixture, repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
@@ -18,7 +19,7 @@ afterAll(() => sqlite.cleanup());
 
 async function cli(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
   const t = performance.now();
-  const child = Bun.spawn([process.execPath, repoPath("src/cli/molt.ts"), "--store", url, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
+  const child = spawnChild(tsCommand(repoPath("src/cli/molt.ts"), "--store", url, ...args), { stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, out, err, ms: performance.now() - t };
 }
@@ -123,7 +124,7 @@ describe("molt CLI", () => {
     expect([r.code, r.err]).toEqual([0, ""]);
     const dir = r.out.trim();
     expect(existsSync(join(dir, "molt", "__init__.py"))).toBe(true);
-    const python = Bun.spawnSync(["python3", "-c", "import molt; print(molt.PROTOCOL_VERSION)"], { env: { ...process.env, PYTHONPATH: dir }, cwd: "/" });
+    const python = spawnSync("python3", ["-c", "import molt; print(molt.PROTOCOL_VERSION)"], { env: { ...process.env, PYTHONPATH: dir }, cwd: "/" });
     expect(python.stdout.toString().trim()).toBe("1");
   });
 
@@ -201,7 +202,7 @@ test("molt validate takes the call's arguments; without them a command that need
   const given = await cli(url, ...common, "--args", '{"x": 1}');
   expect([given.code, JSON.parse(given.out)[0].verdict]).toEqual([0, "pass"]);
   const file = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "args.json");
-  await Bun.write(file, '{"x": 2}');
+  writeFileSync(file, '{"x": 2}');
   expect((await cli(url, ...common, "--args-file", file)).code).toBe(0);
 
   // Bad arguments are usage errors (exit 2) that name the option, and nothing runs.

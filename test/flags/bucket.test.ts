@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { bucketOf, inShare, murmur3 } from "../../mod.ts";
-import { lcg, repoPath } from "../helpers.ts";
+import { lcg, repoPath, spawnChild } from "../helpers.ts";
 
 const spec = JSON.parse(readFileSync(repoPath("test/spec/bucket/murmur3.json"), "utf8")) as {
   vectors: { text: string; seed: number; hash: string }[];
@@ -84,9 +84,9 @@ describe("bucketing", () => {
       "hashes = ['%08x' % murmur3_32(v['text'].encode('utf-8'), v['seed']) for v in data['vectors']]",
       "json.dump({'hashes': hashes, 'buckets': [bucket('pool_v2_share', k) for k in data['keys']]}, sys.stdout)",
     ].join("\n");
-    const child = Bun.spawn(["python3", "-c", script], { cwd: repoPath(""), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-    child.stdin.write(JSON.stringify({ vectors: spec.vectors, keys: sample }));
-    await child.stdin.end();
+    const child = spawnChild(["python3", "-c", script], { cwd: repoPath(""), stdin: "pipe", stderr: "pipe" });
+    child.stdin!.write(JSON.stringify({ vectors: spec.vectors, keys: sample }));
+    await child.stdin!.end();
     const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
     expect({ code: await child.exited, err }).toEqual({ code: 0, err: "" });
     const python = JSON.parse(out) as { hashes: string[]; buckets: number[] };

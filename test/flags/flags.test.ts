@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createFlags, FLAG_DEFAULTS, FlagError, type FlagUpdate, openStore } from "../../mod.ts";
-import { fixture, rejection, waitFor } from "../helpers.ts";
+import { fixture, rejection, spawnChild, tsCommand, waitFor } from "../helpers.ts";
 import postgres from "postgres";
 import { BACKENDS, PG_URL } from "../store/backends.ts";
 
@@ -184,7 +184,7 @@ for (const backend of BACKENDS) {
       const heard: FlagUpdate[] = [];
       flags.subscribe((u) => heard.push(u));
       for (const [flag, value] of [["pool_v2_enabled", true], ["pool_v2_share", 2500]] as const) {
-        const child = Bun.spawn([process.execPath, fixture("set-flag.ts"), url, flag, JSON.stringify(value)], { stdout: "pipe", stderr: "pipe" });
+        const child = spawnChild(tsCommand(fixture("set-flag.ts"), url, flag, JSON.stringify(value)), { stderr: "pipe" });
         expect({ code: await child.exited, err: await new Response(child.stderr).text() }).toEqual({ code: 0, err: "" });
         await waitFor(() => flags.get(flag) === value, 3000);
         expect(flags.get(flag)).toBe(value);

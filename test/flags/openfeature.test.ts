@@ -6,6 +6,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { ErrorCode, OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
 import { bucketOf, createFlags, MoltFlagProvider, openStore, SHARE_FLAG } from "../../mod.ts";
+import { sleep } from "../helpers.ts";
 
 afterEach(() => OpenFeature.close());
 
@@ -52,7 +53,7 @@ test("a flag change emits ConfigurationChanged naming the flag", async () => {
   const changed: string[][] = [];
   OpenFeature.addHandler(ProviderEvents.ConfigurationChanged, (e) => changed.push((e as { flagsChanged?: string[] } | undefined)?.flagsChanged ?? []));
   await flags.set("pool_v2_enabled", true);
-  await Bun.sleep(0);
+  await sleep(0);
   expect(changed).toEqual([["pool_v2_enabled"]]);
   await flags.close();
   await store.close();

@@ -3,7 +3,7 @@
  * JSON lines are collected as they come, and reads of the fleet's store.
  */
 import { type Decision, openStore, type Store } from "../../mod.ts";
-import { lines, repoPath, waitFor } from "../helpers.ts";
+import { lines, repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
 
 /** A line a node printed. */
 export type NodeLine = { readonly event: string; readonly nodeId: string; readonly at: number } & Record<string, unknown>;
@@ -23,7 +23,7 @@ export interface NodeProcess {
 export async function startNode(url: string, id: string, options: Record<string, unknown> = {}): Promise<NodeProcess> {
   const { fault, ...rest } = options;
   const given = { ...rest, ...(fault === true ? { v2Env: { MOLT_FAULT: "1" } } : {}) };
-  const child = Bun.spawn([process.execPath, repoPath("examples/fleet-node.ts"), url, id, JSON.stringify(given)], { stdout: "pipe", stderr: "inherit" });
+  const child = spawnChild(tsCommand(repoPath("examples/fleet-node.ts"), url, id, JSON.stringify(given)), { stderr: "inherit" });
   const got: NodeLine[] = [];
   void (async () => {
     for await (const line of lines(child.stdout)) {
@@ -96,7 +96,7 @@ export const termOf = (d: Decision): number => Number((d.inputs as { leader?: { 
 /** Run the molt CLI against `url`. */
 export async function cli(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
   const t = performance.now();
-  const child = Bun.spawn([process.execPath, repoPath("src/cli/molt.ts"), "--store", url, "--migration", "fleet", ...args], { stdout: "pipe", stderr: "pipe" });
+  const child = spawnChild(tsCommand(repoPath("src/cli/molt.ts"), "--store", url, "--migration", "fleet", ...args), { stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, out, err, ms: performance.now() - t };
 }

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createFlags, createFleetNode, createPool, openStore } from "../../mod.ts";
 import { fencedStore } from "../../src/store/store.ts";
-import { fixture, rejection } from "../helpers.ts";
+import { fixture, rejection, sleep } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
 for (const backend of BACKENDS) {
@@ -22,7 +22,7 @@ for (const backend of BACKENDS) {
       expect((await store.leases.acquire("l", "b", 1000)).acquired).toBe(false);
       expect(await store.leases.renew("l", "a", 1, 1000, null)).toBe(true);
       expect(await store.leases.renew("l", "b", 1, 1000, null)).toBe(false);
-      await Bun.sleep(1100);
+      await sleep(1100);
       const b = await store.leases.acquire("l", "b", 300);
       expect(b).toMatchObject({ acquired: true, lease: { holder: "b", term: 2 } });
       // The old holder's term is over: it can neither renew nor release.
@@ -47,7 +47,7 @@ for (const backend of BACKENDS) {
       await store.leases.acquire("rollout:r", "a", 1000);
       const fenced = fencedStore(store, store.leases.fence("rollout:r", "a", 1));
       await fenced.decisions.record({ rolloutId: "r", at: 1, kind: "judged", stateFrom: "x", stateTo: "x", shareFrom: 0, shareTo: 0, reason: "ok", inputs: {} });
-      await Bun.sleep(1100);
+      await sleep(1100);
       // Expired, nobody else yet: still refused (the holder must renew first).
       const expired = await rejection(fenced.journal.append({ actorId: "rollout:r", seq: 1, event: { type: "x" }, at: 1 }));
       expect(expired._tag).toBe("FencedError");
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
       expect(taken).toMatchObject({ _tag: "FleetError", nodeId: "web-1", operation: "join" });
       expect(taken.message).toContain("pid 1");
       // Stale after three missed beats.
-      await Bun.sleep(1300);
+      await sleep(1300);
       expect((await store.nodes.list("r"))[0]!.live).toBe(false);
       expect((await store.nodes.join({ ...join, pid: 2 })).pid).toBe(2);
       expect(await store.nodes.beat("web-1", { host: "h1", pid: 1 }, { role: "follower", shareBp: 0, state: {} })).toBe(false);
@@ -135,11 +135,11 @@ describe("a fleet node's life", () => {
     const common = { handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0 };
     const [v1, v2] = await Promise.all([createPool({ name: "v1", strategy: "basic", ...common }), createPool({ name: "v2", ...common })]);
     const node = await createFleetNode({ store, flags, v1, v2, nodeId: "n", heartbeatMs: 20, leaseMs: 10_000 });
-    await Bun.sleep(100);
+    await sleep(100);
     const [a, b] = [node.stop(), node.stop()];
     await Promise.all([a, b]);
     expect(node.status().role).toBe("stopped");
-    await Bun.sleep(100);
+    await sleep(100);
     const [row] = await store.nodes.list();
     expect([row?.role, row?.live]).toEqual(["stopped", false]);
     expect((await store.leases.get("rollout:rollout"))?.holder).toBeNull();

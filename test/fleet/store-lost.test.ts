@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createServer, type Server, type Socket, connect } from "node:net";
 import { createFlags, createFleetNode, createPool, type MoltEvent, openStore } from "../../mod.ts";
-import { fixture, waitFor } from "../helpers.ts";
+import { fixture, sleep, waitFor } from "../helpers.ts";
 import { BACKENDS, PG_URL } from "../store/backends.ts";
 
 const pg = BACKENDS.find((b) => b.name === "postgres")!;
@@ -111,7 +111,7 @@ describe.skipIf(pg.skip !== null)("a node cut off from the store (postgres)", ()
     const node = await createFleetNode({ store, flags, v1, v2, nodeId: "p", rolloutId: "partition", heartbeatMs: 200, leaseMs: 1000, windowMs: 500, onError: (e) => errors.push(e) });
     await waitFor(() => node.status().role === "leader", 10_000);
     proxy.blackhole();
-    await Bun.sleep(300);
+    await sleep(300);
     let stopped = false;
     const stopping = node.stop().then(() => (stopped = true));
     expect(await waitFor(() => stopped, 30_000)).toBe(true);

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createFlags, createMigration, migrationReport, openStore, requestEmergencyRollback } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
-import { fixture, rejection, waitFor } from "../helpers.ts";
+import { fixture, rejection, sleep, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
 import { MIN, recordingSetup, setup, v2Options } from "./helpers.ts";
 import { QUICK_PLAN } from "../rollout/helpers.ts";
@@ -81,7 +81,7 @@ describe("migration run", () => {
     await m.traffic(40);
     const end = (Math.floor(Date.now() / 500) + 1) * 500;
     // Stop within a few ms after the traffic's window ended: its cut is due 20 ms after the end.
-    while (Date.now() < end) await Bun.sleep(Math.max(0, end - Date.now() - 1));
+    while (Date.now() < end) await sleep(Math.max(0, end - Date.now() - 1));
     await m.migration.stop();
     expect(await m.recorded()).toBe(m.served());
     await Promise.all([m.migration.v2!.stop(), m.v1.stop()]);

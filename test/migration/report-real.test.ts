@@ -13,6 +13,7 @@ import { chromium } from "playwright-core";
 import { type MigrationRecord, migrationReport, PythonError } from "../../mod.ts";
 import { BACKENDS } from "../store/backends.ts";
 import { MIN, recordingSetup } from "./helpers.ts";
+import { sleep } from "../helpers.ts";
 
 const sqlite = BACKENDS[0]!;
 afterAll(() => sqlite.cleanup());
@@ -34,7 +35,7 @@ describe("the report of a real migration", () => {
       let session = 0;
       for (let i = 0; i < 4 && m.migration.status().state === "rollout"; i++) {
         m.advance(MIN);
-        await Bun.sleep(600);
+        await sleep(600);
         await Promise.all(Array.from({ length: 80 }, async (_, j) => {
           const command = j % 40 === 0 ? "fails" : "tally";
           try {

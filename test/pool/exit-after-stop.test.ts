@@ -3,10 +3,10 @@
  * deadline) exits as soon as the pool is stopped.
  */
 import { expect, test } from "bun:test";
-import { fixture, lines } from "../helpers.ts";
+import { fixture, lines, spawnChild, tsCommand } from "../helpers.ts";
 
 test("the host exits within seconds of pool.stop(), not at the queue's 30 s deadline", async () => {
-  const child = Bun.spawn([process.execPath, fixture("stop-and-exit.ts")], { stdout: "pipe", stderr: "pipe" });
+  const child = spawnChild(tsCommand(fixture("stop-and-exit.ts")), { stderr: "pipe" });
   let stoppedAt = 0;
   for await (const line of lines(child.stdout)) if (line === "stopped") stoppedAt = performance.now();
   await child.exited;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createPool } from "../../mod.ts";
-import { fixture, rejection } from "../helpers.ts";
+import { fixture, rejection, sleep } from "../helpers.ts";
 import { echoPool } from "./helpers.ts";
 
 describe("what a pool records", () => {
@@ -10,7 +10,7 @@ describe("what a pool records", () => {
     const [live] = pool.stderr();
     expect(live).toMatchObject({ exited: false, exitCode: null, lines: ["hello from print()", "written to fd 1"] });
     await pool.execute("crash", { code: 7 }).catch(() => {});
-    while (pool.metrics().ready < 1) await Bun.sleep(10);
+    while (pool.metrics().ready < 1) await sleep(10);
     const afterCrash = pool.stderr();
     expect(afterCrash.map((w) => w.exited)).toEqual([false, true]);
     expect(afterCrash[1]).toMatchObject({ workerId: live!.workerId, pid: live!.pid, exitCode: 7, lines: ["hello from print()", "written to fd 1"] });

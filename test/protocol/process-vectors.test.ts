@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Deframer, spawnWorker, type Worker } from "../../mod.ts";
 import { spawnChild, type ChildProcess } from "../../src/process/child.ts";
-import { PYTHON_PACKAGE_DIR, resolvePython } from "../../src/process/python.ts";
+import { resolvePython } from "../../src/process/python.ts";
+import { pythonPackageDir } from "../../src/process/python-package.ts";
 import { concat, fixture, partBytes, repoPath } from "../helpers.ts";
 import requests from "../spec/protocol/requests.json" with { type: "json" };
 import responses from "../spec/protocol/responses.json" with { type: "json" };
@@ -14,7 +15,7 @@ describe("request vectors against a real worker process (raw frames)", () => {
     const deframer = new Deframer();
     child = await spawnChild({
       argv: [await resolvePython("python3"), "-m", "molt.worker", "--handler", repoPath(requests.handler), "--max-frame-bytes", String(requests.maxFrameBytes)],
-      env: { ...process.env as Record<string, string>, PYTHONPATH: PYTHON_PACKAGE_DIR },
+      env: { ...process.env as Record<string, string>, PYTHONPATH: await pythonPackageDir() },
       cwd: undefined,
       onStdout: (chunk) =>
         deframer.push(chunk, (p) => {

@@ -5,6 +5,8 @@
  * and no call in flight is lost.
  */
 import { describe, expect, test } from "bun:test";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { type RolloutController, type RolloutStatus } from "../../mod.ts";
 import { rejection, waitFor } from "../helpers.ts";
 import { rig } from "./helpers.ts";
@@ -98,13 +100,22 @@ describe("operator commands", () => {
 
   test("the webhook receives the rollback report", async () => {
     const received: unknown[] = [];
-    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: async (req) => (received.push(await req.json()), new Response("ok")) });
-    const r = await rig("", { rollback: { webhookUrl: `http://127.0.0.1:${server.port}/molt` } });
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk));
+      req.on("end", () => {
+        received.push(JSON.parse(body));
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const r = await rig("", { rollback: { webhookUrl: `http://127.0.0.1:${port}/molt` } });
     await r.rollout.start();
     const report = await r.rollout.rollback("webhook test");
     expect(report!.steps.at(-1)).toMatchObject({ step: "notify", ok: true, detail: "told webhook" });
     expect(received).toEqual([expect.objectContaining({ rolloutId: "rollout", reason: "webhook test", emergency: false })]);
     await r.stop();
-    await server.stop();
+    await new Promise((resolve) => server.close(resolve));
   }, 30_000);
 });

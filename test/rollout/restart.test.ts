@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createFlags, openStore } from "../../mod.ts";
-import { fixture, lines } from "../helpers.ts";
+import { type Child, fixture, lines, sleep, spawnChild, tsCommand } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
 const sqlite = BACKENDS[0]!;
@@ -13,9 +13,9 @@ afterAll(() => sqlite.cleanup());
 
 test("kill -9 mid-stage, start again: same stage, same elapsed time, downtime not counted", async () => {
   const url = sqlite.fresh();
-  const children: ReturnType<typeof Bun.spawn>[] = [];
+  const children: Child[] = [];
   const spawn = () => {
-    const child = Bun.spawn([process.execPath, fixture("rollout-runner.ts"), url], { stdout: "pipe", stderr: "inherit" });
+    const child = spawnChild(tsCommand(fixture("rollout-runner.ts"), url), { stderr: "inherit" });
     children.push(child);
     return child as typeof child & { stdout: ReadableStream<Uint8Array> };
   };
@@ -35,7 +35,7 @@ test("kill -9 mid-stage, start again: same stage, same elapsed time, downtime no
   first.kill("SIGKILL");
   await first.exited;
   const downMs = 1500;
-  await Bun.sleep(downMs);
+  await sleep(downMs);
 
   const second = spawn();
   const secondLines = lines(second.stdout);

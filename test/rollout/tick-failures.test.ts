@@ -7,7 +7,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { migrationReport, type MoltEvent, type RolloutOptions } from "../../mod.ts";
-import { rejection, repoPath, waitFor } from "../helpers.ts";
+import { rejection, repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 import { rig } from "./helpers.ts";
 
@@ -53,7 +53,7 @@ test("failed ticks are told, recorded and shown; enough in a row hold the share 
   expect(recorded[1]!.reason).toContain("held after 2 failed ticks in a row: the share stays at 50% and the stage clock stops until a tick succeeds");
 
   // molt status says so, from the store, while it lasts.
-  const cli = Bun.spawn([process.execPath, repoPath("src/cli/molt.ts"), "--store", url, "--migration", "rollout", "status"], { stdout: "pipe", stderr: "pipe" });
+  const cli = spawnChild(tsCommand(repoPath("src/cli/molt.ts"), "--store", url, "--migration", "rollout", "status"), { stderr: "pipe" });
   const [out] = await Promise.all([new Response(cli.stdout).text(), cli.exited]);
   expect(out).toContain("tick failed");
   expect(out).toContain("injected: the journal refuses writes");

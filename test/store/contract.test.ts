@@ -4,7 +4,7 @@
  * the table and row of anything that does not decode on the way out.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { openStore, type Store } from "../../mod.ts";
@@ -205,7 +205,7 @@ for (const backend of BACKENDS) {
       const document = await store.backups.collect({ sessions: [{ id: "s1", arm: "v1" }] });
       const file = join(tmpdir(), `molt-backup-${process.pid}-${backend.name}`, "backup.json");
       const written = await store.backups.write(document, { reason: "before migration m1", file });
-      const fromFile = JSON.parse(await Bun.file(file).text());
+      const fromFile = JSON.parse(readFileSync(file, "utf8"));
       expect(fromFile.document).toEqual(document);
       expect((await store.backups.list()).map((b) => [b.id, b.reason, b.file])).toEqual([[written.id, "before migration m1", file]]);
       const read = await store.backups.read(written.id);

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { openStore, persistActor } from "../../mod.ts";
 import { ledgerMachine } from "../fixtures/ledger-machine.ts";
-import { fixture, lcg, lines } from "../helpers.ts";
+import { fixture, lcg, lines, sleep, spawnChild, tsCommand } from "../helpers.ts";
 import { BACKENDS } from "./backends.ts";
 
 const KILLS = { sqlite: 25, postgres: 10 } as const;
@@ -31,12 +31,12 @@ for (const backend of BACKENDS) {
       let before = 0;
       let grew = 0;
       for (let kill = 0; kill < KILLS[backend.name]; kill++) {
-        const child = Bun.spawn([process.execPath, fixture("journal-writer.ts"), url, actorId], { stdout: "pipe", stderr: "pipe" });
+        const child = spawnChild(tsCommand(fixture("journal-writer.ts"), url, actorId), { stderr: "pipe" });
         // PostgreSQL may still commit the INSERT a killed writer had already sent,
         // after the check below read the journal: the next writer can start one later.
         const startSeq = await readyLine(child.stdout);
         expect(startSeq).toBeGreaterThanOrEqual(before);
-        await Bun.sleep(5 + Math.floor(random() * 120));
+        await sleep(5 + Math.floor(random() * 120));
         child.kill("SIGKILL");
         expect(await child.exited).not.toBe(0);
 

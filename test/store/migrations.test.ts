@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { openStore } from "../../mod.ts";
 import { type Migration, migrate, MIGRATIONS } from "../../src/store/migrations.ts";
 import { openSqlite } from "../../src/store/sqlite-driver.ts";
-import { fixture } from "../helpers.ts";
+import { fixture, spawnChild, tsCommand } from "../helpers.ts";
 import { BACKENDS } from "./backends.ts";
 
 const PROCESSES = 4;
@@ -21,7 +21,7 @@ for (const backend of BACKENDS) {
         const url = backend.fresh();
         const startAt = Date.now() + 600;
         const children = Array.from({ length: PROCESSES }, () =>
-          Bun.spawn([process.execPath, fixture("open-store.ts"), url, String(startAt)], { stdout: "pipe", stderr: "pipe" }));
+          spawnChild(tsCommand(fixture("open-store.ts"), url, String(startAt)), { stderr: "pipe" }));
         const results = await Promise.all(children.map(async (child) => {
           const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
           return { code, out: out.trim(), err: err.trim() };

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { connect, createServer, type Socket } from "node:net";
 import { openStore } from "../../mod.ts";
-import { rejection } from "../helpers.ts";
+import { rejection, sleep } from "../helpers.ts";
 import { BACKENDS, PG_URL } from "../store/backends.ts";
 
 const pg = BACKENDS.find((b) => b.name === "postgres")!;
@@ -44,7 +44,7 @@ describe.skipIf(pg.skip !== null)("a PostgreSQL connection cut as it opens", () 
       // Not after the 5 s that closing grants statements in flight (there are none of the caller's; it once waited them out).
       expect(Date.now() - t0).toBeLessThan(4000);
       // Long enough for the driver's reconnection to be refused and whatever it rejects to be seen.
-      await Bun.sleep(500);
+      await sleep(500);
       expect(unhandled).toEqual([]);
     } finally {
       process.off("unhandledRejection", onUnhandled);

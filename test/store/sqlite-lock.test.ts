@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type Store } from "../../mod.ts";
-import { fixture, lines, rejection } from "../helpers.ts";
+import { fixture, lines, rejection, spawnChild, tsCommand } from "../helpers.ts";
 
 /** How long the other process holds the lock while a write waits for it. */
 const HOLD_MS = 1500;
@@ -40,7 +40,7 @@ interface Holder {
 
 /** Start another process holding the file's write lock for `ms`; resolves once it holds it. */
 async function holdLock(path: string, ms: number): Promise<Holder> {
-  const child = Bun.spawn([process.execPath, fixture("hold-sqlite-lock.ts"), path, String(ms)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const child = spawnChild(tsCommand(fixture("hold-sqlite-lock.ts"), path, String(ms)), { stdin: "pipe", stderr: "pipe" });
   const out = lines(child.stdout);
   const first = await out.next();
   if (first.value !== "locked") throw new Error(`the lock holder did not start: ${await new Response(child.stderr).text()}`);
@@ -54,7 +54,7 @@ async function holdLock(path: string, ms: number): Promise<Holder> {
   return {
     released,
     release: () => {
-      void child.stdin.end();
+      void child.stdin!.end();
     },
   };
 }

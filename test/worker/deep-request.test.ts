@@ -7,7 +7,8 @@
 import { expect, test } from "bun:test";
 import { Deframer } from "../../mod.ts";
 import { spawnChild } from "../../src/process/child.ts";
-import { PYTHON_PACKAGE_DIR, resolvePython } from "../../src/process/python.ts";
+import { resolvePython } from "../../src/process/python.ts";
+import { pythonPackageDir } from "../../src/process/python-package.ts";
 import { concat, fixture } from "../helpers.ts";
 
 test("10,000 levels of nesting: an InvalidJSON error for that request, then the next is served", async () => {
@@ -16,7 +17,7 @@ test("10,000 levels of nesting: an InvalidJSON error for that request, then the 
   let wake: () => void = () => {};
   const child = await spawnChild({
     argv: [await resolvePython("python3"), "-m", "molt.worker", "--handler", fixture("echo_handler.py")],
-    env: { ...process.env as Record<string, string>, PYTHONPATH: PYTHON_PACKAGE_DIR },
+    env: { ...process.env as Record<string, string>, PYTHONPATH: await pythonPackageDir() },
     cwd: undefined,
     onStdout: (chunk) => deframer.push(chunk, (p) => (answers.push(JSON.parse(new TextDecoder().decode(p))), wake())),
     onStderr: () => {},

@@ -5,16 +5,16 @@
  * once the first was sent, so molt signals the pid itself.
  */
 import { expect, test } from "bun:test";
-import { fixture, pidAlive, repoPath } from "../helpers.ts";
+import { fixture, pidAlive, repoPath, spawnChild, tsCommand } from "../helpers.ts";
 
 const RUNTIMES: [string, string[]][] = [
-  ["bun", [process.execPath]],
-  ["deno", [repoPath("node_modules/.bin/deno"), "run", "--allow-run", "--allow-read", "--allow-env"]],
+  [typeof Bun === "undefined" ? "node" : "bun", tsCommand(fixture("stop-stuck-worker.ts"))],
+  ["deno", [repoPath("node_modules/.bin/deno"), "run", "--allow-run", "--allow-read", "--allow-env", fixture("stop-stuck-worker.ts")]],
 ];
 
 for (const [name, command] of RUNTIMES) {
   test(`under ${name}`, async () => {
-    const child = Bun.spawn([...command, fixture("stop-stuck-worker.ts")], { stdout: "pipe", stderr: "pipe" });
+    const child = spawnChild(command);
     // Generous for a loaded machine: without the escalation the host never exits at all.
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The suite under Node 22.13, the oldest Node molt supports: the same test
+# files as `bun test`, with bun:test provided by test/node/bun-test.ts (on
+# node:test and Jest's expect) and TypeScript run by Node's own type
+# transform. Node comes from the registry's node-linux-<arch> package into a
+# temporary folder (scripts/fetch-node.sh), not from devDependencies.
+# Extra arguments (files, --test-name-pattern=...) go to `node --test`.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+node22="$("$repo/scripts/fetch-node.sh" 22.13.1 "$work")"
+cd "$repo"
+if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
+# --test-force-exit: as under Bun, a file ends when its tests do, even if a
+# failed test left a handle open; the leak shows as that test's failure.
+PATH="$node22:$PATH" node --experimental-transform-types --no-warnings --import "$repo/test/node/register.mjs" \
+  --test --test-force-exit --test-concurrency=1 --test-reporter=spec "$@"
