@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The suite under Node 22.13, the oldest Node molt supports: the same test
 # files as `bun test`, with bun:test provided by test/node/bun-test.ts (on
-# node:test and Jest's expect) and TypeScript run by Node's own type
-# transform. Node comes from the registry's node-linux-<arch> package into a
+# node:test and Jest's expect), the test files run by Node's own type
+# transform, and molt itself as compiled into dist/ by scripts/build.mjs. Node comes from the registry's node-linux-<arch> package into a
 # temporary folder (scripts/fetch-node.sh), not from devDependencies.
 # Extra arguments (files, --test-name-pattern=...) go to `node --test`.
 set -euo pipefail
@@ -11,6 +11,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 node22="$("$repo/scripts/fetch-node.sh" 22.13.1 "$work")"
 cd "$repo"
+# molt's modules run compiled (test/node/hooks.mjs maps them to dist/): as the npm package gives them to Node.
+node scripts/build.mjs
 if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
 # --test-force-exit: as under Bun, a file ends when its tests do, even if a
 # failed test left a handle open; the leak shows as that test's failure.

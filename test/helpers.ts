@@ -93,7 +93,9 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
  * The command that runs a TypeScript file with the runtime running the
  * suite: Bun, or Node with the flags scripts/node-tests.sh gave it.
  */
-export const tsCommand = (script: string, ...args: string[]): string[] => [process.execPath, ...process.execArgv, script, ...args];
+export const tsCommand = (script: string, ...args: string[]): string[] =>
+  // Not the test runner's own flags: the child is a program, not a test file.
+  [process.execPath, ...process.execArgv.filter((a) => !a.startsWith("--test")), script, ...args];
 
 /** A child process started by {@link spawnChild}. */
 export interface Child {

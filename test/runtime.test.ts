@@ -14,5 +14,5 @@ test("molt runs on Bun 1.1, Deno 2.2 and Node.js 22.13 / 23.4 or later (node:sql
   ] as const) {
     expect(() => checkRuntime(bad)).toThrow(message);
   }
-  expect(currentRuntime().runtime).toBe("Bun");
+  expect(currentRuntime().runtime).toBe(typeof Bun === "undefined" ? "Node.js" : "Bun");
 });

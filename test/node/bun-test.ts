@@ -11,12 +11,18 @@ import { format } from "node:util";
 import { expect as jestExpect } from "expect";
 
 const BUN_DEFAULT_TIMEOUT_MS = 5_000;
+/**
+ * Timeouts were set for Bun, which starts a TypeScript child in about 0.3 s;
+ * Node transforms every module of molt first (about 3 s of CPU per child on
+ * this machine), so a test that starts children gets three times as long.
+ */
+const NODE_TIMEOUT_FACTOR = 3;
 
 type Body = () => unknown;
 type Timeout = number | { timeout?: number };
 
 const timeoutOf = (t: Timeout | undefined): number =>
-  typeof t === "number" ? t : t?.timeout ?? BUN_DEFAULT_TIMEOUT_MS;
+  NODE_TIMEOUT_FACTOR * (typeof t === "number" ? t : t?.timeout ?? BUN_DEFAULT_TIMEOUT_MS);
 
 const formatName = (name: string, row: unknown, index: number): string =>
   name.replaceAll("%#", String(index)).includes("%") ? format(name, ...(Array.isArray(row) ? row : [row])) : name;
@@ -83,9 +89,13 @@ jestExpect.extend({
     const pass = typeof received === "string" && received.endsWith(suffix);
     return { pass, message: () => `expected ${JSON.stringify(received)} ${pass ? "not " : ""}to end with ${JSON.stringify(suffix)}` };
   },
+  toBeNumber(received: unknown) {
+    const pass = typeof received === "number";
+    return { pass, message: () => `expected ${String(received)} ${pass ? "not " : ""}to be a number` };
+  },
 });
 
-/** bun:test's `expect`: Jest's, plus Bun's toStartWith and toEndWith. */
+/** bun:test's `expect`: Jest's, plus Bun's toStartWith, toEndWith and toBeNumber. */
 export const expect = jestExpect;
 
 /** bun:test's `setSystemTime`: `Date` reads `time` until called with none. */

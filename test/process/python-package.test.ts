@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -48,8 +48,9 @@ describe("molt's Python package", () => {
     expect([...PYTHON_FILES].sort()).toEqual(readdirSync(join(SOURCE, "molt")).filter((f) => f.endsWith(".py")).sort());
   });
 
-  test("from a file URL it is the directory itself", async () => {
-    expect(await pythonPackageDir()).toBe(SOURCE);
+  test("from a file URL it is the directory beside the modules (src/python, or dist/src/python compiled)", async () => {
+    const dir = await pythonPackageDir();
+    expect([dir.endsWith("/src/python"), existsSync(join(dir, "molt", "worker.py"))]).toEqual([true, true]);
   });
 
   test("from an HTTP URL it is fetched once into the cache, whole, and Python imports it", async () => {
