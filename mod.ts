@@ -30,6 +30,8 @@ export {
   MachineVersionError,
   MigrationError,
   type MoltError,
+  NotifyError,
+  type NotifyProblem,
   PoolDrainingError,
   PoolSaturatedError,
   ProgramError,
@@ -145,6 +147,25 @@ export {
   type TickFailures,
 } from "./src/rollout/controller.ts";
 export type { RollbackOptions, RollbackReport, RollbackStep } from "./src/rollout/rollback.ts";
+export {
+  ROLLOUT_EVENT_NAMES,
+  type RolloutEventName,
+  RolloutEventStream,
+  type RolloutListener,
+  type RolloutNotice,
+  type RuleOutcome,
+  type VerdictSummary,
+} from "./src/rollout/rollout-events.ts";
+export { DEFAULT_NOTIFY_EVENTS, type EventSelection, type HttpNotifierOptions, type Notifier, type NotifierStats } from "./src/notify/notifier.ts";
+export {
+  createWebhookNotifier,
+  WEBHOOK_PAYLOAD_VERSION,
+  webhookPayload,
+  type WebhookNotifierOptions,
+  type WebhookPayload,
+} from "./src/notify/webhook-notifier.ts";
+export { createSlackNotifier, type SlackBlock, type SlackMessage, slackMessage, type SlackNotifierOptions, type SlackText } from "./src/notify/slack-notifier.ts";
+export { SIGNATURE_HEADER, signPayload, verifySignature } from "./src/notify/signature.ts";
 export { createMigration, type DecommissionPlan, type Migration, type MigrationOptions, type MigrationProgress } from "./src/migration/migration.ts";
 export type { ArtifactFile, CleanupItem, WrittenArchive } from "./src/migration/archive.ts";
 export type { Check } from "./src/migration/preflight.ts";
@@ -199,3 +220,9 @@ export type { IntervalTotals } from "./src/telemetry/metrics-window.ts";
 export { MOLT_VERSION } from "./src/version.ts";
 export { type FleetView, readFleet } from "./src/fleet/fleet-view.ts";
 export { type EmergencyRequest, requestEmergencyRollback } from "./src/fleet/emergency.ts";
+export { type Dashboard, startDashboard } from "./src/dashboard/server.ts";
+export { DEFAULT_DASHBOARD_PORT, type DashboardOptions } from "./src/dashboard/options.ts";
+export type { DashboardCommand, DashboardMarker, DashboardNode, DashboardSnapshot } from "./src/dashboard/snapshot.ts";
+export type { DashboardPoint } from "./src/dashboard/series.ts";
+export type { DashboardChart, DashboardViews } from "./src/dashboard/views.ts";
+export { type ActionRequest, type ActionResult, DASHBOARD_ACTIONS, type DashboardAction } from "./src/dashboard/actions.ts";

@@ -83,6 +83,8 @@ export type RolloutEvent =
   | { readonly type: "operator.paused"; readonly now: number; readonly reason: string }
   | { readonly type: "operator.resumed"; readonly now: number }
   | { readonly type: "operator.promoted"; readonly now: number }
+  /** One stage on, now: from shadow to the first stage, from the last stage to promoted. */
+  | { readonly type: "operator.advanced"; readonly now: number }
   | { readonly type: "rollback.requested"; readonly now: number; readonly reason: string }
   | { readonly type: "rollback.completed"; readonly now: number }
   /** The controller came back after its process stopped, or after its ticks failed long enough to hold: the time it was away does not count. */
@@ -107,7 +109,7 @@ export type RolloutMachine = PureMachine<{
   input: RolloutInput;
   actions: Record<"start" | "count" | "advance" | "pause" | "resume" | "promote" | "rollBack" | "restoreClock" | "settle", unknown>;
   guards: Record<
-    "cooledDown" | "noShadow" | "critical" | "failedEnough" | "unsureEnough" | "shadowDone" | "stageDone" | "lastStageDone",
+    "cooledDown" | "noShadow" | "critical" | "failedEnough" | "unsureEnough" | "shadowDone" | "stageDone" | "lastStageDone" | "onLastStage",
     unknown
   >;
   value: Exclude<RolloutState, "active"> | { active: RolloutActiveState };
@@ -214,6 +216,7 @@ export const rolloutMachine: RolloutMachine = setup({
     shadowDone: ({ context, event }) => judged(event)?.verdict === "pass" && tick(context, event.now) >= context.plan.shadowMs,
     stageDone: ({ context, event }) => stageDone(context, event),
     lastStageDone: ({ context, event }) => stageDone(context, event) && context.stage >= context.plan.stages.length - 1,
+    onLastStage: ({ context }) => context.stage >= context.plan.stages.length - 1,
   },
   actions: {
     start: assign({
@@ -290,7 +293,11 @@ export const rolloutMachine: RolloutMachine = setup({
     },
     active: {
       initial: "shadow",
-      on: { "operator.paused": { target: "paused", actions: "pause" }, ...ESCAPES },
+      on: {
+        "operator.paused": { target: "paused", actions: "pause" },
+        "operator.advanced": [{ guard: "onLastStage", target: "#rollout.promoted", actions: "promote" }, { target: ".stage", actions: "advance" }],
+        ...ESCAPES,
+      },
       states: {
         shadow: {
           on: {
@@ -315,7 +322,12 @@ export const rolloutMachine: RolloutMachine = setup({
       },
     },
     paused: {
-      on: { "operator.resumed": { target: "active.hist", actions: "resume" }, ...ESCAPES },
+      on: {
+        "operator.resumed": { target: "active.hist", actions: "resume" },
+        // Moving a stage on resumes the rollout there.
+        "operator.advanced": [{ guard: "onLastStage", target: "#rollout.promoted", actions: ["resume", "promote"] }, { target: "active.stage", actions: ["resume", "advance"] }],
+        ...ESCAPES,
+      },
     },
     promoted: {
       on: {

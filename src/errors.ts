@@ -415,7 +415,7 @@ export class SessionWorkerLostError extends SessionWorkerLostBase {
 export type StoreBackend = "sqlite" | "postgres";
 
 /** What went wrong with a store. */
-export type StoreFailure = "bad_url" | "unreachable" | "permission" | "query" | "conflict" | "closed";
+export type StoreFailure = "bad_url" | "unreachable" | "permission" | "missing" | "query" | "conflict" | "closed";
 
 interface StoreFields {
   readonly backend: StoreBackend | null;
@@ -673,6 +673,41 @@ export class BackupError extends BackupBase {
   }
 }
 
+/** Why a notification was not delivered. */
+export type NotifyProblem = "rejected" | "gave_up" | "dropped" | "closed";
+
+interface NotifyFields {
+  /** The notifier's name. */
+  readonly notifier: string;
+  /** The rollout event that was not delivered. */
+  readonly event: string;
+  readonly rolloutId: string;
+  readonly problem: NotifyProblem;
+  /** Attempts made (0 when it was dropped before any). */
+  readonly attempts: number;
+  readonly reason: string;
+}
+const NotifyBase: TaggedErrorClass<"NotifyError", NotifyFields> = Data.TaggedError("NotifyError")<NotifyFields>;
+
+/**
+ * A rollout event a notifier could not deliver: the receiver refused it
+ * (a 4xx other than 408 and 429), every attempt failed, the queue was full
+ * and it was dropped, or the notifier closed before it went out. Given to
+ * the notifier's `onError`; the rollout never waits for it.
+ *
+ * @example
+ * ```ts
+ * import { NotifyError } from "molt";
+ * const e = new NotifyError({ notifier: "webhook", event: "stage.advanced", rolloutId: "r1", problem: "gave_up", attempts: 5, reason: "HTTP 503" });
+ * console.log(e.message); // notifier webhook: stage.advanced of rollout r1 not delivered (gave_up after 5 attempts): HTTP 503
+ * ```
+ */
+export class NotifyError extends NotifyBase {
+  override get message(): string {
+    return `notifier ${this.notifier}: ${this.event} of rollout ${this.rolloutId} not delivered (${this.problem} after ${this.attempts} attempts): ${this.reason}`;
+  }
+}
+
 /** Every error class molt raises. */
 export type MoltError =
   | ConfigError
@@ -697,7 +732,8 @@ export type MoltError =
   | MigrationError
   | FencedError
   | FleetError
-  | BackupError;
+  | BackupError
+  | NotifyError;
 
 const TAGS: ReadonlySet<string> = new Set([
   "ConfigError",
@@ -723,6 +759,7 @@ const TAGS: ReadonlySet<string> = new Set([
   "FencedError",
   "FleetError",
   "BackupError",
+  "NotifyError",
 ]);
 
 /**

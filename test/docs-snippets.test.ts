@@ -6,7 +6,7 @@
  * run with Bun, and must exit 0 within its time. A block that is a fragment
  * on purpose says so on the line before it: `<!-- excerpt: why -->`.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoPath, spawnChild, tsCommand } from "./helpers.ts";
@@ -35,10 +35,13 @@ export function tsBlocks(file: string, text: string): Block[] {
 
 const FILES = ["README.md", ...readdirSync(repoPath("docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
 const BLOCKS = FILES.flatMap((f) => tsBlocks(f, readFileSync(repoPath(f), "utf8")));
-const SCRATCH = repoPath(".snippets");
+// Inside the repository, so that "molt" resolves to its sources; one folder per run, so that runs side by side (Bun and Node in CI) keep apart.
+const SCRATCH = repoPath(`.snippets/${process.pid}`);
 const TIMEOUT_MS = 60_000;
 
 describe("docs snippets", () => {
+  afterAll(() => rmSync(SCRATCH, { recursive: true, force: true }));
+
   test("the checker finds blocks and excerpt marks", () => {
     const found = tsBlocks("x.md", "text\n<!-- excerpt: a fragment -->\n```ts\nfoo();\n```\n\n```ts\nbar();\n```\n");
     expect(found.map((b) => [b.line, b.code, b.excerpt])).toEqual([[3, "foo();", true], [7, "bar();", false]]);

@@ -108,6 +108,26 @@ export interface Child {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/** Children of {@link spawnChild} still running. */
+const live = new Set<number>();
+
+/**
+ * SIGKILL every child {@link spawnChild} started that still runs: a file
+ * whose children outlive a test that timed out calls it in afterAll, since
+ * neither runtime ends them (Node's --test-force-exit and Bun's runner exit
+ * without the 'exit' event a listener could use).
+ */
+export function killChildren(): void {
+  for (const pid of live) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  live.clear();
+}
+
 /** Start `command` with piped stdio, under Bun and Node alike. */
 export function spawnChild(
   command: readonly string[],
@@ -115,8 +135,10 @@ export function spawnChild(
 ): Child {
   const [file, ...args] = command;
   const child = spawn(file!, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin ?? "ignore", "pipe", options.stderr ?? "pipe"] });
+  if (child.pid !== undefined) live.add(child.pid);
   const exited = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
+    child.once("exit", () => live.delete(child.pid!));
     child.once("close", (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
   });
   const web = (stream: Readable | null): ReadableStream<Uint8Array> =>

@@ -6,9 +6,9 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { createFlags, createMigration, createPool, migrationReport, openStore } from "../../mod.ts";
+import { createFlags, migrationReport, openStore } from "../../mod.ts";
 import { fleetDemo } from "./fleet-demo.ts";
+import { demoMigration, demoTraffic } from "./migration-demo.ts";
 
 // `--nodes N`: the fleet demo instead (src/cli/fleet-demo.ts).
 if (process.argv.includes("--nodes")) {
@@ -17,7 +17,6 @@ if (process.argv.includes("--nodes")) {
 }
 
 const fault = process.argv.includes("--fault");
-const handler = fileURLToPath(new URL("../../examples/summarizer.py", import.meta.url));
 const dir = join(tmpdir(), `molt-demo-${process.pid}`);
 mkdirSync(dir, { recursive: true });
 const storeUrl = `sqlite:${join(dir, "molt.db")}`;
@@ -28,50 +27,15 @@ const say = (text: string): void => void process.stdout.write(`${tty ? "\r\x1b[2
 
 const store = await openStore(storeUrl);
 const flags = await createFlags({ store, env: {}, pollMs: 200 });
-// Slices of a second, so that the report's charts get a window of calls every second.
-const common = { handler, size: 2, heartbeatMs: 1000, sampleEveryMs: 500, windowMs: 10_000, windowSlices: 10, onStderr: () => {} };
-const v1 = await createPool({ name: "v1", strategy: "basic", ...common, env: { MOLT_DEMO_VERSION: "v1" } });
-say(`V1 (basic) serves on 2 workers: pids ${v1.metrics().workers.map((w) => w.pid).join(", ")}; store ${storeUrl}`);
-
 const SECOND = 1000;
-const migration = await createMigration({
-  migrationId: "demo",
-  v1,
-  v2: { name: "v2", ...common, env: { MOLT_DEMO_VERSION: "v2", MOLT_DEMO_FAULT: fault ? "1" : "0" } },
-  flags,
-  store,
-  router: { shadow: { sampleRate: 0.3, commands: ["summarize", "classify"] } },
-  recordWindowMs: SECOND,
-  rollout: {
-    plan: {
-      shadowMs: 2 * SECOND,
-      stages: [500, 1000, 2500, 5000, 7500].map((weightBp) => ({ weightBp, minDurationMs: 2 * SECOND, minSamples: 20 })),
-      failuresToRollback: 2,
-      inconclusiveToPause: 6,
-      cooldownMs: 5 * SECOND,
-    },
-    thresholds: { minCalls: 30, criticalMinCalls: 20 },
-  },
-  decommissionAfterMs: 2 * SECOND,
-});
+const { v1, migration } = await demoMigration(store, flags, { fault, decommissionAfterMs: 2 * SECOND });
+say(`V1 (basic) serves on 2 workers: pids ${v1.metrics().workers.map((w) => w.pid).join(", ")}; store ${storeUrl}`);
 migration.serve({ pollMs: 200 });
 
 say("migration: preflight, backup, V2 deployed in shadow, verification…");
 const started = await migration.run();
 // Synthetic traffic: 8 clients, 500 sessions, a sentence per call.
-const WORDS = "molt moves traffic from an old pool of python workers to a new one by canary and rolls back by itself".split(" ");
-let running = true;
-let sent = 0;
-let failed = 0;
-const clients = Array.from({ length: 8 }, async (_, client) => {
-  for (let i = 0; running; i++) {
-    const text = Array.from({ length: 6 + ((i * 7 + client) % 12) }, (_, j) => WORDS[(i + j * 3) % WORDS.length]).join(" ");
-    const command = i % 4 === 0 ? "classify" : "summarize";
-    sent++;
-    await migration.router!.execute(command, { text: i % 9 === 0 ? `${text}?` : text }, { sessionId: `user-${(i * 8 + client) % 500}`, idempotent: true }).catch(() => failed++);
-  }
-});
-
+const traffic = demoTraffic(migration);
 
 for (const phase of await store.migrationStatus.list("demo")) say(`  ${phase.phase.padEnd(12)} ${phase.status}`);
 say(`rollout started: ${started.rollout?.detail}; V2 runs in shadow first (30% of calls compared). Try: npx bun src/cli/molt.ts --store ${storeUrl} --migration demo status`);
@@ -117,15 +81,14 @@ while (performance.now() < deadline) {
     break;
   }
 }
-running = false;
-await Promise.all(clients);
+await traffic.stop();
 
 // After stop: the last window of calls is written, so the report covers every call.
 await migration.stop({ stopV2: true });
 const report = join(dir, "report.md");
 writeFileSync(report, await migrationReport(store, "demo"));
 writeFileSync(join(dir, "report.html"), await migrationReport(store, "demo", { format: "html" }));
-say(`${sent} calls sent, ${failed} failed (each with a typed error); report written to ${report} (and report.html beside it)`);
+say(`${traffic.sent()} calls sent, ${traffic.failed()} failed (each with a typed error); report written to ${report} (and report.html beside it)`);
 if (v1.state !== "stopped") await v1.stop();
 await flags.close();
 await store.close();

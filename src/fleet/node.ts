@@ -456,12 +456,15 @@ async function applyCommand(controller: RolloutController, command: string, reas
       return { ...(await controller.resume()) };
     case "promote":
       return { ...(await controller.promote()) };
+    case "promote_stage":
+      return { ...(await controller.promoteStage()) };
     case "abort":
+      return { report: await controller.abort(reason), ...controller.status() };
     case "rollback":
       return { report: await controller.rollback(reason), ...controller.status() };
     case "emergency_rollback":
       return { report: await controller.emergencyRollback(reason), ...controller.status() };
     default:
-      throw new RolloutError({ rolloutId: controller.rolloutId, command, state: controller.status().detail, allowed: "commands start, pause, resume, promote, abort, rollback, emergency_rollback" });
+      throw new RolloutError({ rolloutId: controller.rolloutId, command, state: controller.status().detail, allowed: "commands start, pause, resume, promote, promote_stage, abort, rollback, emergency_rollback" });
   }
 }

@@ -37,7 +37,9 @@ const COMMAND_OF: Readonly<Record<string, readonly string[]>> = {
   "operator.pause": ["pause"],
   "operator.resume": ["resume"],
   "operator.promote": ["promote"],
-  "operator.rollback": ["abort", "rollback"],
+  "operator.promote_stage": ["promote_stage"],
+  "operator.abort": ["abort"],
+  "operator.rollback": ["rollback"],
   "operator.emergency_rollback": ["emergency_rollback"],
 };
 
@@ -118,7 +120,7 @@ function tookOf(d: Decision, later: readonly Decision[], unused: OperatorCommand
     parts.push(`requested by ${command.requestedBy ?? "someone unnamed"} and applied ${duration(d.at - command.requestedAt)} later`);
   }
   if (d.kind === "operator.pause") {
-    const end = later.find((x) => x.kind === "operator.resume" || x.kind === "operator.promote" || x.kind.includes("rollback") || x.kind === "rolled_back");
+    const end = later.find((x) => x.kind === "operator.resume" || x.kind.startsWith("operator.promote") || x.kind === "operator.abort" || x.kind.includes("rollback") || x.kind === "rolled_back");
     parts.push(end === undefined ? "still paused" : `paused for ${duration(end.at - d.at)} until ${end.kind}`);
   }
   return parts.length === 0 ? "" : ` (${parts.join("; ")})`;

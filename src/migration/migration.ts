@@ -37,6 +37,7 @@ import { type PoolOptions, resolvePoolOptions } from "../pool/options.ts";
 import { createPool } from "../pool/pool.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
 import { createRolloutController, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
+import { RolloutEventStream } from "../rollout/rollout-events.ts";
 import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type RouterOptions } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import { type Store, storeRule } from "../store/store.ts";
@@ -125,8 +126,12 @@ export interface Migration {
   resume(): Promise<MigrationProgress>;
   /** Skip the remaining stages: V2 takes 100%. */
   promote(): Promise<MigrationProgress>;
-  /** Roll back and stop the migration (an operator's abort). */
+  /** One stage on now (from shadow: the first stage; from the last: 100%). */
+  promoteStage(): Promise<MigrationProgress>;
+  /** Roll back and stop the migration, recorded as an operator's abort. */
   abort(reason?: string): Promise<MigrationProgress>;
+  /** Roll back and stop the migration, recorded as an operator's rollback. */
+  rollback(reason?: string): Promise<MigrationProgress>;
   /** Roll back now: V2's share is 0 in memory before this returns its promise. */
   emergencyRollback(reason?: string): Promise<MigrationProgress>;
   /**
@@ -241,6 +246,8 @@ class MigrationImpl implements Migration {
 
   readonly migrationId: string;
   private readonly now: () => number;
+  /** The rollout's event stream (the caller's, or one of the migration's own), which decommissioning is told on too. */
+  private readonly events: RolloutEventStream;
 
   constructor(
     private readonly o: MigrationOptions,
@@ -250,6 +257,7 @@ class MigrationImpl implements Migration {
   ) {
     this.migrationId = settings.migrationId;
     this.now = settings.now;
+    this.events = o.rollout?.events ?? new RolloutEventStream();
   }
 
   status(): MigrationProgress {
@@ -309,7 +317,15 @@ class MigrationImpl implements Migration {
     const plan = await this.decommissionPlan();
     if (!plan.ready) throw this.refuse("decommission", plan.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; "));
     const prepared = await this.prepareArchive(plan);
+    const before = this.rollout?.status();
     await this.phase("decommission", () => this.stopV1(plan, prepared));
+    // The rollout's last event, on its stream: told once the phase is recorded complete.
+    this.events.emit({
+      event: "migration.decommissioned", rolloutId: this.migrationId, at: this.now(), state: this.state(), stage: null, stages: before?.stages ?? 0,
+      shareBp: this.o.flags.share(), previousShareBp: before?.shareBp ?? this.o.flags.share(), elapsedMs: 0,
+      reason: `V1 (${this.o.v1.name}) stopped and archived; V2 (${this.o.v2.name}) serves everything`, trigger: "operator", by: null, verdict: null,
+      detail: { command: "decommission", v1: this.o.v1.name, v2: this.o.v2.name, archiveDir: plan.archiveDir }, recorded: true,
+    });
     return this.status();
   }
 
@@ -433,8 +449,16 @@ class MigrationImpl implements Migration {
     return this.viaRollout("promote", (r) => r.promote());
   }
 
+  promoteStage(): Promise<MigrationProgress> {
+    return this.viaRollout("promote_stage", (r) => r.promoteStage());
+  }
+
   abort(reason = "operator abort"): Promise<MigrationProgress> {
-    return this.viaRollout("abort", (r) => r.rollback(reason));
+    return this.viaRollout("abort", (r) => r.abort(reason));
+  }
+
+  rollback(reason = "operator rollback"): Promise<MigrationProgress> {
+    return this.viaRollout("rollback", (r) => r.rollback(reason));
   }
 
   emergencyRollback(reason = "emergency rollback"): Promise<MigrationProgress> {
@@ -516,15 +540,18 @@ class MigrationImpl implements Migration {
         return this.resume();
       case "promote":
         return this.promote();
+      case "promote_stage":
+        return this.promoteStage();
       case "abort":
-      case "rollback":
         return this.abort(reason);
+      case "rollback":
+        return this.rollback(reason);
       case "emergency_rollback":
         return this.emergencyRollback(reason);
       case "decommission":
         return this.decommission();
       default:
-        return Promise.reject(this.refuse(command, "not a command (start, pause, resume, promote, abort, rollback, emergency_rollback, decommission, decommission_plan)"));
+        return Promise.reject(this.refuse(command, "not a command (start, pause, resume, promote, promote_stage, abort, rollback, emergency_rollback, decommission, decommission_plan)"));
     }
   }
 
@@ -650,7 +677,7 @@ class MigrationImpl implements Migration {
     this.v2 = await createPool(followFlags ? { ...this.o.v2, flags: this.o.flags } : this.o.v2);
     this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router });
     this.rollout = await createRolloutController({
-      v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout,
+      v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout, events: this.events,
     });
     this.startRecording();
   }

@@ -83,7 +83,7 @@ export interface MigrationRecord {
   readonly artifacts: readonly Artifact[];
 }
 
-const INCIDENTS = ["rolling_back", "rolled_back", "paused", "held", "recovered", "operator.rollback", "operator.emergency_rollback", "operator.pause"];
+const INCIDENTS = ["rolling_back", "rolled_back", "paused", "held", "recovered", "operator.rollback", "operator.abort", "operator.emergency_rollback", "operator.pause"];
 
 /**
  * Gather the record of a migration from the store.

@@ -19,18 +19,21 @@ import {
   shareOf,
 } from "../../machines/rollout.ts";
 import { boolean, clockRule, nonEmptyString, type Rule, idRule, nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, required, refuser } from "../config.ts";
-import { ConfigError, RolloutError } from "../errors.ts";
+import { ConfigError, FencedError, RolloutError } from "../errors.ts";
 import { type Flags, flagsRule } from "../flags/flags.ts";
 import { judge, type Judgement } from "../monitor/judge.ts";
 import { resolveThresholds, type Thresholds } from "../monitor/thresholds.ts";
+import { type Notifier, notifierRule } from "../notify/notifier.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
 import type { Router } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
 import type { Fence } from "../store/fence.ts";
 import { fencedStore, type Store, storeRule } from "../store/store.ts";
 import { CHECKLIST_STAGES, stageChecklist } from "../validation/checklist.ts";
+import { Announcer } from "./announcer.ts";
 import { type ArmSource, forRecord, LocalArms } from "./arm-window.ts";
 import { RollbackManager, type RollbackOptions, type RollbackReport, type RollbackSettings, resolveRollbackOptions } from "./rollback.ts";
+import { RolloutEventStream } from "./rollout-events.ts";
 
 /** Options of createRolloutController. */
 export interface RolloutOptions {
@@ -81,6 +84,14 @@ export interface RolloutOptions {
    * with no leader). The share is never set back up first. Default: none.
    */
   readonly rollbackOnRestore?: string;
+  /**
+   * Publish the rollout's events (docs/notifications.md) on this stream, one
+   * per decision recorded. Default: a stream of its own, which the
+   * `notify` notifiers still hear.
+   */
+  readonly events?: RolloutEventStream;
+  /** Tell these notifiers about the rollout's events while the controller runs (they stay the caller's to close). Default none. */
+  readonly notify?: readonly Notifier[];
 }
 
 /** Ticks that failed in a row, and whether the rollout holds because of them. */
@@ -129,8 +140,15 @@ export interface RolloutController {
   resume(): Promise<RolloutStatus>;
   /** Skip the remaining stages: V2 takes 100%. */
   promote(): Promise<RolloutStatus>;
-  /** Roll back (an operator's abort). Resolves when the rollback is done. */
+  /**
+   * Move one stage on now: from shadow to the first stage, from the last
+   * stage to promoted; a paused rollout resumes in the next stage.
+   */
+  promoteStage(): Promise<RolloutStatus>;
+  /** Roll back. Resolves when the rollback is done. */
   rollback(reason?: string): Promise<RollbackReport | null>;
+  /** Roll back, recorded as an operator's abort (`operator.abort`). Resolves when the rollback is done. */
+  abort(reason?: string): Promise<RollbackReport | null>;
   /**
    * Roll back now: the share is 0 in memory before this returns its
    * promise (no new V2 call after it); persisting and the other steps follow.
@@ -147,7 +165,7 @@ type Snapshot = SnapshotFrom<typeof rolloutMachine>;
 
 
 /** The options of a rollout besides its pools, flags, store, router, id and clock: what a migration passes on to its rollout. */
-export const ROLLOUT_SETTINGS = ["plan", "thresholds", "noiseFloor", "rollback", "requireChecklist", "maxTickFailures"] as const;
+export const ROLLOUT_SETTINGS = ["plan", "thresholds", "noiseFloor", "rollback", "requireChecklist", "maxTickFailures", "events", "notify"] as const;
 
 /** A rollout's settings after defaults. */
 export interface RolloutSettings {
@@ -157,6 +175,8 @@ export interface RolloutSettings {
   readonly rollback: RollbackSettings;
   readonly requireChecklist: boolean;
   readonly maxTickFailures: number;
+  readonly events: RolloutEventStream | undefined;
+  readonly notify: readonly Notifier[];
 }
 
 function resolvePlan(given: Partial<RolloutPlan> | undefined, owner: string, prefix: string): RolloutPlan {
@@ -192,7 +212,18 @@ export function resolveRolloutSettings(given: Pick<RolloutOptions, (typeof ROLLO
     rollback: resolveRollbackOptions(given.rollback, owner, `${prefix}rollback.`),
     requireChecklist: option(owner, `${prefix}requireChecklist`, given.requireChecklist, boolean, false),
     maxTickFailures: option(owner, `${prefix}maxTickFailures`, given.maxTickFailures, positiveInt, 3),
+    events: option(owner, `${prefix}events`, given.events, eventStreamRule, undefined),
+    notify: resolveNotify(given.notify, owner, `${prefix}notify`),
   };
+}
+
+const eventStreamRule: Rule<RolloutEventStream> = { is: (v): v is RolloutEventStream => v instanceof RolloutEventStream, allowed: "a RolloutEventStream" };
+
+function resolveNotify(given: unknown, owner: string, name: string): readonly Notifier[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) throw new ConfigError({ owner, option: name, received: given, allowed: "an array of notifiers" });
+  given.forEach((n, i) => required(owner, `${name}[${i}]`, n, notifierRule));
+  return given;
 }
 
 /**
@@ -256,6 +287,7 @@ const fenceRule: Rule<Fence> = { is: (v): v is Fence => typeof (v as Fence | nul
 
 class Controller implements RolloutController {
   private readonly rollbacks: RollbackManager;
+  private readonly announcer: Announcer;
   private lastJudgement: Judgement | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ticking: Promise<unknown> | null = null;
@@ -276,6 +308,7 @@ class Controller implements RolloutController {
     private readonly fence: Fence | undefined,
   ) {
     this.rollbacks = new RollbackManager(rolloutId, o.flags, o.v2, settings.rollback);
+    this.announcer = new Announcer(settings.events ?? new RolloutEventStream(), settings.notify);
     this.lastOkAt = now();
   }
 
@@ -391,14 +424,23 @@ class Controller implements RolloutController {
   }
 
   async promote(): Promise<RolloutStatus> {
-    const state = this.state();
-    if (this.settings.requireChecklist && (state === "active" || state === "paused")) {
-      const failing = await this.failingChecklist(this.status().shareBp);
-      if (failing !== null) {
-        throw new RolloutError({ rolloutId: this.rolloutId, command: "promote", state: `${rolloutDetail(this.actor.getSnapshot())} with its checklist failing (${failing})`, allowed: "a stage whose checklist passes" });
-      }
-    }
+    await this.checklistAllows("promote");
     return await this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
+  }
+
+  async promoteStage(): Promise<RolloutStatus> {
+    await this.checklistAllows("promote_stage");
+    return await this.command("promote_stage", ["active", "paused"], ["promoted"], { type: "operator.advanced", now: this.now() });
+  }
+
+  /** With checklists required, refuse to leave a stage whose checklist fails. */
+  private async checklistAllows(command: string): Promise<void> {
+    const state = this.state();
+    if (!this.settings.requireChecklist || (state !== "active" && state !== "paused")) return;
+    const failing = await this.failingChecklist(this.status().shareBp);
+    if (failing !== null) {
+      throw new RolloutError({ rolloutId: this.rolloutId, command, state: `${rolloutDetail(this.actor.getSnapshot())} with its checklist failing (${failing})`, allowed: "a stage whose checklist passes" });
+    }
   }
 
   /** The items of the checklist at `shareBp` that fail or lack evidence, or null when it passes or the share has none. */
@@ -421,14 +463,18 @@ class Controller implements RolloutController {
   }
 
   rollback(reason = "operator rollback"): Promise<RollbackReport | null> {
-    return this.requestRollback(reason, false);
+    return this.requestRollback(reason, "rollback");
+  }
+
+  abort(reason = "operator abort"): Promise<RollbackReport | null> {
+    return this.requestRollback(reason, "abort");
   }
 
   emergencyRollback(reason = "emergency rollback"): Promise<RollbackReport | null> {
     // Before any await: from here on, no router reading these flags picks V2.
     const state = this.state();
     if (state === "active" || state === "paused" || state === "promoted") this.rollbacks.flip();
-    return this.requestRollback(reason, true);
+    return this.requestRollback(reason, "emergency_rollback");
   }
 
   status(): RolloutStatus {
@@ -468,6 +514,7 @@ class Controller implements RolloutController {
     this.timer = null;
     await this.ticking;
     await this.rollingBack;
+    this.announcer.close();
     await this.actor.stop();
   }
 
@@ -485,14 +532,15 @@ class Controller implements RolloutController {
     return this.status();
   }
 
-  private async requestRollback(reason: string, emergency: boolean): Promise<RollbackReport | null> {
+  /** A rollback an operator asked for, recorded under the verb they used. */
+  private async requestRollback(reason: string, verb: "rollback" | "abort" | "emergency_rollback"): Promise<RollbackReport | null> {
     const state = this.state();
     if (state === "rollingBack" || state === "rolledBack") return await (this.rollingBack ?? Promise.resolve(null));
     if (state === "idle") {
-      throw new RolloutError({ rolloutId: this.rolloutId, command: "rollback", state, allowed: "active, paused, promoted" });
+      throw new RolloutError({ rolloutId: this.rolloutId, command: verb, state, allowed: "active, paused, promoted" });
     }
-    await this.send({ type: "rollback.requested", now: this.now(), reason }, emergency ? "operator.emergency_rollback" : "operator.rollback", reason);
-    return await this.finishRollback(reason, emergency);
+    await this.send({ type: "rollback.requested", now: this.now(), reason }, `operator.${verb}`, reason);
+    return await this.finishRollback(reason, verb === "emergency_rollback");
   }
 
   private finishRollback(reason: string, emergency: boolean): Promise<RollbackReport | null> {
@@ -525,7 +573,7 @@ class Controller implements RolloutController {
   /** Record a decision; without `before`, one that left the state where it is. */
   private record(kind: string, at: number, reason: string, inputs: Record<string, unknown>, before: Snapshot = this.actor.getSnapshot()): Promise<void> {
     const after = this.actor.getSnapshot();
-    return this.o.store.decisions.record({
+    const decision = {
       rolloutId: this.rolloutId,
       at,
       kind,
@@ -542,6 +590,13 @@ class Controller implements RolloutController {
         // Which node decided, under which term: a fleet's decisions say who led.
         ...(this.fence === undefined ? {} : { leader: { nodeId: this.fence.nodeId, term: this.fence.term } }),
       })),
+    };
+    // The event is made from the decision itself, so the two cannot disagree; it is told even when the store
+    // refused the write (a tick that failed for want of a store must still be heard), unless another node leads now.
+    const told = (recorded: boolean): void => this.announcer.decided(decision, after.context, recorded);
+    return this.o.store.decisions.record(decision).then(() => told(true), (e: unknown) => {
+      if (!(e instanceof FencedError)) told(false);
+      throw e;
     });
   }
 
@@ -561,6 +616,7 @@ class Controller implements RolloutController {
     const share = shareOf(s);
     const meta = { by: `rollout ${this.rolloutId}`, reason };
     if (enabled && !flags.get("pool_v2_enabled")) await flags.set("pool_v2_enabled", true, { ...meta, fence: this.fence });
-    if (flags.explain("pool_v2_share").stored !== share && !(state === "rollingBack")) await flags.set("pool_v2_share", share, { ...meta, fence: this.fence });
+    // Paused, the rollout no longer steers the share: an operator may have set it by hand (molt flags set --force).
+    if (flags.explain("pool_v2_share").stored !== share && state !== "rollingBack" && state !== "paused") await flags.set("pool_v2_share", share, { ...meta, fence: this.fence });
   }
 }

@@ -128,6 +128,14 @@ export const MIGRATIONS: readonly Migration[] = [
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`;
 
+/** True when the store holds molt's migration ledger: it is a molt store, of any schema version. */
+export async function hasLedger(q: Queryable, backend: Driver["backend"]): Promise<boolean> {
+  const rows = backend === "postgres"
+    ? await q.all("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+    : await q.all("SELECT count(*) > 0 AS present FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  return rows[0]?.present === true || rows[0]?.present === 1;
+}
+
 /**
  * Apply the migrations `driver` has not recorded yet; resolves with the ones
  * this call applied (none when another process got there first).
@@ -136,8 +144,7 @@ export function migrate(driver: Driver, migrations: readonly Migration[] = MIGRA
   return driver.exclusive(async (q) => {
     // CREATE TABLE IF NOT EXISTS needs the schema's CREATE privilege even when the table exists:
     // a PostgreSQL role that may only use molt's tables must still be able to open a migrated store.
-    const ledger = driver.backend === "postgres" ? await q.all("SELECT to_regclass('schema_migrations') IS NOT NULL AS present") : [];
-    if (ledger[0]?.present !== true) await q.run(LEDGER);
+    if (driver.backend === "sqlite" || !(await hasLedger(q, "postgres"))) await q.run(LEDGER);
     const done = new Set((await q.all("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
     const applied: AppliedMigration[] = [];
     for (const m of migrations) {

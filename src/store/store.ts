@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, type Rule } from "../config.ts";
-import type { StoreBackend } from "../errors.ts";
+import { existsSync } from "node:fs";
+import { boolean, nonNegativeDuration, option, positiveDuration, positiveInt, refuseUnknown, type Rule } from "../config.ts";
+import { StoreError, type StoreBackend } from "../errors.ts";
 import type { Driver } from "./driver.ts";
 import { type Fence, fencedDriver } from "./fence.ts";
-import { type AppliedMigration, appliedMigrations, migrate } from "./migrations.ts";
+import { type AppliedMigration, appliedMigrations, hasLedger, migrate } from "./migrations.ts";
 import { openPostgres } from "./postgres-driver.ts";
 import { probeStore, type StoreProbe } from "./probe.ts";
 import { DEFAULT_BUSY_TIMEOUT_MS, openSqlite } from "./sqlite-driver.ts";
@@ -41,6 +42,13 @@ export interface StoreOptions {
    * it fails (the event loop runs meanwhile); 0 fails at once. Default: 10000.
    */
   readonly busyTimeoutMs?: number;
+  /**
+   * Make the store when there is none (a SQLite file and its directory, or
+   * molt's tables in a PostgreSQL schema). With false, a missing store is a
+   * StoreError "missing" and nothing is created; an existing one is still
+   * brought up to this molt's schema. Default true.
+   */
+  readonly create?: boolean;
 }
 
 /** The store: one accessor per table, the same on every backend. */
@@ -96,16 +104,23 @@ const fn: Rule<() => number> = { is: (v): v is () => number => typeof v === "fun
  * ```
  */
 export async function openStore(url: string = `sqlite:${DEFAULT_STORE_PATH}`, options: StoreOptions = {}): Promise<Store> {
-  refuseUnknown("store", options, ["now", "connectTimeoutMs", "maxConnections", "busyTimeoutMs"]);
+  refuseUnknown("store", options, ["now", "connectTimeoutMs", "maxConnections", "busyTimeoutMs", "create"]);
   const now = option("store", "now", options.now, fn, Date.now);
   const connectTimeoutMs = option("store", "connectTimeoutMs", options.connectTimeoutMs, positiveDuration, 5000);
   const maxConnections = option("store", "maxConnections", options.maxConnections, positiveInt, 10);
   const busyTimeoutMs = option("store", "busyTimeoutMs", options.busyTimeoutMs, nonNegativeDuration, DEFAULT_BUSY_TIMEOUT_MS);
+  const create = option("store", "create", options.create, boolean, true);
   const where = parseStoreUrl(url);
+  if (!create && where.backend === "sqlite" && where.path !== ":memory:" && !existsSync(where.path)) {
+    throw new StoreError({ backend: "sqlite", operation: "open", failure: "missing", url: where.display, reason: `no store at ${where.path} (nothing was created)` });
+  }
   const driver = where.backend === "sqlite"
     ? await openSqlite(where.path, where.display, busyTimeoutMs)
     : openPostgres({ url: where.url, schema: where.schema, display: where.display, connectTimeoutMs, maxConnections });
   try {
+    if (!create && !(await hasLedger(driver, driver.backend))) {
+      throw new StoreError({ backend: driver.backend, operation: "open", failure: "missing", url: driver.display, reason: "molt's tables are not there (nothing was created)" });
+    }
     return build(driver, now, await migrate(driver, undefined, now));
   } catch (e) {
     // Nothing of the caller's is in flight, only the driver's attempts to reconnect: cut them off at once.

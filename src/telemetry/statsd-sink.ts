@@ -9,7 +9,9 @@
 import StatsD from "hot-shots";
 import { boolean, nonEmptyString, nonNegativeInt, option, positiveDuration, positiveInt, refuseUnknown, stringRecord } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import { RolloutEventStream } from "../rollout/rollout-events.ts";
 import type { EventBus, MoltEvent } from "./events.ts";
+import { sendRolloutMetrics } from "./rollout-metrics.ts";
 
 /** Options of {@link attachStatsd}. */
 export interface StatsdOptions {
@@ -29,6 +31,12 @@ export interface StatsdOptions {
   readonly datadog?: boolean;
   /** Receives send errors. Default: `console.error`. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Also send the rollout metrics (share, stage, judgements, rollbacks,
+   * operator commands) of the events on this stream, with the same prefix
+   * and tags. Default none.
+   */
+  readonly rollouts?: RolloutEventStream;
 }
 
 /** A running sink. */
@@ -37,7 +45,7 @@ export interface StatsdSink {
   close(): Promise<void>;
 }
 
-const KNOWN = ["host", "port", "prefix", "tags", "maxBufferSize", "flushIntervalMs", "datadog", "onError"];
+const KNOWN = ["host", "port", "prefix", "tags", "maxBufferSize", "flushIntervalMs", "datadog", "onError", "rollouts"];
 
 /**
  * Send a bus's events to StatsD. docs/telemetry.md lists the metric names.
@@ -60,6 +68,7 @@ export function attachStatsd(bus: EventBus, options: StatsdOptions = {}): Statsd
   const onError = options.onError ?? ((e: Error) => console.error("[molt statsd]", e.message));
   if (typeof onError !== "function") throw new ConfigError({ owner, option: "onError", received: onError, allowed: "a function" });
   const datadog = option(owner, "datadog", options.datadog, boolean, false);
+  const rollouts = option(owner, "rollouts", options.rollouts, { is: (v): v is RolloutEventStream => v instanceof RolloutEventStream, allowed: "a RolloutEventStream" }, undefined);
   const client = new StatsD({
     host: option(owner, "host", options.host, nonEmptyString, "127.0.0.1"),
     port,
@@ -72,11 +81,13 @@ export function attachStatsd(bus: EventBus, options: StatsdOptions = {}): Statsd
     errorHandler: onError,
   });
   const off = bus.subscribe((event) => send(client, event));
+  const offRollouts = rollouts?.subscribe((event) => sendRolloutMetrics(client, event));
   let closed: Promise<void> | null = null;
   return {
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         off();
+        offRollouts?.();
         client.close(() => resolve());
       });
       return closed;

@@ -9,35 +9,19 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { createFlags, createMigration, openStore } from "../../mod.ts";
-import { fixture, repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
-import { armPool } from "../routing/helpers.ts";
+import { openStore } from "../../mod.ts";
+import { fixture, waitFor } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
+import { cli, running } from "./helpers.ts";
 
 const sqlite = BACKENDS[0]!;
 afterAll(() => sqlite.cleanup());
 
-async function cli(url: string, ...args: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
-  const t = performance.now();
-  const child = spawnChild(tsCommand(repoPath("src/cli/molt.ts"), "--store", url, ...args), { stderr: "pipe", env: { ...process.env, MOLT_FLAG_POOL_V2_SHARE: "" } });
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { code, out, err, ms: performance.now() - t };
-}
-
 describe("molt CLI", () => {
   test("steers a running migration through its store: pause, resume, status, flags, report, inspect, rollback", async () => {
     const url = sqlite.fresh();
-    const store = await openStore(url);
-    const flags = await createFlags({ store, env: {}, pollMs: 50 });
-    const v1 = await armPool("v1");
-    const migration = await createMigration({
-      v1, flags, store,
-      v2: { name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2" } },
-      rollout: { plan: { shadowMs: 0 }, thresholds: { minCalls: 5 } },
-    });
+    const { store, migration, v1, flags, stop } = await running(url);
     try {
-      await migration.run();
-      migration.serve({ pollMs: 50 });
       await Promise.all(Array.from({ length: 40 }, (_, i) => migration.router!.execute("work", { x: i }, { sessionId: `s${i}` })));
       await migration.tick();
 
@@ -45,8 +29,9 @@ describe("molt CLI", () => {
       expect([pause.code, pause.err]).toEqual([0, ""]);
       expect(pause.out).toContain("pause applied: migration rollout, rollout paused");
       expect(migration.rollout!.status()).toMatchObject({ state: "paused", pauseReason: "checking dashboards" });
+      // Already paused: a no-op that says so, nothing queued.
       const again = await cli(url, "rollout", "pause");
-      expect(again.code).toBe(0);
+      expect([again.code, again.out.trim()]).toEqual([0, 'nothing to do: rollout "migration" is already paused (V2 share 5%)']);
       const bad = await cli(url, "decommission");
       expect([bad.code, bad.err]).toEqual([1, expect.stringContaining("decommission failed: migration migration: cannot decommission while rollout")]);
       // A dry run says why it would be refused and what it would take away, and changes nothing.
@@ -69,7 +54,8 @@ describe("molt CLI", () => {
       const set = await cli(url, "flags", "set", "pool_optimizer", "false", "--reason", "from the CLI");
       expect([set.code, set.out.trim()]).toEqual([0, "pool_optimizer = false (effective here: false from store)"]);
       expect(await waitFor(() => !flags.get("pool_optimizer"), 5000)).toBe(true);
-      expect((await cli(url, "flags", "set", "pool_v2_share", "120%")).err).toContain("flag pool_v2_share must be an integer from 0 to 10000");
+      const tooMuch = await cli(url, "flags", "set", "pool_v2_share", "120%");
+      expect([tooMuch.code, tooMuch.err]).toEqual([2, expect.stringContaining("flag pool_v2_share must be an integer from 0 to 10000")]);
       expect((await cli(url, "flags", "get")).out).toContain("pool_optimizer");
 
       const file = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "report.md");
@@ -86,14 +72,11 @@ describe("molt CLI", () => {
       expect(flags.share()).toBe(0);
       // Each command was applied within a second of being written.
       const commands = await store.commands.list("migration");
-      expect(commands.length).toBe(6);
+      expect(commands.length).toBe(5);
       for (const c of commands) expect([c.command, c.appliedAt! - c.requestedAt < 1000]).toEqual([c.command, true]);
       console.log(`CLI commands applied in ${commands.map((c) => `${c.command} ${c.appliedAt! - c.requestedAt} ms`).join(", ")}`);
     } finally {
-      await migration.stop({ stopV2: true });
-      await v1.stop();
-      await flags.close();
-      await store.close();
+      await stop();
     }
     // Once the serving process has stopped, a command says at once that nothing will apply it.
     const orphan = await cli(url, "rollout", "pause", "--wait-ms", "60000");
@@ -105,19 +88,12 @@ describe("molt CLI", () => {
     const url = sqlite.fresh();
     for (const wait of ["abc", "-1", "2147483648"]) {
       const r = await cli(url, "rollout", "pause", "--wait-ms", wait);
-      expect([r.code, r.err]).toEqual([2, expect.stringContaining("--wait-ms must be a positive integer of milliseconds, at most 2147483647")]);
+      expect([r.code, r.err]).toEqual([2, expect.stringContaining(`error: option '--wait-ms <ms>' argument '${wait}' is invalid. it must be a positive integer of milliseconds, at most 2147483647`)]);
     }
     const store = await openStore(url);
     expect(await store.commands.list("migration")).toEqual([]);
     await store.close();
   }, 30_000);
-
-  test("a command nobody applies says so and exits 2", async () => {
-    const url = sqlite.fresh();
-    (await openStore(url)).close();
-    const r = await cli(url, "rollout", "pause", "--wait-ms", "300");
-    expect([r.code, r.err]).toEqual([2, expect.stringContaining("not applied within 300 ms: is the application running")]);
-  });
 
   test("python-path prints the directory that makes `import molt` work in any interpreter", async () => {
     const r = await cli(sqlite.fresh(), "python-path");
@@ -129,7 +105,7 @@ describe("molt CLI", () => {
   });
 
   test("every command has --help", async () => {
-    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"], ["python-path"]]) {
+    for (const args of [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"], ["python-path"], ["completion"]]) {
       const r = await cli(":memory:", ...args, "--help");
       expect([args.join(" "), r.code, r.out.startsWith("Usage: molt")]).toEqual([args.join(" "), 0, true]);
     }
@@ -164,12 +140,29 @@ describe("molt CLI", () => {
     await store.close();
   }, 60_000);
 
-  test("a report of a store without that migration says so", async () => {
+  test("read-only commands on a store that is not there say so, exit 1 and create nothing", async () => {
+    const path = join(sqlite.fresh().replace(/^sqlite:/, "").replace(/molt\.db$/, ""), "none", "x.db");
+    for (const args of [["status"], ["report"], ["flags", "get"], ["backup", "list"], ["inspect"], ["status", "--json"]]) {
+      const r = await cli(`sqlite:${path}`, ...args);
+      expect([args.join(" "), r.code, r.err]).toEqual([args.join(" "), 1, expect.stringContaining(`no store at ${path} (nothing was created)`)]);
+    }
+    expect(existsSync(join(path, ".."))).toBe(false);
+  }, 60_000);
+
+  test("an unknown migration id lists the ones the store has", async () => {
     const url = sqlite.fresh();
-    const r = await cli(url, "--migration", "nope", "report");
-    expect(r.out).toContain("The store has no migration or rollout with this id.");
-    expect(existsSync(url.replace(/^sqlite:/, ""))).toBe(true);
-  });
+    const store = await openStore(url);
+    for (const id of ["blue", "green"]) await store.journal.append({ actorId: `migration:${id}`, seq: 1, event: { type: "migration.started", now: 0 }, at: 0 });
+    await store.close();
+    for (const args of [["status"], ["report"], ["inspect"], ["rollout", "pause"]]) {
+      const r = await cli(url, "--migration", "nope", ...args);
+      expect([args.join(" "), r.code, r.err.trim()]).toEqual([args.join(" "), 1, `error: no migration "nope" in ${url}; it has: blue, green (choose one with --migration)`]);
+    }
+    const fresh = sqlite.fresh();
+    await (await openStore(fresh)).close();
+    const empty = await cli(fresh, "status");
+    expect(empty.err).toContain("it has none");
+  }, 60_000);
 });
 
 test("molt validate runs the suite on fresh pools, stores the results, and prints markdown or JSON", async () => {

@@ -130,6 +130,25 @@ describe("rollout machine", () => {
     expect(actor.getSnapshot().context.rollbacks).toBe(2);
   });
 
+  test("an operator moves one stage at a time: shadow to the first stage, on to promoted; paused, it resumes in the next stage", () => {
+    const { actor, view } = rollout();
+    actor.send({ type: "rollout.started", now: 0 });
+    actor.send({ type: "operator.advanced", now: MIN });
+    expect(view()).toMatchObject({ state: "active", stage: 0, share: 500, elapsedMs: 0 });
+    expect(actor.getSnapshot().value).toEqual({ active: "stage" });
+    actor.send({ type: "operator.paused", now: 2 * MIN, reason: "look" });
+    actor.send({ type: "operator.advanced", now: 3 * MIN });
+    expect(view()).toMatchObject({ state: "active", stage: 1, share: 2500, elapsedMs: 0 });
+    expect(actor.getSnapshot().context).toMatchObject({ pausedAt: null, pauseReason: null, clockAt: 3 * MIN, samples: { v1: 0, v2: 0 } });
+    actor.send({ type: "operator.paused", now: 4 * MIN, reason: "again" });
+    actor.send({ type: "operator.advanced", now: 5 * MIN });
+    expect(view()).toMatchObject({ state: "promoted", share: 10_000 });
+    expect(actor.getSnapshot().context.pauseReason).toBeNull();
+    // Nothing further to move to: promoted ignores it.
+    actor.send({ type: "operator.advanced", now: 6 * MIN });
+    expect(view()).toMatchObject({ state: "promoted", share: 10_000 });
+  });
+
   test("the default plan is the plan's: 5, 10, 25, 50, 75% for 1, 1, 2, 4, 8 hours, then 100%", () => {
     expect(DEFAULT_PLAN.stages.map((s) => [s.weightBp / 100, s.minDurationMs / 3_600_000])).toEqual([[5, 1], [10, 1], [25, 2], [50, 4], [75, 8]]);
   });

@@ -5,11 +5,11 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { createFlags, openStore } from "../../mod.ts";
-import { type Child, fixture, lines, sleep, spawnChild, tsCommand } from "../helpers.ts";
+import { type Child, fixture, killChildren, lines, sleep, spawnChild, tsCommand } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 
 const sqlite = BACKENDS[0]!;
-afterAll(() => sqlite.cleanup());
+afterAll(() => (killChildren(), sqlite.cleanup()));
 
 test("kill -9 mid-stage, start again: same stage, same elapsed time, downtime not counted", async () => {
   const url = sqlite.fresh();

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { openStore, persistActor } from "../../mod.ts";
 import { ledgerMachine } from "../fixtures/ledger-machine.ts";
-import { fixture, lcg, lines, sleep, spawnChild, tsCommand } from "../helpers.ts";
+import { fixture, killChildren, lcg, lines, sleep, spawnChild, tsCommand } from "../helpers.ts";
 import { BACKENDS } from "./backends.ts";
 
 const KILLS = { sqlite: 25, postgres: 10 } as const;
@@ -22,7 +22,7 @@ async function readyLine(stream: ReadableStream<Uint8Array>): Promise<number> {
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== null)(`crash safety (${backend.name})`, () => {
-    afterAll(() => backend.cleanup());
+    afterAll(() => (killChildren(), backend.cleanup()));
 
     test(`kill -9 at ${KILLS[backend.name]} random points: no torn event, contiguous sequence, restore succeeds`, async () => {
       const url = backend.fresh();

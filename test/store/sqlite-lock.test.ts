@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type Store } from "../../mod.ts";
-import { fixture, lines, rejection, spawnChild, tsCommand } from "../helpers.ts";
+import { fixture, killChildren, lines, rejection, spawnChild, tsCommand } from "../helpers.ts";
 
 /** How long the other process holds the lock while a write waits for it. */
 const HOLD_MS = 1500;
@@ -20,6 +20,7 @@ const MAX_GAP_MS = 200;
 
 const dirs: string[] = [];
 afterAll(() => {
+  killChildren();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 

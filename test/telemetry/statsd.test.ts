@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSocket, type Socket } from "node:dgram";
+import { describe, expect, test } from "bun:test";
 import { attachStatsd, createPool, EventBus } from "../../mod.ts";
 import { fixture, rejection, waitFor } from "../helpers.ts";
+import { udpReceiver } from "./udp-receiver.ts";
 
-let socket: Socket;
-let port = 0;
-const lines: string[] = [];
-
-beforeAll(async () => {
-  socket = createSocket("udp4");
-  socket.on("message", (msg) => lines.push(...msg.toString("utf8").split("\n").filter(Boolean)));
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
-  port = socket.address().port;
-});
-afterAll(() => socket.close());
+const receiver = udpReceiver();
+const lines = receiver.lines;
 
 describe("StatsD sink over a real UDP socket on 127.0.0.1", () => {
   test("a pool's calls and lifecycle arrive with prefix and the tags pool, command, outcome, category", async () => {
     lines.length = 0;
     const events = new EventBus();
-    const sink = attachStatsd(events, { port, prefix: "test.", tags: { node: "n1" } });
+    const sink = attachStatsd(events, { port: receiver.port(), prefix: "test.", tags: { node: "n1" } });
     const pool = await createPool({ name: "v2", handler: fixture("echo_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, events });
     await pool.execute("echo", 1);
     await rejection(pool.execute("fail", {}));
@@ -37,7 +28,7 @@ describe("StatsD sink over a real UDP socket on 127.0.0.1", () => {
   test("unbuffered mode sends one packet per metric", async () => {
     lines.length = 0;
     const bus = new EventBus();
-    const sink = attachStatsd(bus, { port, maxBufferSize: 0 });
+    const sink = attachStatsd(bus, { port: receiver.port(), maxBufferSize: 0 });
     bus.emit({ type: "pool.scaled", pool: "v1", at: 0, from: 2, to: 3, reason: "utilisation_high" });
     expect(await waitFor(() => lines.length > 0, 2000)).toBe(true);
     expect(lines).toEqual(["molt.pool.size:3|g|#pool:v1,reason:utilisation_high"]);

@@ -29,7 +29,9 @@ describe("stage checklists", () => {
   test("a healthy stage passes every item, each with its evidence", async () => {
     const r = await rig("", { plan: ONE_LONG_STAGE });
     await r.rollout.start();
-    await windows(r, 6);
+    // Five minutes of rollout time apart: a worker's RSS moving by a few pages between two samples
+    // (more often on a loaded machine) is then far from 10% an hour, so growth is bounded, not left undecided.
+    await windows(r, 6, 5 * MIN);
     const list = await stageChecklist(r.store, "rollout", 5000);
     expect(status(list)).toEqual({ error_rate: "pass", latency: "pass", memory_growth: "pass", worker_lifecycle: "pass", breaker: "pass", affinity: "pass", telemetry: "pass" });
     expect([list.windows, list.verdict, list.passed]).toEqual([6, "pass", true]);

@@ -32,7 +32,7 @@ export type OperatorCommand = {
   readonly id: number;
   /** The migration (or rollout) it is for. */
   readonly target: string;
-  /** "pause", "resume", "promote", "abort", "rollback", "emergency_rollback", "decommission", "start". */
+  /** "pause", "resume", "promote", "promote_stage", "abort", "rollback", "emergency_rollback", "decommission", "start". */
   readonly command: string;
   readonly args: JsonObject;
   readonly requestedBy: string | null;
