@@ -141,6 +141,7 @@ export { type ArmWindow, judge, type JudgeInput, type Judgement, type RuleResult
 export { DEFAULT_THRESHOLDS, resolveThresholds, type Thresholds } from "./src/monitor/thresholds.ts";
 export {
   createRolloutController,
+  type OperatorMeta,
   type RolloutController,
   type RolloutOptions,
   type RolloutStatus,

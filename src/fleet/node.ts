@@ -13,7 +13,7 @@ import { boolean, idRule, nonEmptyString, option, positiveDuration, refuseUnknow
 import { ConfigError, FencedError, FleetError, isMoltError, RolloutError } from "../errors.ts";
 import { type Flags, flagsRule } from "../flags/flags.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
-import { createRolloutController, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
+import { createRolloutController, type OperatorMeta, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
 import type { Router } from "../routing/router.ts";
 import { fencedStore, type Store, storeRule } from "../store/store.ts";
 import type { OperatorCommand } from "../store/tables/commands.ts";
@@ -423,7 +423,7 @@ class Node implements FleetNode {
   private async apply(leading: Leading, c: OperatorCommand): Promise<void> {
     const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
     const by = { appliedBy: this.nodeId, term: leading.term };
-    const outcome = await applyCommand(leading.controller, c.command, reason).then(
+    const outcome = await applyCommand(leading.controller, c.command, reason, c.requestedBy === null ? {} : { by: c.requestedBy }).then(
       (result) => ({ status: "applied" as const, result: JSON.parse(JSON.stringify({ ...result, ...by })) }),
       (e: unknown) => {
         if (e instanceof FencedError) throw e;
@@ -446,24 +446,24 @@ async function within(p: Promise<unknown>, ms: number, late: () => void): Promis
 }
 
 /** Apply one operator command to the rollout; what it resolves with is written back as the command's result. */
-async function applyCommand(controller: RolloutController, command: string, reason: string | undefined): Promise<Record<string, unknown>> {
+async function applyCommand(controller: RolloutController, command: string, reason: string | undefined, meta: OperatorMeta): Promise<Record<string, unknown>> {
   switch (command) {
     case "start":
       return { ...(await controller.start()) };
     case "pause":
-      return { ...(await controller.pause(reason)) };
+      return { ...(await controller.pause(reason, meta)) };
     case "resume":
-      return { ...(await controller.resume()) };
+      return { ...(await controller.resume(meta)) };
     case "promote":
-      return { ...(await controller.promote()) };
+      return { ...(await controller.promote(meta)) };
     case "promote_stage":
-      return { ...(await controller.promoteStage()) };
+      return { ...(await controller.promoteStage(meta)) };
     case "abort":
-      return { report: await controller.abort(reason), ...controller.status() };
+      return { report: await controller.abort(reason, meta), ...controller.status() };
     case "rollback":
-      return { report: await controller.rollback(reason), ...controller.status() };
+      return { report: await controller.rollback(reason, meta), ...controller.status() };
     case "emergency_rollback":
-      return { report: await controller.emergencyRollback(reason), ...controller.status() };
+      return { report: await controller.emergencyRollback(reason, meta), ...controller.status() };
     default:
       throw new RolloutError({ rolloutId: controller.rolloutId, command, state: controller.status().detail, allowed: "commands start, pause, resume, promote, promote_stage, abort, rollback, emergency_rollback" });
   }

@@ -36,7 +36,7 @@ import type { BackupDocument } from "../store/tables/backups.ts";
 import { type PoolOptions, resolvePoolOptions } from "../pool/options.ts";
 import { createPool } from "../pool/pool.ts";
 import { type Pool, poolRule } from "../pool/types.ts";
-import { createRolloutController, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
+import { createRolloutController, type OperatorMeta, resolveRolloutSettings, ROLLOUT_SETTINGS, type RolloutController, type RolloutOptions } from "../rollout/controller.ts";
 import { RolloutEventStream } from "../rollout/rollout-events.ts";
 import { createRouter, resolveRouterSettings, ROUTER_SETTINGS, type Router, type RouterOptions } from "../routing/router.ts";
 import { type PersistedActor, persistActor } from "../store/persist-actor.ts";
@@ -122,18 +122,18 @@ export interface Migration {
   /** What `decommission()` would check, archive and clean up now, doing none of it (`molt decommission --dry-run`). */
   decommissionPlan(): Promise<DecommissionPlan>;
   /** Pause the rollout (its time stops counting). */
-  pause(reason?: string): Promise<MigrationProgress>;
-  resume(): Promise<MigrationProgress>;
+  pause(reason?: string, meta?: OperatorMeta): Promise<MigrationProgress>;
+  resume(meta?: OperatorMeta): Promise<MigrationProgress>;
   /** Skip the remaining stages: V2 takes 100%. */
-  promote(): Promise<MigrationProgress>;
+  promote(meta?: OperatorMeta): Promise<MigrationProgress>;
   /** One stage on now (from shadow: the first stage; from the last: 100%). */
-  promoteStage(): Promise<MigrationProgress>;
+  promoteStage(meta?: OperatorMeta): Promise<MigrationProgress>;
   /** Roll back and stop the migration, recorded as an operator's abort. */
-  abort(reason?: string): Promise<MigrationProgress>;
+  abort(reason?: string, meta?: OperatorMeta): Promise<MigrationProgress>;
   /** Roll back and stop the migration, recorded as an operator's rollback. */
-  rollback(reason?: string): Promise<MigrationProgress>;
+  rollback(reason?: string, meta?: OperatorMeta): Promise<MigrationProgress>;
   /** Roll back now: V2's share is 0 in memory before this returns its promise. */
-  emergencyRollback(reason?: string): Promise<MigrationProgress>;
+  emergencyRollback(reason?: string, meta?: OperatorMeta): Promise<MigrationProgress>;
   /**
    * Apply operator commands queued in the store (by the \`molt\` CLI) every
    * \`pollMs\` (default 250), writing each result back, until \`stop()\`.
@@ -437,35 +437,35 @@ class MigrationImpl implements Migration {
     return items;
   }
 
-  pause(reason = "operator"): Promise<MigrationProgress> {
-    return this.viaRollout("pause", (r) => r.pause(reason));
+  pause(reason = "operator", meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    return this.viaRollout("pause", (r) => r.pause(reason, meta));
   }
 
-  resume(): Promise<MigrationProgress> {
-    return this.viaRollout("resume", (r) => r.resume());
+  resume(meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    return this.viaRollout("resume", (r) => r.resume(meta));
   }
 
-  promote(): Promise<MigrationProgress> {
-    return this.viaRollout("promote", (r) => r.promote());
+  promote(meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    return this.viaRollout("promote", (r) => r.promote(meta));
   }
 
-  promoteStage(): Promise<MigrationProgress> {
-    return this.viaRollout("promote_stage", (r) => r.promoteStage());
+  promoteStage(meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    return this.viaRollout("promote_stage", (r) => r.promoteStage(meta));
   }
 
-  abort(reason = "operator abort"): Promise<MigrationProgress> {
-    return this.viaRollout("abort", (r) => r.abort(reason));
+  abort(reason = "operator abort", meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    return this.viaRollout("abort", (r) => r.abort(reason, meta));
   }
 
-  rollback(reason = "operator rollback"): Promise<MigrationProgress> {
-    return this.viaRollout("rollback", (r) => r.rollback(reason));
+  rollback(reason = "operator rollback", meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    return this.viaRollout("rollback", (r) => r.rollback(reason, meta));
   }
 
-  emergencyRollback(reason = "emergency rollback"): Promise<MigrationProgress> {
+  emergencyRollback(reason = "emergency rollback", meta: OperatorMeta = {}): Promise<MigrationProgress> {
     const refused = this.refusal("emergency rollback");
     if (refused !== null) return Promise.reject(refused);
     // Flipped before any await, inside the rollout controller.
-    const done = this.rollout!.emergencyRollback(reason);
+    const done = this.rollout!.emergencyRollback(reason, meta);
     return this.viaRollout("emergency rollback", () => done);
   }
 
@@ -520,7 +520,7 @@ class MigrationImpl implements Migration {
         const reason = typeof c.args.reason === "string" ? c.args.reason : undefined;
         try {
           // A dry run is a command of its own: a process of an older molt refuses it instead of decommissioning for real.
-          const progress = c.command === "decommission_plan" ? await this.decommissionPlan() : await this.apply(c.command, reason);
+          const progress = c.command === "decommission_plan" ? await this.decommissionPlan() : await this.apply(c.command, reason, c.requestedBy === null ? {} : { by: c.requestedBy });
           await store.commands.complete(c.id, "applied", JSON.parse(JSON.stringify(progress)));
         } catch (e) {
           await store.commands.complete(c.id, "failed", { error: String((e as Error).message ?? e), tag: (e as { _tag?: string })._tag ?? null });
@@ -530,24 +530,24 @@ class MigrationImpl implements Migration {
     return this.applying;
   }
 
-  private apply(command: string, reason: string | undefined): Promise<MigrationProgress> {
+  private apply(command: string, reason: string | undefined, meta: OperatorMeta): Promise<MigrationProgress> {
     switch (command) {
       case "start":
         return this.run();
       case "pause":
-        return this.pause(reason);
+        return this.pause(reason, meta);
       case "resume":
-        return this.resume();
+        return this.resume(meta);
       case "promote":
-        return this.promote();
+        return this.promote(meta);
       case "promote_stage":
-        return this.promoteStage();
+        return this.promoteStage(meta);
       case "abort":
-        return this.abort(reason);
+        return this.abort(reason, meta);
       case "rollback":
-        return this.rollback(reason);
+        return this.rollback(reason, meta);
       case "emergency_rollback":
-        return this.emergencyRollback(reason);
+        return this.emergencyRollback(reason, meta);
       case "decommission":
         return this.decommission();
       default:

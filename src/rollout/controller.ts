@@ -125,6 +125,11 @@ export interface RolloutStatus {
   readonly tickFailures: TickFailures | null;
 }
 
+/** Who asked for an operator's command: recorded with its decision (`inputs.by`). */
+export interface OperatorMeta {
+  readonly by?: string;
+}
+
 /** A running rollout. */
 export interface RolloutController {
   readonly rolloutId: string;
@@ -136,24 +141,24 @@ export interface RolloutController {
    * `maxTickFailures`.
    */
   tick(): Promise<Judgement>;
-  pause(reason?: string): Promise<RolloutStatus>;
-  resume(): Promise<RolloutStatus>;
+  pause(reason?: string, meta?: OperatorMeta): Promise<RolloutStatus>;
+  resume(meta?: OperatorMeta): Promise<RolloutStatus>;
   /** Skip the remaining stages: V2 takes 100%. */
-  promote(): Promise<RolloutStatus>;
+  promote(meta?: OperatorMeta): Promise<RolloutStatus>;
   /**
    * Move one stage on now: from shadow to the first stage, from the last
    * stage to promoted; a paused rollout resumes in the next stage.
    */
-  promoteStage(): Promise<RolloutStatus>;
+  promoteStage(meta?: OperatorMeta): Promise<RolloutStatus>;
   /** Roll back. Resolves when the rollback is done. */
-  rollback(reason?: string): Promise<RollbackReport | null>;
+  rollback(reason?: string, meta?: OperatorMeta): Promise<RollbackReport | null>;
   /** Roll back, recorded as an operator's abort (`operator.abort`). Resolves when the rollback is done. */
-  abort(reason?: string): Promise<RollbackReport | null>;
+  abort(reason?: string, meta?: OperatorMeta): Promise<RollbackReport | null>;
   /**
    * Roll back now: the share is 0 in memory before this returns its
    * promise (no new V2 call after it); persisting and the other steps follow.
    */
-  emergencyRollback(reason?: string): Promise<RollbackReport | null>;
+  emergencyRollback(reason?: string, meta?: OperatorMeta): Promise<RollbackReport | null>;
   status(): RolloutStatus;
   /** Judge every `everyMs` until `stop()`; a failed tick is reported (event, decision, status), not thrown. */
   run(everyMs: number): void;
@@ -415,22 +420,22 @@ class Controller implements RolloutController {
     return judgement;
   }
 
-  pause(reason = "operator"): Promise<RolloutStatus> {
-    return this.command("pause", ["active"], ["paused"], { type: "operator.paused", now: this.now(), reason });
+  pause(reason = "operator", meta: OperatorMeta = {}): Promise<RolloutStatus> {
+    return this.command("pause", ["active"], ["paused"], { type: "operator.paused", now: this.now(), reason }, meta);
   }
 
-  resume(): Promise<RolloutStatus> {
-    return this.command("resume", ["paused"], ["active"], { type: "operator.resumed", now: this.now() });
+  resume(meta: OperatorMeta = {}): Promise<RolloutStatus> {
+    return this.command("resume", ["paused"], ["active"], { type: "operator.resumed", now: this.now() }, meta);
   }
 
-  async promote(): Promise<RolloutStatus> {
+  async promote(meta: OperatorMeta = {}): Promise<RolloutStatus> {
     await this.checklistAllows("promote");
-    return await this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() });
+    return await this.command("promote", ["active", "paused"], ["promoted"], { type: "operator.promoted", now: this.now() }, meta);
   }
 
-  async promoteStage(): Promise<RolloutStatus> {
+  async promoteStage(meta: OperatorMeta = {}): Promise<RolloutStatus> {
     await this.checklistAllows("promote_stage");
-    return await this.command("promote_stage", ["active", "paused"], ["promoted"], { type: "operator.advanced", now: this.now() });
+    return await this.command("promote_stage", ["active", "paused"], ["promoted"], { type: "operator.advanced", now: this.now() }, meta);
   }
 
   /** With checklists required, refuse to leave a stage whose checklist fails. */
@@ -462,19 +467,19 @@ class Controller implements RolloutController {
     return due ? await this.failingChecklist(s.shareBp) : null;
   }
 
-  rollback(reason = "operator rollback"): Promise<RollbackReport | null> {
-    return this.requestRollback(reason, "rollback");
+  rollback(reason = "operator rollback", meta: OperatorMeta = {}): Promise<RollbackReport | null> {
+    return this.requestRollback(reason, "rollback", meta);
   }
 
-  abort(reason = "operator abort"): Promise<RollbackReport | null> {
-    return this.requestRollback(reason, "abort");
+  abort(reason = "operator abort", meta: OperatorMeta = {}): Promise<RollbackReport | null> {
+    return this.requestRollback(reason, "abort", meta);
   }
 
-  emergencyRollback(reason = "emergency rollback"): Promise<RollbackReport | null> {
+  emergencyRollback(reason = "emergency rollback", meta: OperatorMeta = {}): Promise<RollbackReport | null> {
     // Before any await: from here on, no router reading these flags picks V2.
     const state = this.state();
     if (state === "active" || state === "paused" || state === "promoted") this.rollbacks.flip();
-    return this.requestRollback(reason, "emergency_rollback");
+    return this.requestRollback(reason, "emergency_rollback", meta);
   }
 
   status(): RolloutStatus {
@@ -522,24 +527,24 @@ class Controller implements RolloutController {
     return rolloutState(this.actor.getSnapshot());
   }
 
-  private async command(name: string, from: readonly RolloutState[], done: readonly RolloutState[], event: RolloutEvent): Promise<RolloutStatus> {
+  private async command(name: string, from: readonly RolloutState[], done: readonly RolloutState[], event: RolloutEvent, meta: OperatorMeta): Promise<RolloutStatus> {
     const state = this.state();
     if (done.includes(state)) return this.status();
     if (!from.includes(state)) {
       throw new RolloutError({ rolloutId: this.rolloutId, command: name, state: rolloutDetail(this.actor.getSnapshot()), allowed: from.join(", ") });
     }
-    await this.send(event, `operator.${name}`, "reason" in event ? String(event.reason) : `operator ${name}`);
+    await this.send(event, `operator.${name}`, "reason" in event ? String(event.reason) : `operator ${name}`, byOf(meta));
     return this.status();
   }
 
   /** A rollback an operator asked for, recorded under the verb they used. */
-  private async requestRollback(reason: string, verb: "rollback" | "abort" | "emergency_rollback"): Promise<RollbackReport | null> {
+  private async requestRollback(reason: string, verb: "rollback" | "abort" | "emergency_rollback", meta: OperatorMeta): Promise<RollbackReport | null> {
     const state = this.state();
     if (state === "rollingBack" || state === "rolledBack") return await (this.rollingBack ?? Promise.resolve(null));
     if (state === "idle") {
       throw new RolloutError({ rolloutId: this.rolloutId, command: verb, state, allowed: "active, paused, promoted" });
     }
-    await this.send({ type: "rollback.requested", now: this.now(), reason }, `operator.${verb}`, reason);
+    await this.send({ type: "rollback.requested", now: this.now(), reason }, `operator.${verb}`, reason, byOf(meta));
     return await this.finishRollback(reason, verb === "emergency_rollback");
   }
 
@@ -619,4 +624,9 @@ class Controller implements RolloutController {
     // Paused, the rollout no longer steers the share: an operator may have set it by hand (molt flags set --force).
     if (flags.explain("pool_v2_share").stored !== share && state !== "rollingBack" && state !== "paused") await flags.set("pool_v2_share", share, { ...meta, fence: this.fence });
   }
+}
+
+/** A decision's inputs naming who asked, when someone was named. */
+function byOf(meta: OperatorMeta): Record<string, unknown> {
+  return meta.by === undefined ? {} : { by: meta.by };
 }

@@ -36,8 +36,9 @@ test("promote moves one stage, --full to 100%; abort is recorded as abort; a goa
     expect([abort.code, abort.err]).toEqual([0, ""]);
     const noop = await cli(url, "rollback");
     expect([noop.code, noop.out.trim()]).toEqual([0, 'nothing to do: rollout "migration" is already rolledBack (V2 share 0%)']);
-    const kinds = (await m.store.decisions.list("migration")).map((d) => d.kind).filter((k) => k.startsWith("operator."));
-    expect(kinds).toEqual(["operator.promote_stage", "operator.promote", "operator.abort"]);
+    // Each decision says who asked, as the command does.
+    const operator = (await m.store.decisions.list("migration")).filter((d) => d.kind.startsWith("operator.")).map((d) => [d.kind, d.inputs.by]);
+    expect(operator).toEqual([["operator.promote_stage", userInfo().username], ["operator.promote", "alice"], ["operator.abort", userInfo().username]]);
     const commands = await m.store.commands.list("migration");
     expect(commands.map((c) => [c.command, c.requestedBy]).reverse()).toEqual([
       ["promote_stage", userInfo().username], ["promote", "alice"], ["abort", userInfo().username],
