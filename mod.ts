@@ -175,6 +175,7 @@ export { readMigration, type StoredMigration } from "./src/migration/inspect.ts"
 export { readBackupFile, restoreBackup, type RestoreOptions } from "./src/migration/restore.ts";
 export { migrationReport, type ReportFormat, type ReportOptions } from "./src/migration/report.ts";
 export { type Artifact, type MigrationRecord, type PhaseRecord, readMigrationRecord, type StageRecord } from "./src/migration/record.ts";
+export type { RolloutSummary } from "./src/migration/format.ts";
 export type { ArmImpact, ArmPoint, Impact, Interval } from "./src/migration/impact.ts";
 export type { Criterion, CriterionStatus } from "./src/migration/lessons.ts";
 export {

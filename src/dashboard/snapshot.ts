@@ -9,7 +9,7 @@
  * @module
  */
 import { readFleet } from "../fleet/fleet-view.ts";
-import { stageOf } from "../migration/format.ts";
+import { type RolloutSummary, rolloutSummary } from "../migration/format.ts";
 import { readMigration } from "../migration/inspect.ts";
 import type { Store } from "../store/store.ts";
 import type { Decision } from "../store/tables/decisions.ts";
@@ -62,17 +62,7 @@ export interface DashboardSnapshot {
   readonly readOnly: boolean;
   /** null when the store has no such migration (yet). */
   readonly migration: { readonly state: string; readonly failedPhase: string | null; readonly reason: string | null } | null;
-  readonly rollout: {
-    readonly state: string;
-    /** The state as a path: "active.stage", "paused", "rolledBack", … */
-    readonly detail: string;
-    readonly shareBp: number;
-    /** "2 of 5", or "—" outside the stages. */
-    readonly stage: string;
-    readonly rollbacks: number;
-    readonly pauseReason: string | null;
-    readonly rollbackReason: string | null;
-  } | null;
+  readonly rollout: (RolloutSummary & { readonly pauseReason: string | null; readonly rollbackReason: string | null }) | null;
   readonly phases: readonly MigrationPhase[];
   /** The latest decisions (500 at most), oldest first. */
   readonly decisions: readonly Decision[];
@@ -139,11 +129,7 @@ export class SnapshotReader {
       readOnly: this.readOnly,
       migration: m.migration === null ? null : { state: m.migration.state, failedPhase: m.migration.failedPhase, reason: m.migration.reason },
       rollout: m.rollout === null || c === undefined ? null : {
-        state: m.rollout.state,
-        detail: m.rollout.detail,
-        shareBp: m.rollout.shareBp,
-        stage: stageOf(c),
-        rollbacks: c.rollbacks,
+        ...rolloutSummary(m.rollout),
         pauseReason: c.pauseReason,
         rollbackReason: c.rollbackReason,
       },

@@ -14,7 +14,7 @@ import type { MigrationPhase } from "../store/tables/migration-status.ts";
 import type { ShadowMismatch } from "../store/tables/shadow-mismatches.ts";
 import type { ValidationResult } from "../store/tables/validations.ts";
 import { checkArtifact, type CleanupItem, sha256, type WrittenArchive } from "./archive.ts";
-import { duration, pct, stageOf } from "./format.ts";
+import { duration, pct, type RolloutSummary, rolloutSummary } from "./format.ts";
 import { type ArmPoint, armSeries, type Impact, impactOf, recordedRows } from "./impact.ts";
 import { readMigration, type StoredMigration } from "./inspect.ts";
 import { type Criterion, lessonsFrom, successCriteria } from "./lessons.ts";
@@ -57,14 +57,7 @@ export interface MigrationRecord {
   readonly generatedAt: number;
   readonly store: string;
   readonly migration: StoredMigration["migration"];
-  readonly rollout: {
-    readonly state: string;
-    readonly detail: string;
-    readonly shareBp: number;
-    readonly stage: string;
-    readonly rollbacks: number;
-    readonly plan: string;
-  } | null;
+  readonly rollout: (RolloutSummary & { readonly plan: string }) | null;
   readonly phases: readonly PhaseRecord[];
   /** Every decision, judgements that held the stage included. */
   readonly decisions: readonly Decision[];
@@ -113,7 +106,7 @@ export async function readMigrationRecord(store: Store, migrationId: string, now
     store: store.location,
     migration: m.migration,
     rollout: m.rollout === null ? null : {
-      state: m.rollout.state, detail: m.rollout.detail, shareBp: m.rollout.shareBp, stage: stageOf(c!), rollbacks: c!.rollbacks,
+      ...rolloutSummary(m.rollout),
       plan: `${c!.plan.stages.map((s) => `${pct(s.weightBp)} for ${duration(s.minDurationMs)}`).join(", ")}, then 100%`,
     },
     phases: m.phases.map((p) => ({ ...p, durationMs: p.completedAt === null ? null : p.completedAt - p.startedAt, notes: phaseNotes(p) })),
