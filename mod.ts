@@ -172,6 +172,7 @@ export type { ArtifactFile, CleanupItem, WrittenArchive } from "./src/migration/
 export type { Check } from "./src/migration/preflight.ts";
 export type { VerifyOptions } from "./src/migration/verify.ts";
 export { readMigration, type StoredMigration } from "./src/migration/inspect.ts";
+export { inspectLive, type InspectLiveOptions } from "./src/migration/live-inspect.ts";
 export { readBackupFile, restoreBackup, type RestoreOptions } from "./src/migration/restore.ts";
 export { migrationReport, type ReportFormat, type ReportOptions } from "./src/migration/report.ts";
 export { type Artifact, type MigrationRecord, type PhaseRecord, readMigrationRecord, type StageRecord } from "./src/migration/record.ts";

@@ -14,7 +14,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { DEFINITIONS } from "../flags/definitions.ts";
 import { pct } from "../migration/format.ts";
-import { breakerMachine, MIGRATION_MACHINE_VERSION, migrationMachine, poolMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine, workerMachine } from "../../machines/mod.ts";
 import { backupById } from "../migration/restore.ts";
 import type { DecommissionPlan } from "../migration/migration.ts";
 import { pythonPackageDir } from "../process/python-package.ts";
@@ -42,6 +41,7 @@ import {
 } from "../../mod.ts";
 import { registerCompletion } from "./completion.ts";
 import { registerDashboard } from "./dashboard-command.ts";
+import { registerInspect } from "./inspect-command.ts";
 import { CommandFailure, defaultOperator, describeError, type Globals, unknownMigration, withStore } from "./context.ts";
 import { countArg, durationArg } from "./options.ts";
 import { printJson, table } from "./output.ts";
@@ -299,29 +299,7 @@ program.command("report").description("Write the migration report: phases, timel
 program.command("python-path").description("Print the directory of molt's Python runtime: put it on PYTHONPATH (or in your editor's extra paths) to import molt in a handler's own tests.")
   .action(async () => console.log(await pythonPackageDir()));
 
-const MACHINES = { worker: workerMachine, pool: poolMachine, breaker: breakerMachine, rollout: rolloutMachine, migration: migrationMachine } as const;
-
-program.command("inspect").description("Print the machine definitions (JSON for the Stately visualiser) and the live snapshots.")
-  .option("--machines", "only the machine definitions").option("--snapshots", "only the live snapshots")
-  .addOption(new Option("--machine <name>", "one machine's definition, as JSON the Stately visualiser (stately.ai/viz) imports; needs no store").choices(Object.keys(MACHINES)))
-  .action((o: { machines?: boolean; snapshots?: boolean; machine?: keyof typeof MACHINES }) => {
-    if (o.machine !== undefined) return printJson(MACHINES[o.machine].toJSON());
-    return withStore(program, async (store, g) => {
-      const out: Record<string, unknown> = {};
-      if (!o.snapshots) {
-        out.machines = {
-          migration: { version: MIGRATION_MACHINE_VERSION, config: migrationMachine.config },
-          rollout: { version: ROLLOUT_MACHINE_VERSION, config: rolloutMachine.config },
-        };
-      }
-      if (!o.machines) {
-        const m = await readMigration(store, g.migration);
-        if (m.migration === null && m.rollout === null) throw new CommandFailure(await unknownMigration(store, g.migration), 1);
-        out.snapshots = { migration: m.migration, rollout: m.rollout };
-      }
-      printJson(out);
-    }, { create: false });
-  });
+registerInspect(program);
 
 program.command("validate").argument("[what]", "equivalence, load, faults or all", "all")
   .description("Run the validation suite on fresh V1 and V2 pools, store the results, and print them (markdown, or --json). Exit 0: every check passed; 1: one failed; 3: one had insufficient evidence; 2: usage.")

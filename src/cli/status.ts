@@ -12,6 +12,8 @@ import { duration, pct } from "../migration/format.ts";
 import { colourful, printJson, table } from "./output.ts";
 import { CommandFailure, type Globals, unknownMigration, withStore } from "./context.ts";
 import { durationArg } from "./options.ts";
+import { stopWhenAsked } from "./stop-signal.ts";
+import { sleepUnless } from "../sleep.ts";
 
 /** One arm's numbers in the last judged window. */
 interface ArmView {
@@ -182,15 +184,10 @@ export function registerStatus(program: Command): void {
 
 async function watch(store: Store, migrationId: string, o: { json?: boolean; intervalMs: number; timeoutMs?: number }): Promise<void> {
   const tty = process.stdout.isTTY === true && o.json !== true;
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = () => stop();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const timer = o.timeoutMs === undefined ? null : setTimeout(onSignal, o.timeoutMs);
+  const { signal, dispose } = stopWhenAsked(o.timeoutMs);
   let previous = "";
   try {
-    for (let ended = false; !ended;) {
+    while (!signal.aborted) {
       const s = await readStatus(store, migrationId);
       const text = s === null ? `waiting: ${await unknownMigration(store, migrationId)}` : o.json ? JSON.stringify(s) : tty ? renderStatus(s) : statusLine(s);
       // A line per change into a pipe (the time stamp aside); the whole view, redrawn, on a terminal.
@@ -198,13 +195,9 @@ async function watch(store: Store, migrationId: string, o: { json?: boolean; int
       if (tty) process.stdout.write(`\x1b[H\x1b[2J${text}\n${colourful() ? "\x1b[2m" : ""}every ${o.intervalMs} ms; Ctrl-C to stop${colourful() ? "\x1b[0m" : ""}\n`);
       else if (key !== previous) console.log(text);
       previous = key;
-      let tick: ReturnType<typeof setTimeout> | undefined;
-      ended = await Promise.race([stopped.then(() => true), new Promise<boolean>((resolve) => (tick = setTimeout(() => resolve(false), o.intervalMs)))]);
-      clearTimeout(tick);
+      await sleepUnless(o.intervalMs, signal);
     }
   } finally {
-    if (timer !== null) clearTimeout(timer);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    dispose();
   }
 }

@@ -49,7 +49,7 @@ export interface Rebuilt<TMachine extends AnyStateMachine> {
 const isBuiltIn = (action: unknown): boolean => typeof (action as { type?: unknown }).type === "string" && String((action as { type: string }).type).startsWith("xstate.");
 
 /** The machine with every effect (named action that is not an XState built-in) replaced by nothing. */
-function silenced<TMachine extends AnyStateMachine>(machine: TMachine): TMachine {
+export function silenced<TMachine extends AnyStateMachine>(machine: TMachine): TMachine {
   const actions = Object.entries(machine.implementations.actions ?? {})
     .filter(([, action]) => !isBuiltIn(action))
     .map(([name]) => [name, () => {}]);
@@ -61,11 +61,11 @@ export function asJson(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value));
 }
 
-/** Create and start an actor from a persisted snapshot, or from the input when there is none. */
-export function startActor<TMachine extends AnyStateMachine>(machine: TMachine, snapshot: unknown, input: unknown): Actor<TMachine> {
+/** Create and start an actor from a persisted snapshot, or from the input when there is none; `extra` carries createActor's other options (id, inspect). */
+export function startActor<TMachine extends AnyStateMachine>(machine: TMachine, snapshot: unknown, input: unknown, extra: object = {}): Actor<TMachine> {
   // createActor's options type depends on whether the machine requires input; both shapes are valid here.
   const create = createActor as (m: TMachine, o: object) => Actor<TMachine>;
-  return create(machine, snapshot === undefined ? { input } : { snapshot, input }).start();
+  return create(machine, snapshot === undefined ? { ...extra, input } : { ...extra, snapshot, input }).start();
 }
 
 function version(v: string | number): string {

@@ -6,13 +6,15 @@
  * share a rollout steers is refused by hand unless --force (which pauses
  * the rollout, and the paused rollout leaves the share alone), and status
  * has a documented JSON form and a watch mode that prints a line per change
- * into a pipe. Also: completion scripts and the Stately JSON of a machine.
+ * into a pipe. Also: completion scripts, the Stately JSON of a machine, and
+ * the live inspection events of a running migration.
  */
 import { afterAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { userInfo } from "node:os";
 import { colourful } from "../../src/cli/output.ts";
-import { repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
+import { WebSocketServer } from "ws";
+import { lines, repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
 import { BACKENDS } from "../store/backends.ts";
 import { cli, running } from "./helpers.ts";
 
@@ -147,3 +149,38 @@ test("inspect --machine prints a machine as the Stately visualiser imports it, w
     expect([json.id, Object.keys(json.states).length > 1]).toEqual([name, true]);
   }
 }, 60_000);
+
+test("inspect --live streams a running migration's actors as @statelyai/inspect's events, to stdout or to a WebSocket inspector, and ends on Ctrl-C", async () => {
+  const url = sqlite.fresh();
+  const m = await running(url);
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  try {
+    const child = spawnChild(tsCommand(repoPath("src/cli/molt.ts"), "--store", url, "inspect", "--live", "--interval-ms", "50"));
+    const seen: Array<{ type: string; name?: string; event?: { type: string }; snapshot?: { value?: unknown } }> = [];
+    const reading = (async () => {
+      for await (const line of lines(child.stdout)) seen.push(JSON.parse(line));
+    })();
+    // Both machines are announced with the state the store holds; what happens after is reported as it happens.
+    expect(await waitFor(() => seen.filter((e) => e.type === "@xstate.actor").length === 2, 30_000)).toBe(true);
+    expect(seen.filter((e) => e.type === "@xstate.actor").map((e) => e.name).sort()).toEqual(["migration:migration", "rollout:migration"]);
+    expect(seen.find((e) => e.name === "rollout:migration")!.snapshot!.value).toEqual({ active: "stage" });
+    expect((await cli(url, "rollout", "pause", "--reason", "watching")).code).toBe(0);
+    expect(await waitFor(() => seen.some((e) => e.type === "@xstate.snapshot" && e.event!.type === "operator.paused" && e.snapshot!.value === "paused"), 30_000)).toBe(true);
+    child.kill("SIGINT");
+    expect(await child.exited).toBe(0);
+    await reading;
+
+    const received: Array<{ type: string; name?: string }> = [];
+    server.on("connection", (socket) => socket.on("message", (data) => received.push(JSON.parse(String(data)))));
+    const { port } = server.address() as { port: number };
+    const ws = await cli(url, "inspect", "--live", "--ws", `ws://127.0.0.1:${port}`, "--timeout-ms", "3000");
+    expect([ws.code, ws.err, ws.out]).toEqual([0, "", ""]);
+    expect(received.filter((e) => e.type === "@xstate.actor").map((e) => e.name).sort()).toEqual(["migration:migration", "rollout:migration"]);
+
+    const bad = await cli(url, "inspect", "--live", "--ws", "http://example.com");
+    expect([bad.code, bad.err]).toEqual([2, expect.stringContaining("'--ws <url>' argument 'http://example.com' is invalid: a ws:// or wss:// URL")]);
+  } finally {
+    server.close();
+    await m.stop();
+  }
+}, 120_000);

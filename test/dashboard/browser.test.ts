@@ -164,6 +164,18 @@ describe("the dashboard in a real browser", () => {
       expect(await arrival(page, `document.querySelector("#machine-rollout g.current")?.getAttribute("data-state") === "paused"`)).not.toBeNull();
       expect(await page.locator("#commands tbody tr").first().textContent()).toContain("alice (on call)");
       expect(await page.locator("#summary [data-item=paused] dd").textContent()).toBe("p99 looks odd");
+      // Resume, then promote one stage: each confirmed, queued and applied through the same command path as the CLI.
+      // The rollout is on its last stage, so one stage on is promoted.
+      expect(m.migration.rollout!.status()).toMatchObject({ stage: 2, stages: 2 });
+      for (const action of ["resume", "promote_stage"]) {
+        await page.click(`button[data-action=${action}]`);
+        await page.click("#confirm-ok");
+        expect(await waitFor(async () => (await m.store.commands.list("migration")).filter((c) => c.command === action && c.status === "applied").length === 1, 5000)).toBe(true);
+      }
+      expect(m.migration.rollout!.status()).toMatchObject({ state: "promoted", shareBp: 10_000 });
+      const promoted = (await m.store.decisions.list("migration")).filter((d) => d.kind === "operator.promote_stage").map((d) => d.inputs.by);
+      expect(promoted).toEqual(["alice (on call)"]);
+      expect(await arrival(page, `document.querySelector("#machine-rollout g.current")?.getAttribute("data-state") === "promoted"`)).not.toBeNull();
       // 401 shows as a failed resource load in Chromium's console: that one was asked for.
       expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
     } finally {
