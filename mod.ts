@@ -52,18 +52,25 @@ export {
 } from "./src/errors.ts";
 export { DEFAULT_MAX_FRAME_BYTES, Deframer, encodeFrame } from "./src/protocol/frame.ts";
 export {
+  Cancel,
+  Chunk,
+  Credit,
   ErrorResponse,
   Hello,
   OkResponse,
+  parseFrame,
   parseHello,
   parseResponse,
+  PROTOCOL_MINOR,
   PROTOCOL_VERSION,
   Request,
   Response,
+  StreamEnd,
   WireError,
 } from "./src/protocol/messages.ts";
 export type { WorkerOptions } from "./src/worker/options.ts";
 export type { CallOptions, Worker, WorkerHealth, WorkerStats } from "./src/worker/python-worker.ts";
+export type { StreamOptions } from "./src/worker/chunk-stream.ts";
 export { acquireWorker, spawnWorker } from "./src/worker/spawn-worker.ts";
 export type { WorkerState } from "./machines/worker.ts";
 export type { BreakerState } from "./machines/breaker.ts";

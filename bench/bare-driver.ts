@@ -46,25 +46,39 @@ export async function bareProcess(handler: string): Promise<Driver> {
     }
   })();
   await ready;
-  const encoder = new TextEncoder();
-  let next = 1;
   return {
-    call(args) {
-      const id = next++;
-      const body = encoder.encode(JSON.stringify({ id, command: "echo", args }));
-      const frame = new Uint8Array(4 + body.length);
-      new DataView(frame.buffer).setUint32(0, body.length);
-      frame.set(body, 4);
-      return new Promise((resolve) => {
-        waiting.set(id, resolve);
-        proc.stdin.write(frame);
-        proc.stdin.flush();
-      });
-    },
+    call: echoCaller(waiting, (frame) => {
+      proc.stdin.write(frame);
+      proc.stdin.flush();
+    }),
     async stop() {
       proc.stdin.end();
       await proc.exited;
     },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** The framed request `{id, command: "echo", args}`: a 4-byte big-endian length, then the JSON. */
+export function echoFrame(id: number, args: unknown): Uint8Array {
+  const body = encoder.encode(JSON.stringify({ id, command: "echo", args }));
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setUint32(0, body.length);
+  frame.set(body, 4);
+  return frame;
+}
+
+/** A driver's `call`: frame an echo request, remember who waits for its id, and hand the frame to `write`. */
+export function echoCaller(waiting: Map<number, (result: unknown) => void>, write: (frame: Uint8Array) => void): (args: unknown) => Promise<unknown> {
+  let next = 1;
+  return (args) => {
+    const id = next++;
+    const frame = echoFrame(id, args);
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      write(frame);
+    });
   };
 }
 
@@ -98,16 +112,27 @@ export async function sequential(d: Driver, payload: unknown, count: number): Pr
 
 /** Calls per second with `inFlight` lanes, each sending its next call when the last one settled. */
 export async function pipelined(d: Driver, payload: unknown, count: number, inFlight: number): Promise<number> {
+  return (await pipelinedCpu(d, payload, count, inFlight)).rate;
+}
+
+/**
+ * `pipelined`, and the host's CPU time per call (µs, user + system of the
+ * whole host process, every thread of it, by process.cpuUsage()).
+ */
+export async function pipelinedCpu(d: Driver, payload: unknown, count: number, inFlight: number): Promise<{ rate: number; cpuUsPerCall: number }> {
   let sent = 0;
-  const t = performance.now();
   const lane = async (): Promise<void> => {
     while (sent < count) {
       sent++;
       await d.call(payload);
     }
   };
+  const cpu = process.cpuUsage();
+  const t = performance.now();
   await Promise.all(Array.from({ length: inFlight }, lane));
-  return count / ((performance.now() - t) / 1000);
+  const elapsed = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  return { rate: count / (elapsed / 1000), cpuUsPerCall: (used.user + used.system) / count };
 }
 
 /** The median of a list. */

@@ -6,6 +6,7 @@ failing 40% of them, which the rollout's monitor sees as a critical error
 rate and rolls back.
 """
 
+import asyncio
 import os
 import time
 
@@ -31,3 +32,11 @@ def summarize(args, ctx):
 def classify(args, ctx):
     text = args["text"].lower()
     return {"label": "question" if text.rstrip().endswith("?") else "statement"}
+
+
+@command("summarize_stream", idempotent=True)
+async def summarize_stream(args, ctx):
+    """The summary word by word, as a model streams its tokens."""
+    for word in " ".join(args["text"].split()[:12]).split():
+        await asyncio.sleep(0.005)
+        yield word

@@ -191,7 +191,7 @@ const POOL_KEYS = [
   "windowSlices", "events", "store", "flags",
 ] as const;
 const WORKER_KEYS = [
-  "handler", "python", "threads", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs", "heartbeatTimeoutMs",
+  "handler", "python", "threads", "concurrency", "cancelGraceMs", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs", "heartbeatTimeoutMs",
   "unhealthyAfterMisses", "recycleOnOverrun", "drainTimeoutMs", "shutdownGraceMs", "killGraceMs", "maxFrameBytes",
   "stderrTailLines", "onStderr",
 ] as const;

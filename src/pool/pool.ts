@@ -37,6 +37,8 @@ import { PoolBreakers } from "./breakers.ts";
 import { decideScale } from "./scaling.ts";
 import { type RemovalCause, type Slot, Supervisor } from "./supervisor.ts";
 import { configurationOf } from "./configuration.ts";
+import { type ChunkSink, ChunkStream, SINK, type StreamOptions, streamWindow, withStop } from "../worker/chunk-stream.ts";
+
 import type {
   DrainReport,
   ExecuteOptions,
@@ -48,6 +50,9 @@ import type {
   WorkerHealthReport,
   WorkerStderr,
 } from "./types.ts";
+
+/** Execute options that carry a stream (pool.stream). */
+type Streamed = ExecuteOptions & { readonly [SINK]?: ChunkSink };
 
 /** A call waiting for a worker. */
 interface Waiter extends Deadlined {
@@ -146,6 +151,7 @@ class PoolImpl implements Pool {
     this.backoff = o.retry === null ? null : new ExponentialBackoff({ initialDelay: o.retry.initialDelayMs, maxDelay: o.retry.maxDelayMs });
     this.supervisor = new Supervisor(o, {
       adopted: (slot) => this.adopted(slot),
+      available: (slot) => this.pump(slot),
       removed: (slot, cause) => this.removed(slot, cause),
       startFailed: (workerId, error, attempt) =>
         this.emit({ type: "worker.start.failed", pool: o.name, at: Date.now(), workerId, detail: String((error as Error).message ?? error), attempt }),
@@ -204,6 +210,12 @@ class PoolImpl implements Pool {
       return Promise.reject(error);
     }
     return this.run(command, args ?? null, options, t0, t0 + (options.timeoutMs ?? this.callTimeoutMs)) as Promise<T>;
+  }
+
+  stream<T = unknown>(command: string, args?: unknown, options: ExecuteOptions & StreamOptions = {}): AsyncIterableIterator<T> {
+    const { window, ...rest } = options;
+    const size = streamWindow(`pool "${this.name}"`, window);
+    return new ChunkStream<T>(size, (sink) => this.execute(command, args, { ...rest, signal: withStop(rest.signal, sink), [SINK]: sink } as Streamed));
   }
 
   stats(): PoolStats {
@@ -367,7 +379,8 @@ class PoolImpl implements Pool {
     let attempt = 1;
     for (;;) {
       const k = classifyError(error);
-      const safe = (k.category === "connection" && !k.mayHaveRun) || (o.idempotent === true && k.infrastructure);
+      // A stream that delivered a chunk is never retried: the consumer has it already.
+      const safe = ((k.category === "connection" && !k.mayHaveRun) || (o.idempotent === true && k.infrastructure)) && (o as Streamed)[SINK]?.delivered !== true;
       if (this.backoff === null || this.o.retry === null || !safe || attempt > this.o.retry.attempts || this.stopped) break;
       backoff = (backoff ?? this.backoff).next(undefined);
       if (performance.now() + backoff.duration >= deadline) break;
@@ -412,9 +425,10 @@ class PoolImpl implements Pool {
     return this.enqueue(command, args, o, deadline, target);
   }
 
-  /** Ready, not full, and its position's breaker lets a call through (closed, or due for its probe). */
+  /** Ready, not full, no cancelled call still running in it, and its position's breaker lets a call through (closed, or due for its probe). */
   private eligible(slot: Slot): boolean {
-    return slot.inFlight < this.o.capacity && slot.worker.state === "ready" && (this.breakerOf(slot)?.admits() ?? true);
+    return slot.inFlight < this.o.capacity && slot.worker.state === "ready" && slot.worker.cancelsOutstanding === 0 &&
+      (this.breakerOf(slot)?.admits() ?? true);
   }
 
   /**
@@ -444,13 +458,14 @@ class PoolImpl implements Pool {
     }
     // execute() has checked the call: the worker need not walk the args again.
     const callOptions = { timeoutMs: Math.max(1, deadline - now), signal: o.signal, sessionId: session };
+    const sink = (o as Streamed)[SINK];
     // A closed breaker is told of each outcome after the fact (the hot path); an open one due for its
     // probe runs the call itself, so that cockatiel judges the probe.
     const breaker = this.breakerOf(slot);
     const probe = breaker !== null && !breaker.closed;
     const call = probe
-      ? breaker.execute(command, () => slot.worker.callChecked(command, args, callOptions))
-      : slot.worker.callChecked(command, args, callOptions);
+      ? breaker.execute(command, () => slot.worker.callChecked(command, args, callOptions, sink))
+      : slot.worker.callChecked(command, args, callOptions, sink);
     const told = probe ? null : breaker;
     if (this.o.maxRequestsPerWorker > 0 && slot.served >= this.o.maxRequestsPerWorker) this.supervisor.retire(slot, "max_requests");
     return call.then(

@@ -59,6 +59,8 @@ export interface SupervisorHooks {
   gaveUp(error: unknown): void;
   exited(slot: Slot, exitCode: number | null, signal: string | null): void;
   sampled(slot: Slot): void;
+  /** A ready worker can take calls again (its cancelled calls ended). */
+  available(slot: Slot): void;
 }
 
 /** Starts, watches, replaces and retires the workers of one pool. */
@@ -206,6 +208,8 @@ export class Supervisor {
       if (slot.overflow) this.overflowWanted = Math.max(0, this.overflowWanted - 1);
       this.hooks.removed(slot, "crashed");
       this.ensure();
+    } else if (state === "ready") {
+      this.hooks.available(slot);
     }
   }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { StreamOptions } from "../worker/chunk-stream.ts";
 import type { BreakerState } from "../../machines/breaker.ts";
 import type { PoolState } from "../../machines/pool.ts";
 import type { WorkerState } from "../../machines/worker.ts";
@@ -160,6 +161,13 @@ export interface Pool {
   readonly state: PoolState;
   /** Run `command` on a worker; resolves with its result or rejects with a tagged error. */
   execute<T = unknown>(command: string, args?: unknown, options?: ExecuteOptions): Promise<T>;
+  /**
+   * Run a command whose handler yields, and iterate over its items as they
+   * come (see `Worker.stream`): dispatched, queued, judged by the breaker
+   * and counted like `execute`, and retried (when it may be) only until the
+   * first item reached the consumer.
+   */
+  stream<T = unknown>(command: string, args?: unknown, options?: ExecuteOptions & StreamOptions): AsyncIterableIterator<T>;
   stats(): PoolStats;
   metrics(): PoolMetrics;
   /** The window's totals over the whole slices that started in [from, to) and have ended (what a fleet node publishes); with `open`, the slice under way too. */

@@ -18,6 +18,36 @@ import { ProtocolError } from "../errors.ts";
 export const PROTOCOL_VERSION = 1;
 
 /**
+ * The minor version this host speaks: features a worker announces in its
+ * hello and the host uses only when it does. 1: cancel frames, async
+ * handlers; 2: streamed calls. A worker that says no minor is minor 0 and
+ * keeps working.
+ *
+ * @example
+ * ```ts
+ * import { PROTOCOL_MINOR } from "molt";
+ * console.log(PROTOCOL_MINOR); // 2
+ * ```
+ */
+export const PROTOCOL_MINOR = 2;
+
+/**
+ * The frame that cancels request `cancel` (minor 1): sent when its caller
+ * aborts or its deadline passes. A cancel for a call already answered is
+ * ignored.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { Cancel } from "molt";
+ * console.log(Schema.is(Cancel)({ cancel: 7 })); // true
+ * ```
+ */
+export const Cancel: Schema.Codec<Cancel> = Schema.Struct({ cancel: Schema.Int.check(Schema.isGreaterThan(0)) });
+/** The frame that cancels request `cancel` (minor 1). */
+export type Cancel = { readonly cancel: number };
+
+/**
  * A request frame the host writes.
  *
  * @example
@@ -33,6 +63,7 @@ export const Request: Schema.Codec<Request> = Schema.Struct({
   args: Schema.Unknown,
   deadline_ms: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   session: Schema.optionalKey(Schema.String),
+  window: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
 });
 /** A request frame the host writes. */
 export type Request = {
@@ -41,7 +72,53 @@ export type Request = {
   readonly args: unknown;
   readonly deadline_ms?: number;
   readonly session?: string;
+  /** Minor 2: stream the answer, at most this many chunks ahead of the host's credit. */
+  readonly window?: number;
 };
+
+/**
+ * One item a streaming handler yielded (minor 2), for request `id`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { Chunk } from "molt";
+ * console.log(Schema.is(Chunk)({ id: 4, chunk: "token" })); // true
+ * ```
+ */
+export const Chunk: Schema.Codec<Chunk> = Schema.Struct({ id: Schema.Int.check(Schema.isGreaterThan(0)), chunk: Schema.Unknown });
+/** One item a streaming handler yielded (minor 2). */
+export type Chunk = { readonly id: number; readonly chunk: unknown };
+
+/**
+ * The end of stream `id` (minor 2): `end` chunks were sent. A stream that
+ * fails ends with an ErrorResponse instead.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { StreamEnd } from "molt";
+ * console.log(Schema.is(StreamEnd)({ id: 4, end: 12 })); // true
+ * ```
+ */
+export const StreamEnd: Schema.Codec<StreamEnd> = Schema.Struct({ id: Schema.Int.check(Schema.isGreaterThan(0)), end: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)) });
+/** The end of stream `id` (minor 2). */
+export type StreamEnd = { readonly id: number; readonly end: number };
+
+/**
+ * The host's credit for stream `credit` (minor 2): it took `n` chunks and
+ * has room for `n` more.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect";
+ * import { Credit } from "molt";
+ * console.log(Schema.is(Credit)({ credit: 4, n: 8 })); // true
+ * ```
+ */
+export const Credit: Schema.Codec<Credit> = Schema.Struct({ credit: Schema.Int.check(Schema.isGreaterThan(0)), n: Schema.Int.check(Schema.isGreaterThan(0)) });
+/** The host's credit for stream `credit` (minor 2). */
+export type Credit = { readonly credit: number; readonly n: number };
 
 /** The error a worker reports instead of a result. */
 export const WireError: Schema.Codec<WireError> = Schema.Struct({
@@ -101,23 +178,31 @@ export type Response = OkResponse | ErrorResponse;
 /** The first frame a worker writes: id 0, describing itself. */
 export const Hello: Schema.Codec<Hello> = Schema.Struct({
   protocol: Schema.Int,
+  minor: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   pid: Schema.Int,
   python: Schema.String,
   handler: Schema.String,
   threads: Schema.Int,
+  concurrency: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   commands: Schema.Array(Schema.String),
 });
 /** The first frame a worker writes: id 0, describing itself. */
 export type Hello = {
   readonly protocol: number;
+  /** Absent from a minor-0 worker. */
+  readonly minor?: number;
   readonly pid: number;
   readonly python: string;
   readonly handler: string;
   readonly threads: number;
+  /** Async calls the worker runs at once; absent from a minor-0 worker. */
+  readonly concurrency?: number;
   readonly commands: readonly string[];
 };
 
 const isResponse = Schema.is(Response);
+const isChunk = Schema.is(Chunk);
+const isStreamEnd = Schema.is(StreamEnd);
 
 // The hot path: a successful answer. This accepts a strict subset of what
 // OkResponse accepts (it costs 20 ns against Schema.is's 300); everything
@@ -145,6 +230,22 @@ function violation(reason: ProtocolError["reason"], detail: string): ProtocolErr
  * ```
  */
 export function parseResponse(payload: Uint8Array): Response {
+  const frame = parseFrame(payload);
+  if ("ok" in frame) return frame;
+  throw violation("invalid_message", `expected a response, received a stream frame for request ${frame.id}`);
+}
+
+/**
+ * Decode any frame a worker writes: a response, or (minor 2) a stream's
+ * chunk or end. Anything else is a ProtocolError, as for parseResponse.
+ *
+ * @example
+ * ```ts
+ * import { parseFrame } from "molt";
+ * console.log(parseFrame(new TextEncoder().encode('{"id":2,"chunk":"a"}'))); // { id: 2, chunk: "a" }
+ * ```
+ */
+export function parseFrame(payload: Uint8Array): Response | Chunk | StreamEnd {
   let text: string;
   try {
     text = utf8.decode(payload);
@@ -158,6 +259,10 @@ export function parseResponse(payload: Uint8Array): Response {
     throw violation("invalid_json", `response is not JSON (${(e as Error).message}): ${text.slice(0, 80)}`);
   }
   if (isOkShape(value) || isResponse(value)) return value;
+  if (typeof value === "object" && value !== null && !("ok" in value)) {
+    if ("chunk" in value && isChunk(value)) return value;
+    if ("end" in value && isStreamEnd(value)) return value;
+  }
   try {
     return decodeResponse(value);
   } catch (e) {

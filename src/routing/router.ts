@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type ChunkSink, ChunkStream, SINK, type StreamOptions, streamWindow, withStop } from "../worker/chunk-stream.ts";
 import { refuseUnknown, refuser } from "../config.ts";
 import { ProgramError } from "../errors.ts";
 import { classifyError } from "../resilience/classify.ts";
@@ -81,6 +82,12 @@ export interface Router {
   readonly events: EventBus;
   /** Run a command on the arm this call is routed to. */
   execute<T = unknown>(command: string, args?: unknown, options?: RouteOptions): Promise<T>;
+  /**
+   * Stream a command's items from the arm this call is routed to (see
+   * `Pool.stream`). V1 takes it when V2 refused it before it ran, never once
+   * an item was delivered. Streams are not shadowed.
+   */
+  stream<T = unknown>(command: string, args?: unknown, options?: RouteOptions & StreamOptions): AsyncIterableIterator<T>;
   /** Where a call with these options would go now (without V2's availability). */
   decide(options?: RouteOptions): RouteDecision;
   /** Validate and store a program; `id` defaults to a fresh one. */
@@ -202,13 +209,24 @@ class RouterImpl implements Router {
   }
 
   execute<T = unknown>(command: string, args?: unknown, options: RouteOptions = {}): Promise<T> {
+    return this.routed(command, args, options, null) as Promise<T>;
+  }
+
+  stream<T = unknown>(command: string, args?: unknown, options: RouteOptions & StreamOptions = {}): AsyncIterableIterator<T> {
+    const { window, ...rest } = options;
+    const size = streamWindow("router", window);
+    return new ChunkStream<T>(size, (sink) => this.routed(command, args, { ...rest, signal: withStop(rest.signal, sink), [SINK]: sink } as RouteOptions, sink));
+  }
+
+  /** A call routed to its arm (V1 taking it when V2 refused it unrun); a stream's (`sink`) is not shadowed, nor moved once it delivered. */
+  private routed(command: string, args: unknown, options: RouteOptions, sink: ChunkSink | null): Promise<unknown> {
     let decision = this.decider.decide(options);
     // A V2 that is not serving would queue or refuse the call: V1 takes it at once.
     // A V1 that is not serving either (decommissioned, stopping) would only trade V2's error for its own.
     const fallback = this.fallback && serving(this.pools.v1);
     if (decision.arm === "v2" && fallback && !serving(this.pools.v2)) decision = unavailable(decision);
     // Where the call was finally served, for the shadow comparison (only kept when there is one).
-    const route = this.shadow === null ? null : { arm: decision.arm };
+    const route = this.shadow === null || sink !== null ? null : { arm: decision.arm };
     // Counted on the arm that finally serves the call, by handlers made once (no closure per call).
     let result = this.dispatch(command, args, options, decision);
     if (decision.arm === "v2" && fallback) {
@@ -216,7 +234,7 @@ class RouterImpl implements Router {
         // V2's breaker or drain refused before anything ran; or V2 was switched off under an
         // idempotent call, which may safely run again: V1 serves it, counted there instead.
         const switched = options.idempotent === true && lostWithV2(e) && this.decider.decide(options).arm === "v1";
-        if (!refusedUnrun(e) && !switched) return this.tallies.v2.failed(e);
+        if ((!refusedUnrun(e) && !switched) || sink?.delivered === true) return this.tallies.v2.failed(e);
         this.served.v2--;
         this.counts[decision.reason]--;
         if (route !== null) route.arm = "v1";
@@ -227,7 +245,7 @@ class RouterImpl implements Router {
     if (this.shadow !== null && route !== null && !(route.arm === "v2" && this.shadow.mode === "other-arm" && this.o.flags.share() >= 10_000)) {
       this.shadow.maybe(command, args, options.sessionId, options.idempotent === true, result, route, this.pools);
     }
-    return result as Promise<T>;
+    return result;
   }
 
   private dispatch(command: string, args: unknown, options: RouteOptions, decision: RouteDecision): Promise<unknown> {

@@ -25,8 +25,12 @@ export interface WorkerOptions {
   readonly id?: string;
   /** Interpreter command or path. Default `"python3"`, resolved once to `sys.executable`. */
   readonly python?: string;
-  /** Handler threads in the worker; above 1, answers come out of order. Default 1. */
+  /** Handler threads in the worker for synchronous commands; above 1, answers come out of order. Default 1. */
   readonly threads?: number;
+  /** How many `async def` calls the worker runs at once on its event loop; the rest wait their turn. Default 64. */
+  readonly concurrency?: number;
+  /** How long a cancelled call (aborted, or past its deadline) may keep running in Python before the worker is marked for recycling. Default 2000 ms. */
+  readonly cancelGraceMs?: number;
   /** Extra environment variables, over the host's own. Default `{}`. */
   readonly env?: Readonly<Record<string, string>>;
   /** Working directory of the process. Default: the host's. */
@@ -63,6 +67,8 @@ export interface ResolvedWorkerOptions {
   readonly id: string;
   readonly python: string;
   readonly threads: number;
+  readonly concurrency: number;
+  readonly cancelGraceMs: number;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string | undefined;
   readonly startTimeoutMs: number;
@@ -80,7 +86,7 @@ export interface ResolvedWorkerOptions {
 }
 
 const KNOWN = [
-  "handler", "id", "python", "threads", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs",
+  "handler", "id", "python", "threads", "concurrency", "cancelGraceMs", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs",
   "heartbeatTimeoutMs", "unhealthyAfterMisses", "recycleOnOverrun", "drainTimeoutMs", "shutdownGraceMs",
   "killGraceMs", "maxFrameBytes", "stderrTailLines", "onStderr",
 ] as const;
@@ -123,6 +129,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     handler: get("handler", nonEmptyString, ""),
     python: get("python", nonEmptyString, "python3"),
     threads: get("threads", positiveInt, 1),
+    concurrency: get("concurrency", positiveInt, 64),
+    cancelGraceMs: get("cancelGraceMs", nonNegativeDuration, 2000),
     env: get("env", stringRecord, {}),
     cwd: get("cwd", nonEmptyString, undefined),
     startTimeoutMs: get("startTimeoutMs", positiveDuration, 10_000),

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import type { ChunkSink } from "./chunk-stream.ts";
+
 
 /** What the table needs of an entry. */
 export interface Deadlined {
@@ -22,6 +24,9 @@ export interface PendingCall extends Deadlined {
   readonly timeoutMs: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** A streamed call's consumer, and the chunks the worker may still send before it is given credit. */
+  readonly sink?: ChunkSink;
+  credit?: number;
 }
 
 /** Entries in insertion order, with one deadline timer. */
@@ -42,6 +47,11 @@ export class PendingTable<C extends Deadlined = PendingCall> {
   add(call: C): void {
     this.calls.set(call.id, call);
     if (call.deadline < this.timerAt) this.arm(call.deadline);
+  }
+
+  /** The entry with this id, left in the table. */
+  get(id: number): C | undefined {
+    return this.calls.get(id);
   }
 
   /** Remove and return the call, releasing its abort listener. */

@@ -22,17 +22,22 @@ import { type ChildProcess, SpawnFailure, spawnChild } from "../process/child.ts
 import { resolvePython } from "../process/python.ts";
 import { pythonPackageDir } from "../process/python-package.ts";
 import { Deframer, encodeFrame } from "../protocol/frame.ts";
-import { type Hello, parseHello, parseResponse, type Response } from "../protocol/messages.ts";
+import { type Chunk, type Hello, parseFrame, parseHello, type Response, type StreamEnd } from "../protocol/messages.ts";
+import { type ChunkSink, ChunkStream, type StreamOptions, streamWindow, withStop } from "./chunk-stream.ts";
 import { invalidCall } from "./call-check.ts";
 import type { ResolvedWorkerOptions } from "./options.ts";
-import { type PendingCall, PendingTable } from "./pending.ts";
+import { type Deadlined, type PendingCall, PendingTable } from "./pending.ts";
 import { StderrLines } from "./stderr-lines.ts";
 
 /** Per-call options. */
 export interface CallOptions {
   /** Deadline of this call. Default: the worker's `callTimeoutMs`. */
   readonly timeoutMs?: number;
-  /** Abort waiting for the answer (Python may still run the call if it was written). */
+  /**
+   * Abort the call: it rejects with CallAbortedError at once, and a worker
+   * of protocol minor 1 is told to cancel it (an async handler gets
+   * CancelledError at its next await, a sync one sees `ctx.cancelled`).
+   */
   readonly signal?: AbortSignal;
   /** Session id, passed to the handler as `ctx.session`. */
   readonly sessionId?: string;
@@ -45,6 +50,8 @@ export interface WorkerHealth {
   readonly uptimeS: number;
   readonly served: number;
   readonly failed: number;
+  /** Calls it answered as cancelled (0 from a minor-0 worker). */
+  readonly cancelled: number;
 }
 
 /** Host-side counters of one worker. */
@@ -60,6 +67,8 @@ export interface WorkerStats {
   readonly aborted: number;
   /** Answers that came after their call had timed out or been aborted. */
   readonly lateResponses: number;
+  /** Cancel frames sent: calls aborted or past their deadline, on a worker that can cancel. */
+  readonly cancels: number;
   /** Error answers the worker could not tie to a request id. */
   readonly unattributedErrors: number;
   readonly missedHeartbeats: number;
@@ -89,6 +98,15 @@ export interface Worker {
   readonly exited: Promise<ExitInfo>;
   /** Send a call; resolves with the result or rejects with a tagged error. */
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T>;
+  /**
+   * Call a command whose handler yields, and iterate over the items as they
+   * come: at most `window` (default 16) wait on the host before the worker
+   * stops reading the generator; `break` cancels the call in Python; an
+   * error is thrown after the items before it. The deadline covers the
+   * whole stream. A command that does not yield gives its result as the
+   * one item, as does every command on a worker older than minor 2.
+   */
+  stream<T = unknown>(command: string, args?: unknown, options?: CallOptions & StreamOptions): AsyncIterableIterator<T>;
   /** Ask the Python side for its pid, RSS, uptime and counts. */
   health(options?: { readonly timeoutMs?: number }): Promise<WorkerHealth>;
   stats(): WorkerStats;
@@ -111,6 +129,8 @@ export class PythonWorker implements Worker {
   private resolveExited!: (info: ExitInfo) => void;
   private readonly actor: Actor<typeof workerMachine>;
   private readonly pending: PendingTable;
+  /** Calls cancelled but not yet answered, each until its grace period ends. */
+  private readonly cancelling: PendingTable<Deadlined>;
   private readonly deframer: Deframer;
   private readonly stderr: StderrLines;
   private proc: ChildProcess | null = null;
@@ -124,7 +144,7 @@ export class PythonWorker implements Worker {
   private startWaiter: { resolve: () => void; reject: (e: unknown) => void } | null = null;
   private stopHook: (() => Promise<unknown>) | null = null;
   private watcher: ((state: WorkerState) => void) | null = null;
-  private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0 };
+  private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0, cancels: 0 };
 
   private constructor(private readonly options: ResolvedWorkerOptions) {
     this.id = options.id;
@@ -132,6 +152,7 @@ export class PythonWorker implements Worker {
     this.deframer = new Deframer(options.maxFrameBytes);
     this.stderr = new StderrLines(options.stderrTailLines, options.onStderr);
     this.pending = new PendingTable(() => performance.now(), (call) => this.expire(call));
+    this.cancelling = new PendingTable(() => performance.now(), (call) => this.overran(call.id));
     this.actor = createActor(
       workerMachine.provide({
         actions: {
@@ -168,9 +189,18 @@ export class PythonWorker implements Worker {
     this.stopHook = hook;
   }
 
-  /** Be told of every lifecycle state change (one watcher: the owning pool). */
+  /** Be told of every lifecycle state change (one watcher: the owning pool), and again when its last cancelled call ends. */
   watch(watcher: (state: WorkerState) => void): void {
     this.watcher = watcher;
+  }
+
+  /**
+   * Calls cancelled and not yet ended in Python. A pool sends such a worker
+   * nothing new: its handler may be stuck (a frozen process, a sync handler
+   * holding the reading thread), and the grace period will tell.
+   */
+  get cancelsOutstanding(): number {
+    return this.cancelling.size;
   }
 
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T> {
@@ -180,17 +210,31 @@ export class PythonWorker implements Worker {
   }
 
   /** `call` for a caller that has checked the call already (a pool, in `execute`): the args are walked once. */
-  callChecked(command: string, args: unknown, options: CallOptions | undefined): Promise<unknown> {
-    return this.send(command, args, options?.timeoutMs ?? this.options.callTimeoutMs, options?.signal, options?.sessionId);
+  callChecked(command: string, args: unknown, options: CallOptions | undefined, sink?: ChunkSink): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? this.options.callTimeoutMs;
+    if (sink !== undefined && (this.hello.minor ?? 0) < 2) {
+      // A worker before streams answers whole: its result is the one item.
+      return this.send(command, args, timeoutMs, options?.signal, options?.sessionId).then((result) => sink.push(result));
+    }
+    return this.send(command, args, timeoutMs, options?.signal, options?.sessionId, sink);
+  }
+
+  stream<T = unknown>(command: string, args?: unknown, options?: CallOptions & StreamOptions): AsyncIterableIterator<T> {
+    const { window, ...callOptions } = options ?? {};
+    const size = streamWindow(`worker "${this.id}"`, window);
+    const invalid = invalidCall("worker", this.id, command, args, callOptions);
+    return new ChunkStream<T>(size, (sink) =>
+      invalid !== null ? Promise.reject(invalid) : this.callChecked(command, args, { ...callOptions, signal: withStop(callOptions.signal, sink) }, sink)
+    );
   }
 
   async health(options?: { readonly timeoutMs?: number }): Promise<WorkerHealth> {
-    const h = await this.call<{ pid: number; rss_bytes: number; uptime_s: number; served: number; failed: number }>(
+    const h = await this.call<{ pid: number; rss_bytes: number; uptime_s: number; served: number; failed: number; cancelled?: number }>(
       "health",
       null,
       options,
     );
-    return { pid: h.pid, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, served: h.served, failed: h.failed };
+    return { pid: h.pid, rssBytes: h.rss_bytes, uptimeS: h.uptime_s, served: h.served, failed: h.failed, cancelled: h.cancelled ?? 0 };
   }
 
 
@@ -212,6 +256,7 @@ export class PythonWorker implements Worker {
       timedOut: c.timedOut,
       aborted: c.aborted,
       lateResponses: c.late,
+      cancels: c.cancels,
       unattributedErrors: c.unattributed,
       missedHeartbeats: ctx.misses,
       recycle: ctx.recycle,
@@ -257,7 +302,7 @@ export class PythonWorker implements Worker {
     return this.accepting;
   }
 
-  private send(command: string, args: unknown, timeoutMs: number, signal: AbortSignal | undefined, session: string | undefined): Promise<unknown> {
+  private send(command: string, args: unknown, timeoutMs: number, signal: AbortSignal | undefined, session: string | undefined, sink?: ChunkSink): Promise<unknown> {
     if (!this.accepting) {
       return Promise.reject(new WorkerUnavailableError({ workerId: this.id, state: this.state, command }));
     }
@@ -267,9 +312,11 @@ export class PythonWorker implements Worker {
     const id = this.nextId++;
     let frame: Uint8Array;
     try {
-      const request = session === undefined
-        ? { id, command, args: args ?? null, deadline_ms: timeoutMs }
-        : { id, command, args: args ?? null, deadline_ms: timeoutMs, session };
+      const request: { id: number; command: string; args: unknown; deadline_ms: number; session?: string; window?: number } = {
+        id, command, args: args ?? null, deadline_ms: timeoutMs,
+      };
+      if (session !== undefined) request.session = session;
+      if (sink !== undefined) request.window = sink.window;
       frame = encodeFrame(JSON.stringify(request), this.options.maxFrameBytes);
     } catch (e) {
       return Promise.reject(
@@ -279,12 +326,14 @@ export class PythonWorker implements Worker {
       );
     }
     return new Promise((resolve, reject) => {
-      const call: PendingCall = { id, command, deadline: performance.now() + timeoutMs, timeoutMs, resolve, reject, release: undefined };
+      const call: PendingCall = { id, command, deadline: performance.now() + timeoutMs, timeoutMs, resolve, reject, release: undefined, sink, credit: sink?.window };
+      sink?.bindCredit((n) => this.credit(call, n));
       if (signal !== undefined) {
         const onAbort = (): void => {
           if (this.pending.take(id) === undefined) return;
           this.counts.aborted++;
           reject(new CallAbortedError({ workerId: this.id, requestId: id, command, written: true }));
+          this.cancel(id);
           this.checkDrained();
         };
         signal.addEventListener("abort", onAbort, { once: true });
@@ -307,7 +356,7 @@ export class PythonWorker implements Worker {
         PYTHONUNBUFFERED: "1",
       });
       this.proc = await spawnChild({
-        argv: [python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--max-frame-bytes", String(o.maxFrameBytes)],
+        argv: [python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--concurrency", String(o.concurrency), "--max-frame-bytes", String(o.maxFrameBytes)],
         env,
         cwd: o.cwd,
         onStdout: (chunk) => this.onStdout(chunk),
@@ -375,11 +424,44 @@ export class PythonWorker implements Worker {
   private onStdout(chunk: Uint8Array): void {
     if (this.broken) return;
     try {
-      this.deframer.push(chunk, (payload) => this.onResponse(parseResponse(payload)));
+      this.deframer.push(chunk, (payload) => this.onFrame(parseFrame(payload)));
     } catch (e) {
       if (e instanceof ProtocolError) this.violate(e);
       else throw e;
     }
+  }
+
+  private onFrame(frame: Response | Chunk | StreamEnd): void {
+    if ("ok" in frame) return this.onResponse(frame);
+    const call = this.pending.get(frame.id);
+    if (call === undefined) {
+      // A stream the host gave up on (aborted, past its deadline) may still be sending.
+      this.counts.late++;
+      return;
+    }
+    if (call.sink === undefined) {
+      this.violate(new ProtocolError({ reason: "invalid_message", detail: `a stream frame for call ${frame.id} "${call.command}", which is not a stream` }));
+      return;
+    }
+    if ("end" in frame) {
+      this.pending.take(frame.id);
+      this.counts.succeeded++;
+      call.resolve(undefined);
+      if (this.state === "draining") this.checkDrained();
+      return;
+    }
+    if (--call.credit! < 0) {
+      this.violate(new ProtocolError({ reason: "invalid_message", detail: `stream ${frame.id} "${call.command}" sent more chunks than its credit` }));
+      return;
+    }
+    call.sink.push(frame.chunk);
+  }
+
+  /** The consumer of stream `call` took `n` chunks: the worker may send `n` more. */
+  private credit(call: PendingCall, n: number): void {
+    if (this.pending.get(call.id) !== call || this.proc === null || this.broken) return;
+    call.credit! += n;
+    this.proc.write(encodeFrame(JSON.stringify({ credit: call.id, n })));
   }
 
   private onResponse(response: Response): void {
@@ -395,6 +477,8 @@ export class PythonWorker implements Worker {
     }
     const call = this.pending.take(response.id);
     if (call === undefined) {
+      // A cancelled call that ended within its grace period: the worker need not be replaced.
+      if (this.cancelling.take(response.id) !== undefined && this.cancelling.size === 0) this.watcher?.(this.state);
       this.counts.late++;
       return;
     }
@@ -421,8 +505,23 @@ export class PythonWorker implements Worker {
   private expire(call: PendingCall): void {
     this.counts.timedOut++;
     call.reject(new WorkerTimeoutError({ workerId: this.id, pid: this.pid, requestId: call.id, command: call.command, timeoutMs: call.timeoutMs }));
-    if (call.id !== this.heartbeatId) this.dispatch({ type: "call.overran", requestId: call.id, now: Date.now() });
+    // A heartbeat's miss is counted by the machine; another call past its deadline is cancelled,
+    // and overruns only if it keeps running past the grace period (at once on a worker that cannot cancel).
+    if (call.id !== this.heartbeatId && !this.cancel(call.id)) this.overran(call.id);
     this.checkDrained();
+  }
+
+  /** Tell the worker to cancel call `id`, and start its grace period; false when this worker cannot cancel. */
+  private cancel(id: number): boolean {
+    if ((this.hello.minor ?? 0) < 1 || this.broken || this.exitInfo !== null || this.proc === null) return false;
+    this.counts.cancels++;
+    this.cancelling.add({ id, deadline: performance.now() + this.options.cancelGraceMs, release: undefined });
+    this.proc.write(encodeFrame(JSON.stringify({ cancel: id })));
+    return true;
+  }
+
+  private overran(requestId: number): void {
+    this.dispatch({ type: "call.overran", requestId, now: Date.now() });
   }
 
   private checkDrained(): void {
@@ -439,6 +538,7 @@ export class PythonWorker implements Worker {
   private onExit(info: ExitInfo): void {
     this.exitInfo = info;
     const stderrTail = this.stderr.tail();
+    this.cancelling.takeAll();
     for (const call of this.pending.takeAll()) {
       call.reject(new WorkerExitedError({ workerId: this.id, pid: this.pid, requestId: call.id, command: call.command, ...info, stderrTail, written: true }));
     }

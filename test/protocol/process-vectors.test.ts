@@ -32,21 +32,35 @@ describe("request vectors against a real worker process (raw frames)", () => {
     expect(await child.exited).toEqual({ exitCode: 0, signal: null });
   });
 
-  for (const c of requests.cases) {
+  type Answer = { id: number | null; ok?: boolean; result?: unknown; error?: { type: string }; chunk?: unknown; end?: number };
+  type Expected = { id: number | null; ok?: boolean; result?: unknown; errorType?: string; chunk?: unknown; end?: number };
+  const byId = <T extends { id: number | null }>(xs: T[]): T[] => [...xs].sort((a, b) => (a.id ?? -1) - (b.id ?? -1));
+  for (const c of requests.cases as Array<{ name: string; payload?: string; payloadHex?: string; payloads?: string[]; expect: Expected | Expected[] }>) {
     test(c.name, async () => {
-      const payload = "payloadHex" in c && c.payloadHex !== undefined
-        ? partBytes({ hex: c.payloadHex })
-        : new TextEncoder().encode(c.payload!);
-      const header = new Uint8Array(4);
-      new DataView(header.buffer).setUint32(0, payload.length);
-      const answered = new Promise<void>((r) => waiters.push(r));
-      child.write(concat([header, payload]));
+      const payloads = c.payloads !== undefined
+        ? c.payloads.map((p) => new TextEncoder().encode(p))
+        : [c.payloadHex !== undefined ? partBytes({ hex: c.payloadHex }) : new TextEncoder().encode(c.payload!)];
+      const expected = Array.isArray(c.expect) ? c.expect : [c.expect];
+      const framed = payloads.flatMap((payload) => {
+        const header = new Uint8Array(4);
+        new DataView(header.buffer).setUint32(0, payload.length);
+        return [header, payload];
+      });
+      const answered = Promise.all(expected.map(() => new Promise<void>((r) => waiters.push(r))));
+      child.write(concat(framed));
       await answered;
-      const answer = answers.shift() as { id: number | null; ok: boolean; result?: unknown; error?: { type: string } };
-      expect(answer.id).toBe(c.expect.id);
-      expect(answer.ok).toBe(c.expect.ok);
-      if (c.expect.ok) expect(answer.result).toEqual(c.expect.result);
-      else expect(answer.error?.type).toBe(c.expect.errorType!);
+      const got = byId(answers.splice(0, expected.length) as Answer[]);
+      // Sorted by id only (a stable sort): a stream's chunks keep their order.
+      for (const [i, want] of byId(expected).entries()) {
+        const answer = got[i]!;
+        if ("chunk" in want || "end" in want) {
+          expect(answer).toEqual(want as Answer);
+          continue;
+        }
+        expect([answer.id, answer.ok]).toEqual([want.id, want.ok]);
+        if (want.ok) expect(answer.result).toEqual(want.result);
+        else expect(answer.error?.type).toBe(want.errorType!);
+      }
     });
   }
 });

@@ -7,6 +7,8 @@ import json
 import os
 import struct
 import sys
+import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "src", "python"))
@@ -55,28 +57,68 @@ def run_frames(results):
                             "detail": None if got == want else {"got": got, "want": want}})
 
 
+class Collector:
+    """The worker's writer, in-process: frames sent from other threads (async answers) are kept."""
+
+    def __init__(self):
+        self.frames = []
+        self.lock = threading.Lock()
+
+    def send(self, frames):
+        with self.lock:
+            self.frames.extend(frames)
+
+    def take(self, count, timeout_s=5):
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            with self.lock:
+                if len(self.frames) >= count:
+                    break
+            time.sleep(0.005)
+        with self.lock:
+            taken, self.frames = self.frames, []
+        return taken
+
+
 def run_requests(results):
     spec = json.load(open(os.path.join(SPEC, "requests.json"), encoding="utf-8"))
-    server = Server(None, spec["maxFrameBytes"], 1)
+    collector = Collector()
+    server = Server(collector, spec["maxFrameBytes"], 1)
     builtins.install(server.counters, spec["handler"])
     load_handler(os.path.join(ROOT, spec["handler"]))
     deframer = Deframer(spec["maxFrameBytes"])
     for case in spec["cases"]:
-        payload = bytes.fromhex(case["payloadHex"]) if "payloadHex" in case else case["payload"].encode()
+        several = "payloads" in case
+        if several:
+            payloads = [p.encode() for p in case["payloads"]]
+        else:
+            payloads = [bytes.fromhex(case["payloadHex"]) if "payloadHex" in case else case["payload"].encode()]
+        expected = case["expect"] if several else [case["expect"]]
         out = []
-        for item in deframer.feed(struct.pack(">I", len(payload)) + payload):
+        for item in deframer.feed(b"".join(struct.pack(">I", len(p)) + p for p in payloads)):
             server.handle(item, out)
+        server.start_async()
+        frames = out + collector.take(len(expected) - len(out))
         answers = []
-        for frame in out:
+        for frame in frames:
             for body in Deframer().feed(frame):
                 answers.append(json.loads(body))
-        ok = len(answers) == 1 and matches(answers[0], case["expect"])
+        # Sorted by id only: a stream's chunks keep their order.
+        by_id = sorted(answers, key=lambda a: (a.get("id") is None, a.get("id") or 0))
+        want = sorted(expected, key=lambda a: (a["id"] is None, a["id"] or 0))
+        ok = len(by_id) == len(want) and all(matches(a, e) for a, e in zip(by_id, want))
         results.append({"file": "requests.json", "name": case["name"], "ok": ok,
-                        "detail": None if ok else {"got": answers, "want": case["expect"]}})
+                        "detail": None if ok else {"got": answers, "want": expected}})
+    server.runner.close()
 
 
 def matches(answer, expect):
-    if answer.get("id") != expect["id"] or answer.get("ok") != expect["ok"]:
+    if answer.get("id") != expect["id"]:
+        return False
+    for kind in ("chunk", "end"):
+        if kind in expect:
+            return kind in answer and answer[kind] == expect[kind]
+    if answer.get("ok") != expect["ok"]:
         return False
     if expect["ok"]:
         return answer.get("result") == expect["result"]

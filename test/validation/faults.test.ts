@@ -14,8 +14,9 @@ const quiet = { onStderr: () => {} };
 
 test("every fault on both arms: nothing lost, V2 back to full capacity each time, and the verdict passes", async () => {
   const report = await validateFaults({
-    v1: { name: "v1", strategy: "basic", handler, size: 2, ...quiet },
-    v2: { name: "v2", handler, size: 2, ...quiet },
+    // The hung worker is replaced once its call is past the deadline (300 ms) and the cancel grace: well within the run.
+    v1: { name: "v1", strategy: "basic", handler, size: 2, cancelGraceMs: 500, ...quiet },
+    v2: { name: "v2", handler, size: 2, cancelGraceMs: 500, ...quiet },
     durationMs: 2500,
   });
   expect(report.results.map((r) => r.fault)).toEqual([...FAULT_KINDS]);

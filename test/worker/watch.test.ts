@@ -6,7 +6,7 @@ import { fixture, pidAlive, rejection, waitFor } from "../helpers.ts";
 test("a watcher that stops the worker on degradation really stops it (re-entrant dispatch keeps the stop deadlines)", async () => {
   const scope = Effect.runSync(Scope.make());
   const worker = await Effect.runPromise(
-    Scope.provide(acquirePythonWorker({ handler: fixture("echo_handler.py"), heartbeatMs: 0, drainTimeoutMs: 20, shutdownGraceMs: 20, killGraceMs: 20, onStderr: () => {} }), scope),
+    Scope.provide(acquirePythonWorker({ handler: fixture("echo_handler.py"), heartbeatMs: 0, cancelGraceMs: 0, drainTimeoutMs: 20, shutdownGraceMs: 20, killGraceMs: 20, onStderr: () => {} }), scope),
   );
   const states: string[] = [];
   worker.watch((state) => {

@@ -16,6 +16,9 @@ class Counters:
         self.started = time.monotonic()
         self.served = 0
         self.failed = 0
+        # Cancel frames received, and calls answered Cancelled.
+        self.cancels = 0
+        self.cancelled = 0
 
 
 def rss_bytes():
@@ -42,6 +45,7 @@ def install(counters, handler_name):
             "uptime_s": round(time.monotonic() - counters.started, 3),
             "served": counters.served,
             "failed": counters.failed,
+            "cancelled": counters.cancelled,
         }
 
     def describe(args, ctx):
@@ -49,7 +53,7 @@ def install(counters, handler_name):
             "handler": handler_name,
             "python": sys.version.split()[0],
             "commands": [
-                {"name": c.name, "idempotent": c.idempotent, "builtin": c.builtin}
+                {"name": c.name, "idempotent": c.idempotent, "builtin": c.builtin, "async": c.is_async}
                 for c in all_commands()
             ],
             "programs": programs.describe(),

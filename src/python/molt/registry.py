@@ -1,6 +1,7 @@
 """The table of commands a worker serves, filled by the @command decorator."""
 
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict
 
 BUILTIN_NAMES = ("ping", "health", "describe", "execute_program", "shutdown")
@@ -16,6 +17,22 @@ class CommandSpec:
     builtin: bool = False
     # Run on the handler threads (when there are any) rather than inline on the reading thread.
     threaded: bool = True
+    # An ``async def``: runs as a task on the worker's event loop.
+    is_async: bool = field(init=False)
+    # A generator function: its items are streamed (or collected into a list for a plain call).
+    is_gen: bool = field(init=False)
+    # An ``async def`` that yields: streamed from the event loop.
+    is_async_gen: bool = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.fn))
+        object.__setattr__(self, "is_gen", inspect.isgeneratorfunction(self.fn))
+        object.__setattr__(self, "is_async_gen", inspect.isasyncgenfunction(self.fn))
+
+    @property
+    def on_loop(self):
+        """Whether the command runs on the event loop (async, or an async generator)."""
+        return self.is_async or self.is_async_gen
 
 
 _commands: Dict[str, CommandSpec] = {}
@@ -23,6 +40,12 @@ _commands: Dict[str, CommandSpec] = {}
 
 def command(name: str, idempotent: bool = False):
     """Register ``fn(args, ctx)`` as the command ``name``.
+
+    ``fn`` may be ``async def``: it then runs on the worker's asyncio loop,
+    up to ``--concurrency`` calls at once, and a cancelled call raises
+    ``asyncio.CancelledError`` at its next ``await``. ``fn`` may yield
+    (a generator, sync or async): the host's ``stream()`` gets each item as
+    it is yielded; a plain call gets them all as a list.
 
     ``idempotent=True`` tells the host that running the command twice is
     harmless, so a call may be retried after an infrastructure failure.

@@ -1,0 +1,130 @@
+/**
+ * Async handlers and cancellation against real workers: async and sync
+ * commands in one file, the concurrency limit, the call's context through
+ * contextvars, and a cancel (an abort or a deadline) reaching an async
+ * handler at its next await or a sync one through ctx.cancelled, with the
+ * worker replaced only when a cancelled call runs past the grace period.
+ */
+import { describe, expect, test } from "bun:test";
+import type { Worker } from "../../mod.ts";
+import { fixture, rejection, sleep, waitFor } from "../helpers.ts";
+import { quiet, withWorker as withHandlerWorker } from "./helpers.ts";
+
+const handler = fixture("async_handler.py");
+const withWorker = (options: object, body: (w: Worker) => Promise<void>) => withHandlerWorker({ handler, ...quiet, ...options }, body);
+
+describe("async handlers", () => {
+  test("async and sync commands share a file; 200 async calls of 300 ms each overlap on one worker; ctx is the current context", () =>
+    withWorker({ concurrency: 200 }, async (w) => {
+      expect([w.hello.minor, w.hello.concurrency]).toEqual([2, 200]);
+      const t = performance.now();
+      const results = await Promise.all(Array.from({ length: 200 }, () => w.call<{ current: boolean }>("nap", { seconds: 0.3 })));
+      const ms = performance.now() - t;
+      expect(results.every((r) => r.current)).toBe(true);
+      // Run one after another they would take 60 s; overlapped, a little over 0.3 s. The bound is loose on purpose.
+      expect(ms).toBeLessThan(30_000);
+      expect(await w.call("echo", 1)).toEqual({ args: 1, current: true });
+      const deep = await w.call<{ id: number; inner: number }>("deep_context", null);
+      expect(deep.inner).toBe(deep.id);
+    }));
+
+  test("the concurrency limit holds the rest back: with 2 slots, 6 naps of 200 ms answer in three waves", () =>
+    withWorker({ concurrency: 2 }, async (w) => {
+      const t = performance.now();
+      const done: number[] = [];
+      await Promise.all(Array.from({ length: 6 }, () => w.call("nap", { seconds: 0.2 }).then(() => done.push(performance.now() - t))));
+      // Never more than two at once: the last pair cannot finish before three naps' time.
+      expect(Math.max(...done)).toBeGreaterThanOrEqual(600);
+    }));
+
+  test("a handler that raises BaseException or returns what JSON cannot carry fails that call only", () =>
+    withWorker({}, async (w) => {
+      expect(await rejection(w.call("raises_base", null))).toMatchObject({ _tag: "PythonError", type: "SystemExit" });
+      expect(await rejection(w.call("not_json", null))).toMatchObject({ _tag: "PythonError", type: "UnserializableResult" });
+      expect(await w.call("echo", "still here")).toMatchObject({ args: "still here" });
+    }));
+});
+
+describe("cancellation", () => {
+  test("an abort rejects at once with CallAbortedError, the async handler gets CancelledError, and the worker stays ready", () =>
+    withWorker({}, async (w) => {
+      const controller = new AbortController();
+      const call = w.call("cancellable", { seconds: 30 }, { signal: controller.signal });
+      await sleep(100);
+      controller.abort();
+      expect(await rejection(call)).toMatchObject({ _tag: "CallAbortedError", command: "cancellable", written: true });
+      expect(await waitFor(async () => (await w.health()).cancelled === 1, 5000)).toBe(true);
+      expect(await w.call("state", null)).toMatchObject({ cleaned: 1 });
+      expect([w.state, w.stats().cancels, w.stats().recycle]).toEqual(["ready", 1, null]);
+    }));
+
+  test("a deadline cancels too: the caller gets WorkerTimeoutError, a sync handler sees ctx.cancelled and stops, and the worker is not recycled", () =>
+    withWorker({ threads: 2, cancelGraceMs: 1000 }, async (w) => {
+      expect(await rejection(w.call("cooperative", { seconds: 30 }, { timeoutMs: 200 }))).toMatchObject({ _tag: "WorkerTimeoutError" });
+      expect(await waitFor(async () => ((await w.call<{ stopped_early: number }>("state", null)).stopped_early === 1), 5000)).toBe(true);
+      await sleep(1200);
+      expect([w.state, w.stats().recycle]).toEqual(["ready", null]);
+    }));
+
+  test("an abort reaches a sync handler on a handler thread: ctx.cancelled turns true long before its deadline", () =>
+    withWorker({ threads: 2, cancelGraceMs: 60_000 }, async (w) => {
+      const controller = new AbortController();
+      const call = w.call("cooperative", { seconds: 30 }, { signal: controller.signal, timeoutMs: 60_000 });
+      await sleep(100);
+      controller.abort();
+      expect((await rejection(call))._tag).toBe("CallAbortedError");
+      expect(await waitFor(async () => ((await w.call<{ stopped_early: number }>("state", null)).stopped_early === 1), 5000)).toBe(true);
+      expect(w.stats().lateResponses).toBe(1);
+    }));
+
+  test("an async handler that never awaits cannot be cancelled: past the grace period the worker is marked for recycling", () =>
+    withWorker({ cancelGraceMs: 300 }, async (w) => {
+      const controller = new AbortController();
+      const call = w.call("never_awaits", { seconds: 3 }, { signal: controller.signal });
+      await sleep(100);
+      controller.abort();
+      expect((await rejection(call))._tag).toBe("CallAbortedError");
+      expect(await waitFor(() => w.stats().recycle === "deadline_overrun", 5000)).toBe(true);
+    }));
+
+  test("a cancel for a call that already finished, or one that swallows the cancel, leaves the worker in sync", () =>
+    withWorker({}, async (w) => {
+      const controller = new AbortController();
+      expect(await w.call("nap", { seconds: 0 }, { signal: controller.signal })).toMatchObject({ current: true });
+      controller.abort();
+      const swallowing = new AbortController();
+      const call = w.call("swallows_cancel", { seconds: 30 }, { signal: swallowing.signal });
+      await sleep(100);
+      swallowing.abort();
+      expect((await rejection(call))._tag).toBe("CallAbortedError");
+      // Its answer arrives, late, and is dropped; the next calls are answered as usual.
+      expect(await waitFor(() => w.stats().lateResponses === 1, 5000)).toBe(true);
+      expect(await Promise.all([1, 2, 3].map((i) => w.call("echo", i)))).toEqual([1, 2, 3].map((i) => ({ args: i, current: true })));
+      expect(w.stats().recycle).toBe(null);
+    }));
+
+  test("calls waiting for a concurrency slot are cancelled without running", () =>
+    withWorker({ concurrency: 1 }, async (w) => {
+      const first = w.call("cancellable", { seconds: 0.5 });
+      const controller = new AbortController();
+      const waiting = w.call("cancellable", { seconds: 30 }, { signal: controller.signal });
+      await sleep(100);
+      controller.abort();
+      expect((await rejection(waiting))._tag).toBe("CallAbortedError");
+      expect(await first).toBe("slept");
+      // It never started, so its handler never saw a CancelledError to clean up after.
+      expect(await w.call("state", null)).toMatchObject({ cleaned: 0 });
+      expect((await w.health()).cancelled).toBe(1);
+    }));
+
+  test("a worker of minor 0 is never sent a cancel: its overrun marks it for recycling at once, as before", () =>
+    withWorker({ handler: fixture("echo_handler.py"), threads: 2, env: { PYTHONPATH: fixture("minor0") } }, async (w) => {
+      expect(w.hello.minor).toBe(0);
+      const controller = new AbortController();
+      const aborted = w.call("sleep", { seconds: 0.3 }, { signal: controller.signal });
+      controller.abort();
+      expect((await rejection(aborted))._tag).toBe("CallAbortedError");
+      expect((await rejection(w.call("sleep", { seconds: 1 }, { timeoutMs: 50 })))._tag).toBe("WorkerTimeoutError");
+      expect([w.stats().cancels, w.state, w.stats().recycle]).toEqual([0, "degraded", "deadline_overrun"]);
+    }));
+});
