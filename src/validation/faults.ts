@@ -42,7 +42,7 @@ export interface FaultOptions {
   readonly faults?: readonly FaultKind[];
   /** Concurrent callers during each run. Default 4. */
   readonly users?: number;
-  /** How long each arm runs under load after the fault. Default 3000 ms. */
+  /** How long each arm runs under load after the fault. Default 4000 ms: enough for a hung worker to be given up on (the 300 ms deadline and the default 2000 ms cancel grace) and replaced. */
   readonly durationMs?: number;
   /** The call the load makes (half of them idempotent). Default `ping`. */
   readonly command?: string;
@@ -295,7 +295,7 @@ export async function validateFaults(options: FaultOptions): Promise<FaultReport
   if (!Array.isArray(faults) || faults.some((f) => !FAULT_KINDS.includes(f))) bad("faults", faults, `an array of ${FAULT_KINDS.join(", ")}`);
   const o = {
     users: options.users ?? 4,
-    durationMs: options.durationMs ?? 3000,
+    durationMs: options.durationMs ?? 4000,
     command: options.command ?? "ping",
     args: options.args ?? null,
     timeoutMs: options.timeoutMs ?? 2000,
