@@ -6,7 +6,7 @@
  * worker replaced only when a cancelled call runs past the grace period.
  */
 import { describe, expect, test } from "bun:test";
-import type { Worker } from "../../mod.ts";
+import { createPool, type Worker } from "../../mod.ts";
 import { fixture, rejection, sleep, waitFor } from "../helpers.ts";
 import { quiet, withWorker as withHandlerWorker } from "./helpers.ts";
 
@@ -127,4 +127,22 @@ describe("cancellation", () => {
       expect((await rejection(w.call("sleep", { seconds: 1 }, { timeoutMs: 50 })))._tag).toBe("WorkerTimeoutError");
       expect([w.stats().cancels, w.state, w.stats().recycle]).toEqual([0, "degraded", "deadline_overrun"]);
     }));
+
+  test("a pool sends nothing new to a worker whose cancelled call still runs, and serves the next call as soon as it ends", async () => {
+    const pool = await createPool({ name: "c", handler, size: 1, ...quiet, cancelGraceMs: 5000 });
+    try {
+      const controller = new AbortController();
+      const first = pool.execute("cancellable", { seconds: 30 }, { signal: controller.signal });
+      await sleep(100);
+      controller.abort();
+      expect((await rejection(first))._tag).toBe("CallAbortedError");
+      // Queued behind the cancel, not lost, and not left waiting for the grace period or its deadline.
+      const t = performance.now();
+      expect(await pool.execute("echo", 1, { timeoutMs: 4000 })).toMatchObject({ args: 1 });
+      expect(performance.now() - t).toBeLessThan(4000);
+      expect(pool.metrics().workers.map((w) => w.state)).toEqual(["ready"]);
+    } finally {
+      await pool.stop();
+    }
+  });
 });
