@@ -244,6 +244,7 @@ class PoolImpl implements Pool {
         pid: s.worker.pid,
         state: s.worker.state,
         inFlight: s.inFlight,
+        cancelling: s.worker.cancelsOutstanding,
         served: s.served,
         overflow: s.overflow,
         rssBytes: s.rssBytes,

@@ -61,6 +61,8 @@ export interface WorkerMetrics {
   readonly pid: number;
   readonly state: WorkerState;
   readonly inFlight: number;
+  /** Calls cancelled (aborted, or past their deadline) that still run in Python: the pool sends it nothing new meanwhile. */
+  readonly cancelling: number;
   readonly served: number;
   readonly overflow: boolean;
   /** Last sampled RSS, or null before the first sample. */

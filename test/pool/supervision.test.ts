@@ -82,7 +82,9 @@ describe("supervision of an enhanced pool", () => {
     const { pool, events } = await echoPool({ name: "v2", size: 1, recycleOnOverrun: false, breaker: false, drainTimeoutMs: 50, shutdownGraceMs: 50, killGraceMs: 50 });
     const [w] = pids(pool);
     for (let i = 0; i < 3; i++) {
-      expect((await rejection(pool.execute("pid", { sleep: 0.3 }, { timeoutMs: 20 })))._tag).toBe("WorkerTimeoutError");
+      expect((await rejection(pool.execute("pid", { sleep: 0.1 }, { timeoutMs: 20 })))._tag).toBe("WorkerTimeoutError");
+      // The cancelled call ends within its grace; until it has, the pool sends that worker nothing new.
+      expect(await waitFor(() => pool.metrics().workers.every((w) => w.cancelling === 0), 5000)).toBe(true);
     }
     expect(ofType(events, "worker.recycled").map((e) => e.reason)).toEqual(["consecutive_failures"]);
     expect(await waitFor(() => pool.metrics().ready === 1 && pids(pool)[0] !== w, 5000)).toBe(true);
