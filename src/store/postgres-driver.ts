@@ -26,6 +26,9 @@ export interface PostgresDriverOptions {
   readonly maxConnections: number;
 }
 
+/** How long a molt session may sit idle inside a transaction before the server ends it. */
+export const IDLE_IN_TRANSACTION_MS = 5000;
+
 /** Connect lazily: the first statement (the migrations of openStore) reveals an unreachable server. */
 export function openPostgres(o: PostgresDriverOptions): Driver {
   return new PostgresDriver(connect(o, o.maxConnections), o);
@@ -43,7 +46,14 @@ function connect(o: PostgresDriverOptions, max: number): Sql {
     // postgres.js waits up to 20 s between reconnection attempts after a run of failures: a store that is back
     // must be noticed within a second (a fleet node falls back to V1 while it thinks the store is lost).
     backoff: (attempt: number) => (0.5 + Math.random() / 2) * Math.min(3 ** attempt / 100, MAX_RECONNECT_DELAY_S),
-    connection: o.schema === null ? {} : { search_path: o.schema },
+    connection: {
+      ...(o.schema === null ? {} : { search_path: o.schema }),
+      // A process frozen inside a transaction (SIGSTOP, a paused VM, a stalled event loop) would hold its row
+      // locks for as long as its connection lives, and every writer of those rows — an operator's emergency
+      // rollback among them — would wait as long. molt's transactions never idle between statements: the
+      // server ends such a session after IDLE_IN_TRANSACTION_MS and its locks go with it.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    },
     types: {
       jsonText: { to: JSONB, from: [JSONB], serialize: (v: unknown) => v, parse: (v: string) => v },
       int8Number: { to: INT8, from: [INT8], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
