@@ -1,6 +1,9 @@
 // Writes docs/machines/<name>.md from the machine definitions, as Mermaid
-// state diagrams built with xstate/graph's toDirectedGraph, so the pictures
-// cannot drift from the code. `--check` fails when a file is out of date.
+// state diagrams built with xstate/graph's toDirectedGraph, and the generated
+// regions of docs/architecture.md from docs/architecture-diagrams.ts (which
+// also checks that every component, module, function and doc it names
+// exists), so the pictures cannot drift from the code. `--check` fails when
+// a file is out of date or a name no longer holds.
 //
 //   npx bun run docs/generate-diagrams.ts [--check]
 import { readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +22,7 @@ import {
   WORKER_MACHINE_VERSION,
   workerMachine,
 } from "../machines/mod.ts";
+import { architectureProblems, fillArchitecture } from "./architecture-diagrams.ts";
 
 interface Node {
   id: string;
@@ -164,5 +168,19 @@ if (import.meta.main) {
       console.log(`wrote docs/machines/${file}`);
     }
   }
-  process.exit(stale === 0 ? 0 : 1);
+  const problems = architectureProblems();
+  for (const p of problems) console.error(`docs/architecture-diagrams.ts: ${p}`);
+  const architecture = fileURLToPath(new URL("./architecture.md", import.meta.url));
+  const current = readFileSync(architecture, "utf8");
+  const filled = fillArchitecture(current);
+  if (current !== filled) {
+    if (check) {
+      console.error("docs/architecture.md's generated diagrams are out of date: run npx bun run docs/generate-diagrams.ts");
+      stale++;
+    } else if (problems.length === 0) {
+      writeFileSync(architecture, filled);
+      console.log("wrote docs/architecture.md's generated regions");
+    }
+  }
+  process.exit(stale === 0 && problems.length === 0 ? 0 : 1);
 }
