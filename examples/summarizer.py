@@ -9,6 +9,7 @@ rate and rolls back.
 import asyncio
 import os
 import time
+import zlib
 
 from molt import command
 
@@ -40,3 +41,10 @@ async def summarize_stream(args, ctx):
     for word in " ".join(args["text"].split()[:12]).split():
         await asyncio.sleep(0.005)
         yield word
+
+
+@command("compress", idempotent=True)
+def compress(args, ctx):
+    """Bytes in, bytes out: `data` (bytes) compressed with zlib, as binary attachments both ways."""
+    packed = zlib.compress(args["data"], args.get("level", 6))
+    return {"data": packed, "ratio": round(len(packed) / max(1, len(args["data"])), 3)}

@@ -157,14 +157,14 @@ describe("rules", () => {
 
 describe("args checked before a call", () => {
   test("a toJSON is honoured on any object; a getter or toJSON that throws is a ConfigError, not a throw", async () => {
-    const { invalidCall } = await import("../src/worker/call-check.ts");
-    expect(invalidCall("pool", "v2", "echo", { when: { toJSON: () => "2026-12-01" }, at: new Date(0) }, {})).toBeNull();
-    expect(invalidCall("pool", "v2", "echo", { bad: { toJSON: () => NaN } }, {})?.message).toBe("pool \"v2\" execute: args.bad must be a finite number, received NaN");
+    const { checkCall } = await import("../src/worker/call-check.ts");
+    expect(checkCall("pool", "v2", "echo", { when: { toJSON: () => "2026-12-01" }, at: new Date(0) }, {})).toBeNull();
+    expect((checkCall("pool", "v2", "echo", { bad: { toJSON: () => NaN } }, {}) as ConfigError).message).toBe("pool \"v2\" execute: args.bad must be a finite number, received NaN");
     const trap = { get x(): number {
       throw new RangeError("no x here");
     } };
     // Returned, not thrown: execute() and call() reject with it.
-    const error = invalidCall("pool", "v2", "echo", trap, {});
+    const error = checkCall("pool", "v2", "echo", trap, {});
     expect([(error as ConfigError)._tag, (error as ConfigError).message]).toEqual(["ConfigError", expect.stringContaining("args must be readable as JSON (reading it threw RangeError: no x here)")]);
     // The message itself cannot throw, whatever was received.
     const hostile = new Proxy({}, { ownKeys: () => { throw new Error("no keys"); } });

@@ -59,6 +59,30 @@ export function partBytes(part: { frame?: string; header?: number; text?: string
   return Uint8Array.from(Buffer.from(part.hex!, "hex"));
 }
 
+/**
+ * What reads a worker's raw frames (a Deframer's callback): each JSON
+ * answer goes to `onAnswer` once the raw frames it announces in
+ * "attachments" (protocol minor 3) have come, with those in place of the
+ * lengths, in hex.
+ */
+export function answerReader(onAnswer: (answer: Record<string, unknown>) => void): (payload: Uint8Array) => void {
+  let attaching: { attachments: string[] } | null = null;
+  let due = 0;
+  return (payload) => {
+    if (attaching !== null) {
+      attaching.attachments.push(Buffer.from(payload).toString("hex"));
+      if (--due > 0) return;
+      const whole = attaching as unknown as Record<string, unknown>;
+      attaching = null;
+      return onAnswer(whole);
+    }
+    const answer = JSON.parse(new TextDecoder().decode(payload));
+    due = answer.attachments?.length ?? 0;
+    if (due === 0) return onAnswer(answer);
+    attaching = Object.assign(answer, { attachments: [] });
+  };
+}
+
 export const concat = (parts: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;

@@ -29,7 +29,8 @@ import type { PoolBreaker } from "../resilience/breaker.ts";
 import { classifyError } from "../resilience/classify.ts";
 import { type CallOutcome, EventBus, type MoltEvent } from "../telemetry/events.ts";
 import { type IntervalTotals, MetricsWindow } from "../telemetry/metrics-window.ts";
-import { invalidCall } from "../worker/call-check.ts";
+import type { BinaryArgs } from "../protocol/attachments.ts";
+import { checkCall } from "../worker/call-check.ts";
 import { resolveWorkerOptions } from "../worker/options.ts";
 import { type Deadlined, PendingTable } from "../worker/pending.ts";
 import { type Affinity, type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions, type Strategy } from "./options.ts";
@@ -202,14 +203,15 @@ class PoolImpl implements Pool {
 
   execute<T = unknown>(command: string, args?: unknown, options: ExecuteOptions = {}): Promise<T> {
     const t0 = performance.now();
-    const invalid = this.invalid(command, args, options);
-    if (invalid !== null) return Promise.reject(invalid);
+    const checked = this.check(command, args, options);
+    if (checked instanceof ConfigError) return Promise.reject(checked);
     if (!this.accepting) {
       const error = new PoolDrainingError({ pool: this.name, command, state: this.state, inFlight: false });
       this.finish(command, error, t0, 0, options);
       return Promise.reject(error);
     }
-    return this.run(command, args ?? null, options, t0, t0 + (options.timeoutMs ?? this.callTimeoutMs)) as Promise<T>;
+    // Args with bytes go on wrapped (the check found them): the worker sends those with attachments.
+    return this.run(command, checked ?? args ?? null, options, t0, t0 + (options.timeoutMs ?? this.callTimeoutMs)) as Promise<T>;
   }
 
   stream<T = unknown>(command: string, args?: unknown, options: ExecuteOptions & StreamOptions = {}): AsyncIterableIterator<T> {
@@ -611,14 +613,14 @@ class PoolImpl implements Pool {
     }
   }
 
-  /** The worker's own checks of a call (so that a bad one is refused before it queues), and the pool's own options. */
-  private invalid(command: string, args: unknown, o: ExecuteOptions): ConfigError | null {
-    const invalid = invalidCall("pool", this.name, command, args, o);
-    if (invalid !== null) return invalid;
+  /** The worker's own checks of a call (so that a bad one is refused before it queues), and the pool's own options; else what checkCall answered. */
+  private check(command: string, args: unknown, o: ExecuteOptions): ConfigError | BinaryArgs | null {
+    const checked = checkCall("pool", this.name, command, args, o);
+    if (checked instanceof ConfigError) return checked;
     for (const option of ["idempotent", "probe"] as const) {
       if (o[option] !== undefined && typeof o[option] !== "boolean") return new ConfigError({ owner: `pool "${this.name}" execute`, option, received: o[option], allowed: "a boolean" });
     }
-    return null;
+    return checked;
   }
 
   private adopted(slot: Slot): void {

@@ -1,6 +1,7 @@
 /**
  * Wire protocol v1 framing: a 4-byte big-endian unsigned length N, then N
- * bytes of UTF-8 JSON.
+ * bytes of UTF-8 JSON (or, from minor 3, N raw bytes of a binary
+ * attachment).
  *
  * @module
  */
@@ -32,20 +33,46 @@ const encoder = new TextEncoder();
 export function encodeFrame(json: string, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
   // encode() then one copy measured faster under Bun than encodeInto() into a worst-case buffer.
   const body = encoder.encode(json);
-  const length = body.length;
-  if (length > maxFrameBytes) {
-    throw new ProtocolError({
-      reason: "frame_too_large",
-      detail: `frame of ${length} bytes is over the maximum of ${maxFrameBytes} bytes`,
-    });
-  }
-  const frame = new Uint8Array(4 + length);
+  const frame = new Uint8Array(4 + checkedLength(body.length, maxFrameBytes, "frame"));
+  writeHeader(frame, body.length);
+  frame.set(body, 4);
+  return frame;
+}
+
+/**
+ * `length` when a frame of that many bytes is within `maxFrameBytes`, else a
+ * `ProtocolError` (`frame_too_large`) naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { checkedLength } from "./frame.ts";
+ * console.log(checkedLength(10, 64, "frame")); // 10
+ * ```
+ */
+export function checkedLength(length: number, maxFrameBytes: number, what: string): number {
+  if (length > maxFrameBytes) throw tooLarge(length, maxFrameBytes, what);
+  return length;
+}
+
+const tooLarge = (length: number, maxFrameBytes: number, what: string): ProtocolError =>
+  new ProtocolError({ reason: "frame_too_large", detail: `${what} of ${length} bytes is over the maximum of ${maxFrameBytes} bytes` });
+
+/**
+ * Write the 4-byte big-endian length of a frame at the start of `frame`.
+ *
+ * @example
+ * ```ts
+ * import { writeHeader } from "./frame.ts";
+ * const header = new Uint8Array(4);
+ * writeHeader(header, 258);
+ * console.log(header); // Uint8Array(4) [0, 0, 1, 2]
+ * ```
+ */
+export function writeHeader(frame: Uint8Array, length: number): void {
   frame[0] = length >>> 24;
   frame[1] = (length >>> 16) & 0xff;
   frame[2] = (length >>> 8) & 0xff;
   frame[3] = length & 0xff;
-  frame.set(body, 4);
-  return frame;
 }
 
 /**
@@ -79,8 +106,14 @@ export class Deframer {
     return this.headerFill + this.bodyFill;
   }
 
-  /** Feed a chunk; `onFrame` receives each completed payload (a view valid only during the call). */
-  push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
+  /**
+   * Feed a chunk; `onFrame` receives each completed payload: a view into
+   * `chunk`, valid only during the call (`owned` false), or a buffer of the
+   * frame's own that the receiver may keep (`owned` true: a frame that
+   * arrived over several chunks), so that a large payload is kept without
+   * another copy.
+   */
+  push(chunk: Uint8Array, onFrame: (payload: Uint8Array, owned: boolean) => void): void {
     if (this.failed !== null) throw this.failed;
     let off = 0;
     const end = chunk.length;
@@ -94,7 +127,7 @@ export class Deframer {
           const body = this.body;
           this.body = null;
           this.bodyFill = 0;
-          onFrame(body);
+          onFrame(body, true);
         }
         continue;
       }
@@ -110,14 +143,11 @@ export class Deframer {
         this.headerFill = 0;
       }
       if (length > this.maxFrameBytes) {
-        this.failed = new ProtocolError({
-          reason: "frame_too_large",
-          detail: `frame of ${length} bytes is over the maximum of ${this.maxFrameBytes} bytes`,
-        });
+        this.failed = tooLarge(length, this.maxFrameBytes, "frame");
         throw this.failed;
       }
       if (end - off >= length) {
-        onFrame(chunk.subarray(off, off + length));
+        onFrame(chunk.subarray(off, off + length), false);
         off += length;
       } else {
         this.body = new Uint8Array(length);

@@ -1,6 +1,8 @@
 /**
  * What may travel in a request's `args`: JSON data that `JSON.stringify`
- * sends unchanged and Python's decoder reads back. Anything else would be
+ * sends unchanged and Python's decoder reads back, and bytes (a
+ * `Uint8Array`, a Node `Buffer` included), which travel as binary
+ * attachments (protocol minor 3). Anything else would be
  * changed silently (NaN and functions become null or vanish, a Map becomes
  * `{}`) or fail later (a BigInt or a cycle throws; nesting near 1000 levels
  * is a RecursionError in the worker), so it is found before anything is
@@ -8,6 +10,8 @@
  *
  * @module
  */
+
+import { BYTES_KEY } from "./attachments.ts";
 
 /** The deepest nesting of arrays and objects allowed in args: Python's json decoder fails near 1000 levels. */
 export const MAX_ARGS_DEPTH = 500;
@@ -32,13 +36,28 @@ interface Found {
 
 // The containers being walked, root first: the cycle check. One stack reused by every call.
 const ancestors: object[] = [];
+// Whether the walk under way met a Uint8Array.
+let bytesFound = false;
+
+/**
+ * argsProblem's answer for args that are fine and hold bytes somewhere:
+ * they are sent with attachments, to a worker that reads them.
+ *
+ * @example
+ * ```ts
+ * import { argsProblem, HOLDS_BYTES } from "./json-args.ts";
+ * console.log(argsProblem({ image: new Uint8Array(4) }) === HOLDS_BYTES); // true
+ * ```
+ */
+export const HOLDS_BYTES: unique symbol = Symbol("molt.holdsBytes");
 
 const found = (received: unknown, allowed: string, cycleTo = -1): Found => ({ keys: [], received, allowed, cycleTo });
 
 /**
- * The first value in `args` that JSON would change or refuse, or null when
- * there is none. One recursive walk of typeof checks that creates no object
- * of its own while the args are fine: it runs before every call.
+ * The first value in `args` that JSON would change or refuse; else
+ * `HOLDS_BYTES` when a `Uint8Array` is among them, or null. One recursive
+ * walk of typeof checks that creates no object of its own while the args
+ * are fine: it runs before every call.
  *
  * @example
  * ```ts
@@ -46,12 +65,13 @@ const found = (received: unknown, allowed: string, cycleTo = -1): Found => ({ ke
  * console.log(argsProblem({ items: [{ score: 1 }, { score: NaN }] })); // { path: "args.items[1].score", received: NaN, allowed: "a finite number" }
  * ```
  */
-export function argsProblem(args: unknown): ArgsProblem | null {
+export function argsProblem(args: unknown): ArgsProblem | typeof HOLDS_BYTES | null {
   // A walk that threw (a getter, a toJSON) may have left entries behind.
   ancestors.length = 0;
+  bytesFound = false;
   // Undefined args are sent as null, as the absence of args.
   const problem = args === undefined ? null : walk(args, 0);
-  if (problem === null) return null;
+  if (problem === null) return bytesFound ? HOLDS_BYTES : null;
   const keys = problem.keys.reverse();
   if (problem.cycleTo >= 0) problem.allowed = `free of cycles (it is ${pathOf(keys.slice(0, problem.cycleTo))} again)`;
   return { path: pathOf(keys), received: problem.received, allowed: problem.allowed };
@@ -91,6 +111,11 @@ function container(value: object, depth: number): Found | null {
     ancestors.pop();
     return null;
   }
+  // Before toJSON: a Node Buffer has one, which would send its bytes as an array of numbers.
+  if (value instanceof Uint8Array) {
+    bytesFound = true;
+    return null;
+  }
   // JSON sends what toJSON returns (a Date's ISO string, a plain object's own toJSON): that is what must be JSON data.
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === "function") return walk(toJSON.call(value), depth);
@@ -98,6 +123,10 @@ function container(value: object, depth: number): Found | null {
   const plain = proto === Object.prototype || proto === null;
   if (!plain) {
     const tag = Object.prototype.toString.call(value);
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      const name = tag.slice(8, -1);
+      return found(value, `a Uint8Array (bytes travel as a Uint8Array: view the ${name}'s bytes through one)`);
+    }
     if (tag !== "[object Object]") {
       const name = (proto as { constructor?: { name?: string } } | null)?.constructor?.name || tag.slice(8, -1);
       return found(value, `a plain object or an array (a ${name} has no JSON form: convert it first)`);
@@ -108,6 +137,7 @@ function container(value: object, depth: number): Found | null {
   for (const key in record) {
     // JSON takes own properties only; only an instance of a class can inherit enumerable ones.
     if (!plain && !Object.hasOwn(record, key)) continue;
+    if (key === BYTES_KEY) return found(value, `an object without the key "${BYTES_KEY}" (it is reserved for the placeholders of bytes, which travel as a Uint8Array)`);
     const item = record[key];
     // An undefined property is left out, as if it were absent: JSON's reading, and JavaScript's.
     if (item === undefined) continue;

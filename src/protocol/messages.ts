@@ -20,16 +20,18 @@ export const PROTOCOL_VERSION = 1;
 /**
  * The minor version this host speaks: features a worker announces in its
  * hello and the host uses only when it does. 1: cancel frames, async
- * handlers; 2: streamed calls. A worker that says no minor is minor 0 and
- * keeps working.
+ * handlers; 2: streamed calls; 3: bytes as binary attachments (the host
+ * passes its own minor to the worker, `--host-minor`, so that the worker
+ * sends them only to a host that reads them). A worker that says no minor
+ * is minor 0 and keeps working.
  *
  * @example
  * ```ts
  * import { PROTOCOL_MINOR } from "molt";
- * console.log(PROTOCOL_MINOR); // 2
+ * console.log(PROTOCOL_MINOR); // 3
  * ```
  */
-export const PROTOCOL_MINOR = 2;
+export const PROTOCOL_MINOR = 3;
 
 /**
  * The frame that cancels request `cancel` (minor 1): sent when its caller
@@ -64,6 +66,7 @@ export const Request: Schema.Codec<Request> = Schema.Struct({
   deadline_ms: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   session: Schema.optionalKey(Schema.String),
   window: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  attachments: Schema.optionalKey(Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))),
 });
 /** A request frame the host writes. */
 export type Request = {
@@ -74,6 +77,12 @@ export type Request = {
   readonly session?: string;
   /** Minor 2: stream the answer, at most this many chunks ahead of the host's credit. */
   readonly window?: number;
+  /**
+   * Minor 3: the lengths of the raw frames that follow this one, the bytes
+   * in `args`, each named there by a placeholder `{"$molt.bytes": i}`. An
+   * answer or chunk from the worker carries the same field for its bytes.
+   */
+  readonly attachments?: readonly number[];
 };
 
 /**

@@ -1,7 +1,8 @@
 /**
  * How a shadow answer is compared with the serving one: both normalised
  * (ignored paths removed, then the caller's `normalize`), then deep equality
- * over JSON values. Errors compare by their tag (and Python type).
+ * over JSON values and bytes (a Uint8Array, by content). Errors compare by
+ * their tag (and Python type).
  *
  * @module
  */
@@ -20,7 +21,7 @@ export function errorKey(error: unknown): string {
 
 /** `value` without the dotted `paths` (`"meta.pid"`); arrays are walked element by element. */
 export function without(value: unknown, paths: readonly (readonly string[])[]): unknown {
-  if (paths.length === 0 || value === null || typeof value !== "object") return value;
+  if (paths.length === 0 || value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
   if (Array.isArray(value)) return value.map((v) => without(v, paths));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
@@ -31,10 +32,12 @@ export function without(value: unknown, paths: readonly (readonly string[])[]): 
   return out;
 }
 
-/** Deep equality of JSON values (object key order does not matter). */
+/** Deep equality of JSON values (object key order does not matter) and bytes. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return Number.isNaN(a) && Number.isNaN(b);
+  // Bytes by content, not as objects of a million keys.
+  if (a instanceof Uint8Array || b instanceof Uint8Array) return a instanceof Uint8Array && b instanceof Uint8Array && bytesEqual(a, b);
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   if (Array.isArray(a)) {
     const other = b as unknown[];
@@ -45,12 +48,21 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => Object.hasOwn(b as object, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-/** A JSON value cut to about `maxBytes` of text, for the mismatch log. */
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Bytes in the mismatch log: their length, not each byte as a key.
+const bytesAsLength = (_key: string, value: unknown): unknown => (value instanceof Uint8Array ? { bytes: value.length } : value);
+
+/** A JSON value cut to about `maxBytes` of text, for the mismatch log (bytes as `{bytes: <length>}`). */
 export function trimmed(outcome: Outcome, maxBytes: number): unknown {
   const value = outcome.ok ? outcome.value : { error: outcome.error };
   let text: string;
   try {
-    text = JSON.stringify(value) ?? "null";
+    text = JSON.stringify(value, bytesAsLength) ?? "null";
   } catch {
     return { unserializable: String(value) };
   }

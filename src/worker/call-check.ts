@@ -1,13 +1,14 @@
 /**
  * The checks of one call before anything is queued or written: its
  * command, its per-call options and its args. `worker.call` and
- * `pool.execute` both use them.
+ * `pool.execute` both use them, and send the args they answer with.
  *
  * @module
  */
 import { positiveMs } from "../config.ts";
 import { ConfigError } from "../errors.ts";
-import { argsProblem } from "../protocol/json-args.ts";
+import { BinaryArgs } from "../protocol/attachments.ts";
+import { argsProblem, HOLDS_BYTES } from "../protocol/json-args.ts";
 
 /** Where a call is made: it names the call in a ConfigError. */
 export type CallSite = "worker" | "pool";
@@ -17,16 +18,19 @@ const RESERVED = "shutdown";
 
 /**
  * Why this call cannot be made, as a ConfigError naming the option (or the
- * path in args), or null when it can. Nothing is built unless the call is
- * refused: this runs on every call.
+ * path in args); else the args to send: a `BinaryArgs` wrapping them when
+ * they hold bytes (sent with attachments), or null when they are plain
+ * JSON (sent as they are). Nothing is built for a plain call: this runs on
+ * every call.
  *
  * @example
  * ```ts
- * import { invalidCall } from "./call-check.ts";
- * console.log(invalidCall("pool", "v2", "echo", { n: NaN }, {})?.message); // pool "v2" execute: args.n must be a finite number, received NaN
+ * import { checkCall } from "./call-check.ts";
+ * console.log((checkCall("pool", "v2", "echo", { n: NaN }, {}) as Error).message); // pool "v2" execute: args.n must be a finite number, received NaN
+ * console.log(checkCall("pool", "v2", "echo", { n: 1 }, {})); // null
  * ```
  */
-export function invalidCall(site: CallSite, name: string, command: unknown, args: unknown, options: unknown): ConfigError | null {
+export function checkCall(site: CallSite, name: string, command: unknown, args: unknown, options: unknown): ConfigError | BinaryArgs | null {
   if (typeof command !== "string" || command.length === 0) return refusal(site, name, command, "command", command, "a non-empty string");
   if (command === RESERVED) return refusal(site, name, command, "command", command, `a command other than "${RESERVED}" (it is reserved: use stop())`);
   if (options !== undefined) {
@@ -43,7 +47,8 @@ export function invalidCall(site: CallSite, name: string, command: unknown, args
     // A getter or toJSON of the caller's that throws: JSON.stringify would throw it too, later and untyped.
     return refusal(site, name, command, "args", args, `readable as JSON (reading it threw ${(e as Error)?.name ?? "an error"}: ${(e as Error)?.message ?? String(e)})`);
   }
-  return problem === null ? null : refusal(site, name, command, problem.path, problem.received, problem.allowed);
+  if (problem === null) return null;
+  return problem === HOLDS_BYTES ? new BinaryArgs(args) : refusal(site, name, command, problem.path, problem.received, problem.allowed);
 }
 
 function refusal(site: CallSite, name: string, command: unknown, option: string, received: unknown, allowed: string): ConfigError {

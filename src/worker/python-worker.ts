@@ -9,6 +9,7 @@ import { delimiter } from "node:path";
 import { type Actor, createActor } from "xstate";
 import {
   CallAbortedError,
+  ConfigError,
   type ExitInfo,
   ProtocolError,
   PythonError,
@@ -21,10 +22,11 @@ import { type WorkerEvent, workerMachine, type WorkerState } from "../../machine
 import { type ChildProcess, SpawnFailure, spawnChild } from "../process/child.ts";
 import { resolvePython } from "../process/python.ts";
 import { pythonPackageDir } from "../process/python-package.ts";
+import { announcedLengths, attachmentFrames, BinaryArgs, fillPlaceholders, withPlaceholders } from "../protocol/attachments.ts";
 import { Deframer, encodeFrame } from "../protocol/frame.ts";
-import { type Chunk, type Hello, parseFrame, parseHello, type Response, type StreamEnd } from "../protocol/messages.ts";
+import { type Chunk, type Hello, parseFrame, parseHello, PROTOCOL_MINOR, type Response, type StreamEnd } from "../protocol/messages.ts";
 import { type ChunkSink, ChunkStream, type StreamOptions, streamWindow, withStop } from "./chunk-stream.ts";
-import { invalidCall } from "./call-check.ts";
+import { checkCall } from "./call-check.ts";
 import type { ResolvedWorkerOptions } from "./options.ts";
 import { type Deadlined, type PendingCall, PendingTable } from "./pending.ts";
 import { StderrLines } from "./stderr-lines.ts";
@@ -116,6 +118,20 @@ export interface Worker {
   stop(): Promise<ExitInfo>;
 }
 
+/** The protocol minor from which a worker reads and writes binary attachments. */
+const BINARY_MINOR = 3;
+
+/** A frame whose attachments are still arriving: the frames after it are its raw bytes. */
+interface Incoming {
+  readonly frame: Response | Chunk | StreamEnd;
+  readonly lengths: readonly number[];
+  readonly parts: Uint8Array[];
+  /** What was wrong with an attachment that arrived: the frame's call fails with it once the last one is in. */
+  problem: string | null;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 const flatten = (value: unknown): WorkerState =>
   (typeof value === "string" ? value : Object.keys(value as object)[0]) as WorkerState;
 
@@ -145,6 +161,7 @@ export class PythonWorker implements Worker {
   private stopHook: (() => Promise<unknown>) | null = null;
   private watcher: ((state: WorkerState) => void) | null = null;
   private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0, cancels: 0 };
+  private incoming: Incoming | null = null;
 
   private constructor(private readonly options: ResolvedWorkerOptions) {
     this.id = options.id;
@@ -204,12 +221,16 @@ export class PythonWorker implements Worker {
   }
 
   call<T = unknown>(command: string, args?: unknown, options?: CallOptions): Promise<T> {
-    const invalid = invalidCall("worker", this.id, command, args, options);
-    if (invalid !== null) return Promise.reject(invalid);
-    return this.callChecked(command, args, options) as Promise<T>;
+    const checked = checkCall("worker", this.id, command, args, options);
+    if (checked instanceof ConfigError) return Promise.reject(checked);
+    return this.callChecked(command, checked ?? args, options) as Promise<T>;
   }
 
-  /** `call` for a caller that has checked the call already (a pool, in `execute`): the args are walked once. */
+  /**
+   * `call` for a caller that has checked the call already (a pool, in
+   * `execute`): the args are walked once, and arrive wrapped in a
+   * BinaryArgs when they hold bytes.
+   */
   callChecked(command: string, args: unknown, options: CallOptions | undefined, sink?: ChunkSink): Promise<unknown> {
     const timeoutMs = options?.timeoutMs ?? this.options.callTimeoutMs;
     if (sink !== undefined && (this.hello.minor ?? 0) < 2) {
@@ -222,9 +243,11 @@ export class PythonWorker implements Worker {
   stream<T = unknown>(command: string, args?: unknown, options?: CallOptions & StreamOptions): AsyncIterableIterator<T> {
     const { window, ...callOptions } = options ?? {};
     const size = streamWindow(`worker "${this.id}"`, window);
-    const invalid = invalidCall("worker", this.id, command, args, callOptions);
+    const checked = checkCall("worker", this.id, command, args, callOptions);
     return new ChunkStream<T>(size, (sink) =>
-      invalid !== null ? Promise.reject(invalid) : this.callChecked(command, args, { ...callOptions, signal: withStop(callOptions.signal, sink) }, sink)
+      checked instanceof ConfigError
+        ? Promise.reject(checked)
+        : this.callChecked(command, checked ?? args, { ...callOptions, signal: withStop(callOptions.signal, sink) }, sink)
     );
   }
 
@@ -309,14 +332,30 @@ export class PythonWorker implements Worker {
     if (signal?.aborted) {
       return Promise.reject(new CallAbortedError({ workerId: this.id, requestId: 0, command, written: false }));
     }
+    const binary = args instanceof BinaryArgs;
+    if (binary && (this.hello.minor ?? 0) < BINARY_MINOR) {
+      return Promise.reject(new ConfigError({
+        owner: `worker "${this.id}" call "${command}"`,
+        option: "args",
+        received: "bytes (a Uint8Array)",
+        allowed: `JSON data without bytes for this worker: it speaks protocol minor ${this.hello.minor ?? 0}, and bytes travel from minor ${BINARY_MINOR}`,
+      }));
+    }
     const id = this.nextId++;
     let frame: Uint8Array;
+    let attached: Uint8Array[] | null = null;
     try {
-      const request: { id: number; command: string; args: unknown; deadline_ms: number; session?: string; window?: number } = {
+      const request: { id: number; command: string; args: unknown; deadline_ms: number; session?: string; window?: number; attachments?: number[] } = {
         id, command, args: args ?? null, deadline_ms: timeoutMs,
       };
       if (session !== undefined) request.session = session;
       if (sink !== undefined) request.window = sink.window;
+      if (binary) {
+        const bytes: Uint8Array[] = [];
+        request.args = withPlaceholders(args.args, bytes);
+        request.attachments = bytes.map((b) => b.length);
+        attached = attachmentFrames(bytes, this.options.maxFrameBytes);
+      }
       frame = encodeFrame(JSON.stringify(request), this.options.maxFrameBytes);
     } catch (e) {
       return Promise.reject(
@@ -342,6 +381,8 @@ export class PythonWorker implements Worker {
       this.pending.add(call);
       this.counts.calls++;
       this.proc!.write(frame);
+      // Written in the same turn as the request: nothing can come between a request and its attachments.
+      if (attached !== null) for (const part of attached) this.proc!.write(part);
     });
   }
 
@@ -356,7 +397,7 @@ export class PythonWorker implements Worker {
         PYTHONUNBUFFERED: "1",
       });
       this.proc = await spawnChild({
-        argv: [python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--concurrency", String(o.concurrency), "--max-frame-bytes", String(o.maxFrameBytes)],
+        argv: [python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--concurrency", String(o.concurrency), "--max-frame-bytes", String(o.maxFrameBytes), "--host-minor", String(PROTOCOL_MINOR)],
         env,
         cwd: o.cwd,
         onStdout: (chunk) => this.onStdout(chunk),
@@ -424,19 +465,81 @@ export class PythonWorker implements Worker {
   private onStdout(chunk: Uint8Array): void {
     if (this.broken) return;
     try {
-      this.deframer.push(chunk, (payload) => this.onFrame(parseFrame(payload)));
+      this.deframer.push(chunk, (payload, owned) => (this.incoming === null ? this.onMessage(parseFrame(payload)) : this.onAttachment(payload, owned)));
     } catch (e) {
       if (e instanceof ProtocolError) this.violate(e);
       else throw e;
     }
   }
 
+  private onMessage(frame: Response | Chunk | StreamEnd): void {
+    if (!("attachments" in frame)) return this.onFrame(frame);
+    const lengths = announcedLengths(frame.attachments, this.options.maxFrameBytes);
+    // Without lengths the frames that follow cannot be told apart: the stream is broken.
+    if (lengths === null) throw new ProtocolError({ reason: "invalid_message", detail: `"attachments" must be a list of frame lengths, received ${JSON.stringify(frame.attachments).slice(0, 80)}` });
+    this.incoming = { frame, lengths, parts: [], problem: null };
+    if (lengths.length === 0) this.attached(this.incoming);
+  }
+
+  /** One raw attachment of the frame before it. Each is a frame of its own: one of the wrong length fails its call alone, the stream is intact. */
+  private onAttachment(payload: Uint8Array, owned: boolean): void {
+    const incoming = this.incoming!;
+    const i = incoming.parts.length;
+    const announced = incoming.lengths[i]!;
+    if (payload.length !== announced) {
+      incoming.problem ??= `attachment ${i} of the frame for call ${incoming.frame.id} is ${payload.length} bytes, the frame announced ${announced}`;
+      incoming.parts.push(NO_BYTES);
+    } else {
+      // A view into the runtime's read buffer is valid only during this call: kept, it is copied (into a
+      // plain Uint8Array: a Node Buffer's slice() would be another view).
+      incoming.parts.push(owned ? payload : new Uint8Array(payload));
+    }
+    if (incoming.parts.length === incoming.lengths.length) this.attached(incoming);
+  }
+
+  /** Every attachment of a frame is in: its placeholders become the bytes, and the frame goes on as any other. */
+  private attached(incoming: Incoming): void {
+    this.incoming = null;
+    const frame = incoming.frame as { result?: unknown; error?: unknown; chunk?: unknown };
+    let problem = incoming.problem;
+    if (problem === null) {
+      try {
+        if ("result" in frame) frame.result = fillPlaceholders(frame.result, incoming.parts);
+        if ("chunk" in frame) frame.chunk = fillPlaceholders(frame.chunk, incoming.parts);
+        if ("error" in frame) frame.error = fillPlaceholders(frame.error, incoming.parts);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        problem = e.detail;
+      }
+    }
+    if (problem === null) return this.onFrame(incoming.frame);
+    this.refuse(incoming.frame, problem);
+  }
+
+  /** A frame whose attachments are wrong: its call fails with a ProtocolError, and only it; the worker serves on. */
+  private refuse(frame: Response | Chunk | StreamEnd, detail: string): void {
+    const call = frame.id === null ? undefined : this.pending.get(frame.id);
+    if (call === undefined) {
+      // No call waits for it (late, or unattributed): counted as such, its content unread.
+      if ("ok" in frame) this.onResponse(frame);
+      else this.counts.late++;
+      return;
+    }
+    this.pending.take(call.id);
+    this.counts.failed++;
+    call.reject(new ProtocolError({ reason: "invalid_message", detail, workerId: this.id, pid: this.pid }));
+    // A stream would go on sending to a call that has ended: the worker is told to stop it.
+    if (!("ok" in frame)) this.cancel(call.id);
+    if (this.state === "draining") this.checkDrained();
+  }
+
   private onFrame(frame: Response | Chunk | StreamEnd): void {
     if ("ok" in frame) return this.onResponse(frame);
     const call = this.pending.get(frame.id);
     if (call === undefined) {
-      // A stream the host gave up on (aborted, past its deadline) may still be sending.
-      this.counts.late++;
+      // A stream the host gave up on (aborted, past its deadline, a chunk refused) may still be sending.
+      if ("end" in frame) this.late(frame.id);
+      else this.counts.late++;
       return;
     }
     if (call.sink === undefined) {
@@ -476,12 +579,7 @@ export class PythonWorker implements Worker {
       return;
     }
     const call = this.pending.take(response.id);
-    if (call === undefined) {
-      // A cancelled call that ended within its grace period: the worker need not be replaced.
-      if (this.cancelling.take(response.id) !== undefined && this.cancelling.size === 0) this.watcher?.(this.state);
-      this.counts.late++;
-      return;
-    }
+    if (call === undefined) return this.late(response.id);
     if (response.ok) {
       this.counts.succeeded++;
       call.resolve(response.result);
@@ -493,6 +591,13 @@ export class PythonWorker implements Worker {
       );
     }
     if (this.state === "draining") this.checkDrained();
+  }
+
+  /** The end of call `id`, which the host no longer waits for. */
+  private late(id: number): void {
+    // A cancelled call that ended within its grace period: the worker need not be replaced.
+    if (this.cancelling.take(id) !== undefined && this.cancelling.size === 0) this.watcher?.(this.state);
+    this.counts.late++;
   }
 
   private violate(error: ProtocolError): void {

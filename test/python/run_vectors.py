@@ -80,17 +80,40 @@ class Collector:
         return taken
 
 
+def payload_bytes(payload):
+    """A payload of a request case: a JSON text, or raw bytes given as {"hex": ...} (an attachment)."""
+    return bytes.fromhex(payload["hex"]) if isinstance(payload, dict) else payload.encode()
+
+
+def answers_of(frames):
+    """The answers in the frames a worker wrote (a frame may be a tuple of pieces), each with its attachments as hex."""
+    stream = b"".join(b"".join(f) if type(f) is tuple else f for f in frames)
+    answers = []
+    waiting = 0
+    for body in Deframer(1 << 30).feed(stream):
+        if waiting:
+            answers[-1]["attachments"].append(body.hex())
+            waiting -= 1
+            continue
+        answer = json.loads(body)
+        if "attachments" in answer:
+            waiting = len(answer["attachments"])
+            answer["attachments"] = []
+        answers.append(answer)
+    return answers
+
+
 def run_requests(results):
     spec = json.load(open(os.path.join(SPEC, "requests.json"), encoding="utf-8"))
     collector = Collector()
-    server = Server(collector, spec["maxFrameBytes"], 1)
+    server = Server(collector, spec["maxFrameBytes"], 1, host_minor=spec.get("hostMinor", 0))
     builtins.install(server.counters, spec["handler"])
     load_handler(os.path.join(ROOT, spec["handler"]))
     deframer = Deframer(spec["maxFrameBytes"])
     for case in spec["cases"]:
         several = "payloads" in case
         if several:
-            payloads = [p.encode() for p in case["payloads"]]
+            payloads = [payload_bytes(p) for p in case["payloads"]]
         else:
             payloads = [bytes.fromhex(case["payloadHex"]) if "payloadHex" in case else case["payload"].encode()]
         expected = case["expect"] if several else [case["expect"]]
@@ -98,11 +121,7 @@ def run_requests(results):
         for item in deframer.feed(b"".join(struct.pack(">I", len(p)) + p for p in payloads)):
             server.handle(item, out)
         server.start_async()
-        frames = out + collector.take(len(expected) - len(out))
-        answers = []
-        for frame in frames:
-            for body in Deframer().feed(frame):
-                answers.append(json.loads(body))
+        answers = answers_of(out + collector.take(len(expected) - len(out)))
         # Sorted by id only: a stream's chunks keep their order.
         by_id = sorted(answers, key=lambda a: (a.get("id") is None, a.get("id") or 0))
         want = sorted(expected, key=lambda a: (a["id"] is None, a["id"] or 0))
@@ -113,7 +132,7 @@ def run_requests(results):
 
 
 def matches(answer, expect):
-    if answer.get("id") != expect["id"]:
+    if answer.get("id") != expect["id"] or answer.get("attachments") != expect.get("attachments"):
         return False
     for kind in ("chunk", "end"):
         if kind in expect:

@@ -5,6 +5,7 @@
  * floor.
  */
 import { describe, expect, test } from "bun:test";
+import { jsonEqual, trimmed, without } from "../../src/routing/compare.ts";
 import { rejection } from "../helpers.ts";
 import { ofType } from "../pool/helpers.ts";
 import { arms, share } from "./helpers.ts";
@@ -124,5 +125,16 @@ describe("shadow comparison", () => {
     await router.close();
     expect(router.stats().shadow!.answer).toMatchObject({ mismatched: 1 });
     await stop();
+  });
+});
+
+describe("comparing answers that hold bytes", () => {
+  test("bytes compare by content, are left whole by ignored paths, and log as their length", () => {
+    const a = { data: Uint8Array.of(1, 2, 3), meta: { pid: 1 } };
+    expect(jsonEqual(a, { data: Uint8Array.of(1, 2, 3), meta: { pid: 1 } })).toBe(true);
+    expect(jsonEqual(a, { data: Uint8Array.of(1, 2, 4), meta: { pid: 1 } })).toBe(false);
+    expect(jsonEqual(Uint8Array.of(1), { 0: 1 })).toBe(false);
+    expect(without(a, [["meta", "pid"]])).toEqual({ data: Uint8Array.of(1, 2, 3), meta: {} });
+    expect(trimmed({ ok: true, value: a }, 1000)).toEqual({ data: { bytes: 3 }, meta: { pid: 1 } });
   });
 });

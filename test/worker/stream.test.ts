@@ -36,7 +36,7 @@ async function until<T>(items: AsyncIterable<T>): Promise<{ items: T[]; error: s
 describe("worker.stream", () => {
   test("items arrive in order from async and sync generators; a plain call of a generator gets the list; a command that does not yield is one item", () =>
     withWorker({}, async (w) => {
-      expect(w.hello.minor).toBe(2);
+      expect(w.hello.minor).toBe(3);
       expect(await all(w.stream("tokens", { text: "the quick brown fox" }))).toEqual(["the", "quick", "brown", "fox"]);
       expect(await all(w.stream("count", { n: 5 }))).toEqual([0, 1, 2, 3, 4]);
       expect(await w.call("count", { n: 3 })).toEqual([0, 1, 2]);

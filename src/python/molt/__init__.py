@@ -19,6 +19,8 @@ from .context import Context, current_context
 PROTOCOL_VERSION = 1
 # Minor 1: cancel frames from the host, async handlers (the hello says "minor" and "concurrency").
 # Minor 2: streamed calls ("window" in the request; chunk, end and credit frames).
-PROTOCOL_MINOR = 2
+# Minor 3: bytes as binary attachments, raw frames after the JSON frame that names them
+# ("attachments" and {"$molt.bytes": i} placeholders); sent to a host that says --host-minor 3.
+PROTOCOL_MINOR = 3
 
 __all__ = ["command", "CommandSpec", "Context", "current_context", "PROTOCOL_VERSION", "PROTOCOL_MINOR"]

@@ -7,6 +7,12 @@ DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 _ID_PREFIX = re.compile(rb'^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]')
 _PREFIX_BYTES = 64
+# A frame at least this long that has not all arrived is gathered in a buffer of its size, not by
+# growing the read buffer (which copies it over and over), and copied out once. That buffer is kept
+# for the next large frame up to _KEEP_BODY bytes: fresh memory costs more than the copy (a 1 MiB
+# frame: 8-10 ms gathered in fresh memory each time, 0.1 ms in the kept buffer, on a VM).
+_BODY_FROM = 64 * 1024
+_KEEP_BODY = 16 * 1024 * 1024
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -42,12 +48,18 @@ class Deframer:
         self._buf = bytearray()
         self._skip = 0
         self._oversize = None
+        # A view of the buffer a large frame is gathered in, how much of it has arrived, and the buffer kept for the next.
+        self._body = None
+        self._fill = 0
+        self._spare = None
 
     def feed(self, data):
         """Return the frames (bytes) and Oversize items completed by ``data``."""
         out = []
         if self._skip:
             data = self._discard(data, out)
+        elif self._body is not None:
+            data = self._take_body(data, out)
         buf = self._buf
         buf += data
         off = 0
@@ -62,12 +74,38 @@ class Deframer:
                 buf += self._discard(rest, out)
                 continue
             if len(buf) - off - 4 < length:
+                if length >= _BODY_FROM:
+                    self._start_body(length, buf, off + 4)
+                    buf.clear()
+                    off = 0
                 break
             out.append(bytes(buf[off + 4:off + 4 + length]))
             off += 4 + length
         if off:
             del buf[:off]
         return out
+
+    def _start_body(self, length, buf, start):
+        spare = self._spare
+        if spare is None or len(spare) < length:
+            spare = bytearray(length)
+            if length <= _KEEP_BODY:
+                self._spare = spare
+        self._body = memoryview(spare)[:length]
+        self._fill = len(buf) - start
+        with memoryview(buf) as view:
+            self._body[:self._fill] = view[start:]
+
+    def _take_body(self, data, out):
+        body = self._body
+        take = min(len(body) - self._fill, len(data))
+        body[self._fill:self._fill + take] = data[:take]
+        self._fill += take
+        if self._fill == len(body):
+            out.append(body.tobytes())
+            body.release()
+            self._body = None
+        return data[take:]
 
     def _discard(self, data, out):
         oversize = self._oversize

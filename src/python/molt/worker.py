@@ -1,4 +1,4 @@
-"""The molt worker: ``python3 -m molt.worker --handler PATH_OR_MODULE [--threads N] [--concurrency N]``.
+"""The molt worker: ``python3 -m molt.worker --handler PATH_OR_MODULE [--threads N] [--concurrency N] [--host-minor N]``.
 
 Reads frames from stdin, writes frames to stdout and nothing else (``print()``
 goes to stderr), answers pipelined requests by id, and exits on stdin EOF,
@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -21,6 +22,7 @@ import traceback
 from . import PROTOCOL_MINOR, PROTOCOL_VERSION
 from . import builtins
 from .async_runner import AsyncRunner
+from .attachments import PlaceholderError, encode_binary, fill, framed
 from .context import Context, enter, run_in
 from .framing import DEFAULT_MAX_FRAME_BYTES, Deframer, Oversize, encode_frame, id_from_prefix
 from .loader import HandlerLoadError, load_handler
@@ -28,9 +30,14 @@ from .registry import all_commands, lookup
 
 EXIT_ORPHANED = 71
 _READ_SIZE = 1 << 20
+# Pieces at least this long are written as they are, not copied into a joined write.
+_JOIN_BELOW = 64 * 1024
+# The host's protocol minor from which it reads binary attachments.
+_BINARY_MINOR = 3
 _PARENT_POLL_S = 0.2
 # NaN and Infinity are not JSON: the host's parser would refuse the whole frame.
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_BYTES_TYPE = re.compile(r"type '?(bytes|bytearray|memoryview)'? ")
 writer = None
 
 
@@ -38,7 +45,10 @@ class Writer:
     """Writes frames to the reserved stdout descriptor.
 
     Frames sent while another thread is writing are joined into that
-    thread's next write, so a busy worker makes few syscalls.
+    thread's next write, so a busy worker makes few syscalls. A frame may be
+    a tuple of pieces (a message and its attachments): they are written
+    together, nothing between them, and a large piece is written as it is,
+    never copied into a joined write.
     """
 
     def __init__(self, fd):
@@ -49,7 +59,12 @@ class Writer:
 
     def send(self, frames):
         with self._lock:
-            self._pending.extend(frames)
+            pending = self._pending
+            for frame in frames:
+                if type(frame) is tuple:
+                    pending.extend(frame)
+                else:
+                    pending.append(frame)
             if self._writing:
                 return
             self._writing = True
@@ -58,11 +73,23 @@ class Writer:
                 if not self._pending:
                     self._writing = False
                     return
-                chunk = b"".join(self._pending)
-                self._pending.clear()
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self._fd, view):]
+                pieces, self._pending = self._pending, []
+            small = []
+            for piece in pieces:
+                if len(piece) < _JOIN_BELOW:
+                    small.append(piece)
+                    continue
+                if small:
+                    self._write(b"".join(small))
+                    small = []
+                self._write(piece)
+            if small:
+                self._write(b"".join(small))
+
+    def _write(self, chunk):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self._fd, view):]
 
 
 def describe(e):
@@ -80,12 +107,30 @@ def error_frame(request_id, kind, message, tb=None):
     return encode_frame(_dumps({"id": request_id, "ok": False, "error": error}).encode())
 
 
+class Incoming:
+    """A request whose attachments are still arriving: the frames after it are its raw bytes."""
+
+    __slots__ = ("request", "received", "lengths", "parts", "problem")
+
+    def __init__(self, request, received):
+        self.request = request
+        self.received = received
+        self.lengths = request["attachments"]
+        self.parts = []
+        # (error type, message) for the first attachment that did not arrive as announced.
+        self.problem = None
+
+
 class Server:
     """Turns request frames into response frames."""
 
-    def __init__(self, writer, max_frame_bytes, threads, concurrency=64):
+    def __init__(self, writer, max_frame_bytes, threads, concurrency=64, host_minor=0):
         self.writer = writer
         self.max_frame_bytes = max_frame_bytes
+        # Bytes in results travel as attachments only to a host that said it reads them.
+        self.binary = host_minor >= _BINARY_MINOR
+        # A request and its attachments may come in different reads: what it still waits for.
+        self.incoming = None
         self.counters = builtins.Counters()
         self.executor = None
         self.stopping = False
@@ -101,6 +146,9 @@ class Server:
 
     def handle(self, item, out):
         """Answer one frame, appending inline answers to ``out``."""
+        if self.incoming is not None:
+            self.attach(item, out)
+            return
         if isinstance(item, Oversize):
             out.append(error_frame(
                 id_from_prefix(item.prefix), "FrameTooLarge",
@@ -119,6 +167,38 @@ class Server:
         except RecursionError:
             out.append(error_frame(id_from_prefix(item[:64]), "InvalidJSON", "request is nested too deeply for Python's JSON decoder"))
             return
+        if type(request) is dict and "attachments" in request:
+            lengths = request["attachments"]
+            # Not a list: nothing is taken as its attachments, and check_request refuses it.
+            if type(lengths) is list and lengths:
+                self.incoming = Incoming(request, received)
+                return
+        self.dispatch(request, received, out, ())
+
+    def attach(self, item, out):
+        """One raw attachment of the request before it: each is a frame of its own, so a bad one fails that request alone."""
+        incoming = self.incoming
+        i = len(incoming.parts)
+        announced = incoming.lengths[i]
+        if isinstance(item, Oversize):
+            incoming.problem = incoming.problem or (
+                "FrameTooLarge", f"attachment {i} of {item.length} bytes is over the maximum of {self.max_frame_bytes} bytes")
+            item = b""
+        elif len(item) != announced or type(announced) is not int:
+            incoming.problem = incoming.problem or (
+                "InvalidRequest", f"attachment {i} is {len(item)} bytes, the request announced {announced!r}")
+            item = b""
+        incoming.parts.append(item)
+        if len(incoming.parts) < len(incoming.lengths):
+            return
+        self.incoming = None
+        if incoming.problem is not None:
+            out.append(error_frame(request_id(incoming.request), *incoming.problem))
+            return
+        self.dispatch(incoming.request, incoming.received, out, incoming.parts)
+
+    def dispatch(self, request, received, out, parts):
+        """Answer a decoded request whose attachments (``parts``) are all in."""
         if isinstance(request, dict) and "command" not in request:
             if "cancel" in request:
                 self.cancel(request)
@@ -127,10 +207,15 @@ class Server:
                 self.credit(request)
                 return
         problem = check_request(request)
+        if problem is None and "attachments" in request:
+            try:
+                request["args"] = fill(request["args"], parts)
+            except PlaceholderError as e:
+                problem = str(e)
+            except RecursionError:
+                problem = "request args are nested too deeply"
         if problem is not None:
-            rid = request.get("id") if isinstance(request, dict) else None
-            rid = rid if type(rid) is int and rid >= 0 else None
-            out.append(error_frame(rid, "InvalidRequest", problem))
+            out.append(error_frame(request_id(request), "InvalidRequest", problem))
             return
         rid = request["id"]
         name = request["command"]
@@ -291,12 +376,23 @@ class Server:
         return frame
 
     def encode(self, rid, name, message, what):
-        """``(frame, True)`` for a message that encodes within the frame limit, else ``(error frame, False)``."""
+        """``(frame, True)`` for a message that encodes within the frame limit, else ``(error frame, False)``.
+
+        To a host that reads attachments, a message with bytes is a tuple of pieces: its frame, then
+        its attachments' frames.
+        """
+        attachments = None
         try:
-            payload = _dumps(message).encode()
+            if self.binary:
+                payload, attachments = encode_binary(message)
+            else:
+                payload = _dumps(message).encode()
         except (TypeError, ValueError, OverflowError) as e:
             self.counters.failed += 1
-            return error_frame(rid, "UnserializableResult", f"{what} of {name!r} is not JSON: {describe(e)}"), False
+            hint = ""
+            if not self.binary and _BYTES_TYPE.search(describe(e)):
+                hint = " (bytes travel only to a host that reads binary attachments: protocol minor 3, --host-minor 3)"
+            return error_frame(rid, "UnserializableResult", f"{what} of {name!r} is not JSON: {describe(e)}{hint}"), False
         except RecursionError:
             self.counters.failed += 1
             return error_frame(rid, "UnserializableResult", f"{what} of {name!r} is nested too deeply to encode as JSON"), False
@@ -309,7 +405,14 @@ class Server:
             self.counters.failed += 1
             return error_frame(rid, "FrameTooLarge",
                                f"{what} of {name!r} is {len(payload)} bytes, over the maximum frame size of {self.max_frame_bytes} bytes"), False
-        return encode_frame(payload), True
+        if not attachments:
+            return encode_frame(payload), True
+        for i, part in enumerate(attachments):
+            if len(part) > self.max_frame_bytes:
+                self.counters.failed += 1
+                return error_frame(rid, "FrameTooLarge",
+                                   f"{what} of {name!r} holds bytes {i} of {len(part)} bytes, over the maximum frame size of {self.max_frame_bytes} bytes"), False
+        return framed(payload, attachments), True
 
 
 _END = object()
@@ -345,6 +448,12 @@ def close_when_idle(gen):
             return
 
 
+def request_id(request):
+    """The id of a request that is refused, or None when it has none that could be answered."""
+    rid = request.get("id") if isinstance(request, dict) else None
+    return rid if type(rid) is int and rid >= 0 else None
+
+
 def check_request(request):
     """Why a decoded request is malformed, or None when it is well formed."""
     if not isinstance(request, dict):
@@ -365,6 +474,9 @@ def check_request(request):
     window = request.get("window")
     if window is not None and (type(window) is not int or window < 1):
         return f"request field 'window' must be a positive integer, received {window!r}"
+    attachments = request.get("attachments")
+    if attachments is not None and type(attachments) is not list:
+        return f"request field 'attachments' must be a list of lengths, received {attachments!r}"
     return None
 
 
@@ -431,6 +543,8 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=1, help="run handlers on N threads, answering out of order (default 1)")
     parser.add_argument("--concurrency", type=int, default=64, help="async calls running at once (default 64)")
     parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES, help="largest frame accepted or sent")
+    parser.add_argument("--host-minor", type=int, default=0,
+                        help="the host's protocol minor: from 3, bytes in results are sent as binary attachments (default 0)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be a positive integer, received {args.threads}")
@@ -438,6 +552,8 @@ def parse_args(argv):
         parser.error(f"--concurrency must be a positive integer, received {args.concurrency}")
     if args.max_frame_bytes < 64:
         parser.error(f"--max-frame-bytes must be at least 64, received {args.max_frame_bytes}")
+    if args.host_minor < 0:
+        parser.error(f"--host-minor must be a non-negative integer, received {args.host_minor}")
     return args
 
 
@@ -448,7 +564,7 @@ def main(argv=None):
     watch_parent()
     global writer
     writer = Writer(reserve_stdout())
-    server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency)
+    server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency, args.host_minor)
     builtins.install(server.counters, args.handler)
     try:
         load_handler(args.handler)
