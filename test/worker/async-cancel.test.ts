@@ -45,6 +45,17 @@ describe("async handlers", () => {
     }));
 });
 
+test("a worker that serves only synchronous commands never imports asyncio (35 ms of every start)", () =>
+  withHandlerWorker({ handler: fixture("echo_handler.py"), ...quiet, threads: 2 }, async (w) => {
+    const controller = new AbortController();
+    const call = w.call("sleep", { seconds: 0.2 }, { signal: controller.signal });
+    controller.abort();
+    await call.catch(() => {});
+    expect(await w.call("loaded", ["asyncio"])).toEqual([]);
+    await w.call("nap", { seconds: 0 });
+    expect(await w.call("loaded", ["asyncio"])).toEqual(["asyncio"]);
+  }));
+
 describe("cancellation", () => {
   test("an abort rejects at once with CallAbortedError, the async handler gets CancelledError, and the worker stays ready", () =>
     withWorker({}, async (w) => {
@@ -58,9 +69,9 @@ describe("cancellation", () => {
       expect([w.state, w.stats().cancels, w.stats().recycle]).toEqual(["ready", 1, null]);
     }));
 
-  test("a deadline cancels too: the caller gets WorkerTimeoutError, a sync handler sees ctx.cancelled and stops, and the worker is not recycled", () =>
+  test("a deadline cancels too: the caller gets WorkerTimeoutError, the cancel frame reaches a sync handler on a handler thread, which stops, and the worker is not recycled", () =>
     withWorker({ threads: 2, cancelGraceMs: 1000 }, async (w) => {
-      expect(await rejection(w.call("cooperative", { seconds: 30 }, { timeoutMs: 200 }))).toMatchObject({ _tag: "WorkerTimeoutError" });
+      expect(await rejection(w.call("until_cancel_frame", { seconds: 30 }, { timeoutMs: 200 }))).toMatchObject({ _tag: "WorkerTimeoutError" });
       expect(await waitFor(async () => ((await w.call<{ stopped_early: number }>("state", null)).stopped_early === 1), 5000)).toBe(true);
       await sleep(1200);
       expect([w.state, w.stats().recycle]).toEqual(["ready", null]);

@@ -8,7 +8,6 @@ Synchronous commands run inline or on ``--threads`` handler threads;
 """
 
 import argparse
-import asyncio
 import io
 import json
 import os
@@ -308,6 +307,8 @@ class Server:
         return self.result_frame(ctx.request_id, spec.name, result)
 
     async def run_async(self, spec, args, ctx):
+        import asyncio
+
         refused = self.not_started(spec, ctx)
         if refused is not None:
             return refused
@@ -322,6 +323,8 @@ class Server:
 
     async def run_stream(self, spec, args, ctx, window):
         """Send each item the handler yields as a chunk, at most ``window`` ahead of the host; then the end."""
+        import asyncio
+
         refused = self.not_started(spec, ctx)
         if refused is not None:
             return refused
