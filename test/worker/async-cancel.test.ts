@@ -71,7 +71,7 @@ describe("cancellation", () => {
 
   test("a deadline cancels too: the caller gets WorkerTimeoutError, the cancel frame reaches a sync handler on a handler thread, which stops, and the worker is not recycled", () =>
     withWorker({ threads: 2, cancelGraceMs: 1000 }, async (w) => {
-      expect(await rejection(w.call("until_cancel_frame", { seconds: 30 }, { timeoutMs: 200 }))).toMatchObject({ _tag: "WorkerTimeoutError" });
+      expect(await rejection(w.call("cooperative", { seconds: 30, frame_only: true }, { timeoutMs: 200 }))).toMatchObject({ _tag: "WorkerTimeoutError" });
       expect(await waitFor(async () => ((await w.call<{ stopped_early: number }>("state", null)).stopped_early === 1), 5000)).toBe(true);
       await sleep(1200);
       expect([w.state, w.stats().recycle]).toEqual(["ready", null]);
