@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { Readable, type Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -115,11 +115,20 @@ export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator
 
 /**
  * The command that runs a TypeScript file with the runtime running the
- * suite: Bun, or Node with the flags scripts/node-tests.sh gave it.
+ * suite: Bun, or Node with the flags scripts/node-tests.sh gave it (a
+ * program of molt's own under src/ runs compiled, from dist/, under Node).
  */
-export const tsCommand = (script: string, ...args: string[]): string[] =>
+export const tsCommand = (script: string, ...args: string[]): string[] => {
+  // Under Node molt runs compiled, as its npm package gives it (scripts/node-tests.sh builds dist/): a
+  // program of molt's own (the CLI) starts from dist/ in 1.1 s instead of 1.8 s through the type transform.
+  const compiled = underNode && script.startsWith(SRC) ? `${DIST}${script.slice(SRC.length, -3)}.js` : null;
+  if (compiled !== null && existsSync(compiled)) return [process.execPath, compiled, ...args];
   // Not the test runner's own flags: the child is a program, not a test file.
-  [process.execPath, ...process.execArgv.filter((a) => !a.startsWith("--test")), script, ...args];
+  return [process.execPath, ...process.execArgv.filter((a) => !a.startsWith("--test")), script, ...args];
+};
+const underNode = (globalThis as { Bun?: unknown }).Bun === undefined && (globalThis as { Deno?: unknown }).Deno === undefined;
+const SRC = repoPath("src/");
+const DIST = repoPath("dist/src/");
 
 /** A child process started by {@link spawnChild}. */
 export interface Child {

@@ -91,13 +91,33 @@ async function retryWhileBusy<T>(
   }
 }
 
+/**
+ * node:sqlite, without the ExperimentalWarning Node 22 prints on stderr when
+ * it is first loaded: molt chose the module, its users did not, and the
+ * line landed in the output of every `molt` command run under Node.
+ */
+async function loadSqlite(): Promise<typeof import("node:sqlite")> {
+  const emit = process.emitWarning;
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    const type = typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: unknown } | undefined)?.type;
+    const text = typeof warning === "string" ? warning : warning.message;
+    if (type === "ExperimentalWarning" && text.startsWith("SQLite is an experimental feature")) return;
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+  try {
+    return await import("node:sqlite");
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
 /** Open (creating the file and its directory) a SQLite store. */
 export async function openSqlite(path: string, display: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): Promise<Driver> {
   const unreachable = (reason: string) => new StoreError({ backend: "sqlite", operation: "open", failure: "unreachable", url: display, reason });
   let db: DatabaseSync;
   try {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const sqlite = await import("node:sqlite");
+    const sqlite = await loadSqlite();
     db = new sqlite.DatabaseSync(path);
     // SQLite's own busy handler would sleep inside the statement: locks are waited for by retrying instead.
     db.exec("PRAGMA busy_timeout = 0");
