@@ -59,6 +59,11 @@ describe("encodeFrame", () => {
   });
 });
 
+test("the Python deframer gives back small, large and oversize frames whole and in order, however the stream is cut (test/python/framing_test.py)", () => {
+  const proc = spawnSync("python3", [repoPath("test/python/framing_test.py")]);
+  expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
+});
+
 describe("Python vectors (python3 test/python/run_vectors.py)", async () => {
   const proc = spawnSync("python3", [repoPath("test/python/run_vectors.py")]);
   const output = proc.stdout.toString();

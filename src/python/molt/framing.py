@@ -60,29 +60,38 @@ class Deframer:
             data = self._discard(data, out)
         elif self._body is not None:
             data = self._take_body(data, out)
+        # Frames are cut from the chunk itself while nothing is held over from the last: only a
+        # frame's unfinished tail is copied into the buffer, not the whole chunk each time.
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            src = buf
+        else:
+            src = memoryview(data)
         off = 0
-        while len(buf) - off >= 4:
-            (length,) = _HEADER.unpack_from(buf, off)
+        while len(src) - off >= 4:
+            (length,) = _HEADER.unpack_from(src, off)
             if length > self.max_frame_bytes:
                 self._oversize = Oversize(length, b"")
                 self._skip = length
-                rest = bytes(buf[off + 4:])
+                rest = bytes(src[off + 4:])
                 buf.clear()
-                off = 0
                 buf += self._discard(rest, out)
+                src, off = buf, 0
                 continue
-            if len(buf) - off - 4 < length:
+            if len(src) - off - 4 < length:
                 if length >= _BODY_FROM:
-                    self._start_body(length, buf, off + 4)
+                    self._start_body(length, src, off + 4)
                     buf.clear()
-                    off = 0
+                    src, off = buf, 0
                 break
-            out.append(bytes(buf[off + 4:off + 4 + length]))
+            out.append(bytes(src[off + 4:off + 4 + length]))
             off += 4 + length
-        if off:
-            del buf[:off]
+        if src is buf:
+            if off:
+                del buf[:off]
+        elif off < len(src):
+            buf += src[off:]
         return out
 
     def _start_body(self, length, buf, start):
