@@ -19,16 +19,18 @@ const plain = <T extends { out: string }>(r: T): T => ({ ...r, out: r.out.replac
  * a leader stopped with SIGSTOP). The waits end as soon as the leader is there.
  */
 const FAILOVER_MS = 20_000;
+const STOP_NODES_MS = 30_000;
 /** Stage 1 (20%) lasts ten minutes: the share must stay there through every failover. */
 const LONG_STAGE = { shadowMs: 0, stages: [{ weightBp: 2000, minDurationMs: 600_000, minSamples: 20 }, { weightBp: 10_000, minDurationMs: 0, minSamples: 0 }] };
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== null)(`a fleet of three nodes (${backend.name})`, () => {
     let nodes: NodeProcess[] = [];
+    // Stopping takes up to 10 s a node (SIGTERM, then SIGKILL): longer than a hook's default 5 s on a loaded machine.
     afterEach(async () => {
       await stopNodes(nodes);
       nodes = [];
-    });
+    }, STOP_NODES_MS);
     afterAll(() => (killChildren(), backend.cleanup()));
 
     const start = async (url: string, ids: readonly string[], options: Record<string, unknown> = {}): Promise<NodeProcess[]> => {
