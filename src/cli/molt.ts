@@ -18,6 +18,7 @@ import { backupById } from "../migration/restore.ts";
 import type { DecommissionPlan } from "../migration/migration.ts";
 import { pythonPackageDir } from "../process/python-package.ts";
 import type { ReportFormat } from "../migration/report.ts";
+import { postmortemReport } from "../migration/postmortem.ts";
 import {
   createFlags,
   createPool,
@@ -41,6 +42,7 @@ import {
 } from "../../mod.ts";
 import { registerCompletion } from "./completion.ts";
 import { registerDashboard } from "./dashboard-command.ts";
+import { registerIncident } from "./incident-command.ts";
 import { registerInspect } from "./inspect-command.ts";
 import { CommandFailure, defaultOperator, describeError, type Globals, unknownMigration, withStore } from "./context.ts";
 import { countArg, durationArg } from "./options.ts";
@@ -286,11 +288,13 @@ backup.command("restore").argument("[id]", "the backup in the store (or --file)"
 program.command("report").description("Write the migration report: phases, timeline, stages, incidents, customer impact, V1 against V2, lessons, success criteria, artifacts.")
   .option("--out <file>", "write it to a file instead of stdout")
   .addOption(new Option("--format <format>", "md (markdown), json (the record), or html (one page with charts and the machines)").choices(["md", "json", "html"]).default("md"))
-  .action((o: { out?: string; format: ReportFormat }) =>
+  .option("--postmortem", "write the post-mortem's draft instead (md or json): timeline, impact, detection time, time to mitigate, decisions, evidence, lessons")
+  .action((o: { out?: string; format: ReportFormat; postmortem?: boolean }) =>
     withStore(program, async (store, g) => {
+      if (o.postmortem && o.format === "html") throw new CommandFailure("report: --postmortem writes --format md or json, received html");
       const m = await readMigration(store, g.migration);
       if (m.migration === null && m.rollout === null) throw new CommandFailure(await unknownMigration(store, g.migration), 1);
-      const text = await migrationReport(store, g.migration, { format: o.format });
+      const text = o.postmortem ? await postmortemReport(store, g.migration, { format: o.format as "md" | "json" }) : await migrationReport(store, g.migration, { format: o.format });
       if (o.out === undefined) console.log(text);
       else (writeFileSync(o.out, text), console.log(`wrote ${o.out}`));
     }, { create: false })
@@ -377,6 +381,7 @@ function parseJson(option: string, text: string, usage: (message: string) => nev
 }
 
 registerDashboard(program);
+registerIncident(program);
 registerCompletion(program);
 
 try {

@@ -8,7 +8,8 @@
 import { InvalidArgumentError } from "commander";
 import { positiveDuration, positiveInt, type Rule } from "../config.ts";
 
-function numberArg(rule: Rule<number>): (text: string) => number {
+/** A number checked by `rule` (`--next-update`, ...). */
+export function numberArg(rule: Rule<number>): (text: string) => number {
   return (text) => {
     const value = text.trim() === "" ? Number.NaN : Number(text);
     if (!rule.is(value)) throw new InvalidArgumentError(`it must be ${rule.allowed}.`);

@@ -33,9 +33,12 @@ export interface ReportOptions {
 const FORMATS: readonly ReportFormat[] = ["md", "json", "html"];
 const formatRule: Rule<ReportFormat> = { is: (v): v is ReportFormat => FORMATS.includes(v as ReportFormat), allowed: `one of ${FORMATS.map((f) => JSON.stringify(f)).join(", ")}` };
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
-const cell = (v: unknown): string => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
-const percent = (x: number | null): string => (x === null ? "—" : `${Number((100 * x).toPrecision(3))}%`);
+/** @internal An instant as ISO 8601 UTC, without milliseconds when there are none. */
+export const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
+/** @internal Text made safe for one markdown table cell. */
+export const cell = (v: unknown): string => String(v ?? "").replace(/\|/g, "\\|").replace(/\n/g, " ");
+/** @internal A share (0 to 1) as a percentage of three significant digits; "—" for null. */
+export const percent = (x: number | null): string => (x === null ? "—" : `${Number((100 * x).toPrecision(3))}%`);
 const num = (v: number | null, unit = ""): string => (v === null ? "—" : `${Number(v.toPrecision(3))}${unit}`);
 
 /**
