@@ -46,6 +46,7 @@ import { CommandFailure, defaultOperator, describeError, type Globals, unknownMi
 import { countArg, durationArg } from "./options.ts";
 import { printJson, table } from "./output.ts";
 import { registerStatus } from "./status.ts";
+import { registerTrain } from "./train-command.ts";
 
 const program = new Command("molt")
   .description("Operate a molt migration through its store (SQLite path or PostgreSQL URL).")
@@ -377,6 +378,7 @@ function parseJson(option: string, text: string, usage: (message: string) => nev
 }
 
 registerDashboard(program);
+registerTrain(program);
 registerCompletion(program);
 
 try {
