@@ -48,6 +48,7 @@ import { CommandFailure, defaultOperator, describeError, type Globals, unknownMi
 import { countArg, durationArg } from "./options.ts";
 import { printJson, table } from "./output.ts";
 import { registerStatus } from "./status.ts";
+import { registerTrain } from "./train-command.ts";
 
 const program = new Command("molt")
   .description("Operate a molt migration through its store (SQLite path or PostgreSQL URL).")
@@ -382,6 +383,7 @@ function parseJson(option: string, text: string, usage: (message: string) => nev
 
 registerDashboard(program);
 registerIncident(program);
+registerTrain(program);
 registerCompletion(program);
 
 try {

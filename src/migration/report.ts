@@ -215,6 +215,8 @@ const within = (i: Interval | null, f: (v: number | null) => string): string => 
 
 /** A stored validation report as markdown; one this version cannot read (another shape, a damaged row) says so instead of failing the whole report. */
 function validationText(report: unknown): string {
+  const training = report as { kind?: string; exercise?: string; by?: string; criteria?: string[] };
+  if (training.kind === "training") return `Training exercise ${training.exercise} (molt train), passed by ${training.by}: ${(training.criteria ?? []).join("; ")}.`;
   try {
     return validationMarkdown(report as EquivalenceReport | LoadReport | FaultReport, 3);
   } catch (e) {
