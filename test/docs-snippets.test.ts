@@ -1,5 +1,5 @@
 /**
- * Every TypeScript block in README.md and docs/*.md runs as written: each
+ * Every TypeScript block in README.md and docs/ (subfolders too) runs as written: each
  * is written to a scratch directory inside the repository (so that
  * `import "molt"` resolves to it) beside the handler files the docs name
  * (`handler.py`, `handler_v1.py`, `handler_v2.py`: the demo's summarizer),
@@ -7,9 +7,15 @@
  * on purpose says so on the line before it: `<!-- excerpt: why -->`.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fencedBlocks, markdownFiles, readDoc } from "./docs-markdown.ts";
 import { repoPath, spawnChild, tsCommand } from "./helpers.ts";
+
+/** The ```ts blocks of a markdown file, each with whether the line before it marks it an excerpt. */
+export function tsBlocks(file: string, text: string): Block[] {
+  return fencedBlocks(file, text, ["ts"]).map((b) => ({ file, line: b.line, code: b.body.join("\n"), excerpt: b.marker?.name === "excerpt" }));
+}
 
 interface Block {
   readonly file: string;
@@ -18,23 +24,7 @@ interface Block {
   readonly excerpt: boolean;
 }
 
-/** The ```ts blocks of a markdown file, each with whether the line before it marks it an excerpt. */
-export function tsBlocks(file: string, text: string): Block[] {
-  const lines = text.split("\n");
-  const blocks: Block[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== "```ts") continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && lines[i]!.trim() !== "```"; i++) body.push(lines[i]!);
-    const before = lines.slice(0, start).reverse().find((l) => l.trim() !== "") ?? "";
-    blocks.push({ file, line: start + 1, code: body.join("\n"), excerpt: /^<!--\s*excerpt\b/.test(before.trim()) });
-  }
-  return blocks;
-}
-
-const FILES = ["README.md", ...readdirSync(repoPath("docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
-const BLOCKS = FILES.flatMap((f) => tsBlocks(f, readFileSync(repoPath(f), "utf8")));
+const BLOCKS = markdownFiles().flatMap((f) => tsBlocks(f, readDoc(f)));
 // Inside the repository, so that "molt" resolves to its sources; one folder per run, so that runs side by side (Bun and Node in CI) keep apart.
 const SCRATCH = repoPath(`.snippets/${process.pid}`);
 const TIMEOUT_MS = 60_000;

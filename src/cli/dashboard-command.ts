@@ -11,12 +11,15 @@ import { isMoltError } from "../errors.ts";
 import { DEFAULT_DASHBOARD_PORT, resolveListenOptions } from "../dashboard/options.ts";
 import { startDashboard } from "../dashboard/server.ts";
 import { openStore } from "../store/store.ts";
+import { durationArg } from "./options.ts";
+import { stopWhenAsked } from "./stop-signal.ts";
 
 interface DashboardFlags {
   host: string;
   port: string;
   token?: string;
   pollMs: string;
+  timeoutMs?: number;
 }
 
 /**
@@ -39,6 +42,7 @@ export function registerDashboard(program: Command): void {
     .addOption(new Option("--port <n>", "the TCP port (0 takes a free one)").default(String(DEFAULT_DASHBOARD_PORT)))
     .addOption(new Option("--token <secret>", "enables operator actions for whoever gives it (16+ characters); without it the dashboard is read-only").env("MOLT_DASHBOARD_TOKEN"))
     .addOption(new Option("--poll-ms <ms>", "how often the store is read for changes while a page is open").default("250"))
+    .option("--timeout-ms <ms>", "stop after this long (default: never; Ctrl-C ends it)", durationArg())
     .action(async (flags: DashboardFlags, command: Command) => {
       const globals = command.optsWithGlobals<{ store: string; migration: string }>();
       const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
@@ -62,15 +66,9 @@ export function registerDashboard(program: Command): void {
       console.log(`molt dashboard of migration "${globals.migration}" (${store.location}): ${dashboard.url}`);
       console.log(dashboard.readOnly ? "read-only: no token given (--token or MOLT_DASHBOARD_TOKEN enables actions)" : "actions enabled for whoever gives the token");
       if (!/^(127\.|::1$|localhost$)/.test(listen.host)) console.warn(`warning: listening on ${listen.host}: anyone who can reach it reads the migration; serve it behind TLS`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          resolve();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
+      const { signal, dispose } = stopWhenAsked(flags.timeoutMs);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      dispose();
       await dashboard.close();
       await store.close();
       console.log("dashboard stopped");

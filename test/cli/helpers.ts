@@ -14,15 +14,19 @@ export async function cli(url: string, ...args: string[]): Promise<{ code: numbe
   return { code, out, err, ms: performance.now() - t };
 }
 
-/** A migration in its first stage (5%) on the store at `url`, serving commands unless `serve` is false. */
-export async function running(url: string, serve = true): Promise<{ store: Store; migration: Migration; v1: Pool; flags: Flags; share: () => number; stop: () => Promise<void> }> {
+/**
+ * A migration in its first stage (5%) on the store at `url`, serving
+ * commands unless `serve` is false; `migrationId` default "migration",
+ * `cooldownMs` (before a rolled-back rollout may start again) the rollout's default.
+ */
+export async function running(url: string, serve = true, o: { migrationId?: string; cooldownMs?: number } = {}): Promise<{ store: Store; migration: Migration; v1: Pool; flags: Flags; share: () => number; stop: () => Promise<void> }> {
   const store = await openStore(url);
   const flags = await createFlags({ store, env: {}, pollMs: 50 });
   const v1 = await armPool("v1");
   const migration = await createMigration({
-    v1, flags, store,
+    v1, flags, store, ...(o.migrationId === undefined ? {} : { migrationId: o.migrationId }),
     v2: { name: "v2", handler: fixture("arm_handler.py"), size: 1, heartbeatMs: 0, sampleEveryMs: 0, onStderr: () => {}, env: { MOLT_ARM: "v2" } },
-    rollout: { plan: { shadowMs: 0 }, thresholds: { minCalls: 5 } },
+    rollout: { plan: { shadowMs: 0, ...(o.cooldownMs === undefined ? {} : { cooldownMs: o.cooldownMs }) }, thresholds: { minCalls: 5 } },
   });
   await migration.run();
   if (serve) migration.serve({ pollMs: 50 });

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createFlags, createMigration, migrationReport, openStore, requestEmergencyRollback } from "../../mod.ts";
 import { MIGRATION_PHASES } from "../../machines/mod.ts";
+import { readStatus } from "../../src/cli/status.ts";
 import { fixture, rejection, sleep, waitFor } from "../helpers.ts";
 import { armPool } from "../routing/helpers.ts";
 import { MIN, recordingSetup, setup, v2Options } from "./helpers.ts";
@@ -100,6 +101,16 @@ describe("migration run", () => {
     expect(m.flags.share()).toBe(0);
     const [preflight] = await m.store.migrationStatus.list("migration");
     expect(preflight).toMatchObject({ phase: "preflight", status: "failed" });
+    await m.close();
+  }, 30_000);
+
+  test("a V2 handler that fails to import fails preflight's v2_handler_imports with its traceback, and molt status shows the failure", async () => {
+    const m = await setup(sqlite.fresh(), v2Options("", { handler: fixture("import_error_handler.py") }));
+    const e = await rejection(m.migration.run());
+    expect(e._tag).toBe("MigrationError");
+    expect(e.message).toContain("v2_handler_imports: worker preflight failed to start (exited)");
+    expect(e.message).toContain("ModuleNotFoundError: No module named 'molt_no_such_dependency'");
+    expect(await readStatus(m.store, "migration")).toMatchObject({ phase: "rolledBack", failed: { phase: "preflight", reason: expect.stringContaining("v2_handler_imports") } });
     await m.close();
   }, 30_000);
 
