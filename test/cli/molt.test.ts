@@ -105,7 +105,7 @@ describe("molt CLI", () => {
   });
 
   test("every command has --help", async () => {
-    const commands = [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"], ["python-path"], ["completion"], ["dashboard"]];
+    const commands = [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"], ["python-path"], ["completion"], ["dashboard"], ["incident"], ["train"]];
     // Three at a time: each is a process that starts, prints and exits.
     for (let i = 0; i < commands.length; i += 3) {
       const batch = commands.slice(i, i + 3);
