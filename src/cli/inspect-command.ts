@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createInspector, createWebSocketInspector, type StatelyInspectionEvent } from "@statelyai/inspect";
+import { createInspector, type StatelyInspectionEvent } from "@statelyai/inspect";
 import { type Command, Option } from "commander";
 import { breakerMachine, MIGRATION_MACHINE_VERSION, migrationMachine, poolMachine, ROLLOUT_MACHINE_VERSION, rolloutMachine, workerMachine } from "../../machines/mod.ts";
 import { readMigration } from "../migration/inspect.ts";
@@ -14,6 +14,7 @@ import { CommandFailure, unknownMigration, withStore } from "./context.ts";
 import { durationArg } from "./options.ts";
 import { printJson } from "./output.ts";
 import { stopWhenAsked } from "./stop-signal.ts";
+import { WebSocketInspectorAdapter } from "./ws-inspector.ts";
 
 const MACHINES = { worker: workerMachine, pool: poolMachine, breaker: breakerMachine, rollout: rolloutMachine, migration: migrationMachine } as const;
 
@@ -78,7 +79,8 @@ function live(program: Command, o: InspectFlags): Promise<void> {
     // A migration that does not exist yet is waited for (the watch may start first); a store that does not exist is an error.
     const inspector = o.ws === undefined
       ? createInspector({ send: (e: StatelyInspectionEvent) => console.log(JSON.stringify(e)) })
-      : createWebSocketInspector({ url: o.ws });
+      : createInspector(new WebSocketInspectorAdapter(o.ws, (to) => console.error(`molt inspect: no inspector is listening at ${to}; trying again every second`)));
+    inspector.start();
     const { signal, dispose } = stopWhenAsked(o.timeoutMs);
     try {
       await inspectLive({ store, migrationId: g.migration, inspect: inspector.inspect, signal, intervalMs: o.intervalMs });

@@ -38,12 +38,16 @@ test("promote moves one stage, --full to 100%; abort is recorded as abort; a goa
     expect([abort.code, abort.err]).toEqual([0, ""]);
     const noop = await cli(url, "rollback");
     expect([noop.code, noop.out.trim()]).toEqual([0, 'nothing to do: rollout "migration" is already rolledBack (V2 share 0%)']);
+    // An emergency on a rollout already rolled back writes share 0 again and succeeds: it used to fail (exit 1) once applied.
+    const emergency = await cli(url, "rollback", "--emergency", "--reason", "to be sure", "--wait-ms", "30000");
+    expect([emergency.code, emergency.err]).toEqual([0, ""]);
+    expect(emergency.out).toContain("emergency_rollback applied");
     // Each decision says who asked, as the command does.
     const operator = (await m.store.decisions.list("migration")).filter((d) => d.kind.startsWith("operator.")).map((d) => [d.kind, d.inputs.by]);
     expect(operator).toEqual([["operator.promote_stage", userInfo().username], ["operator.promote", "alice"], ["operator.abort", userInfo().username]]);
     const commands = await m.store.commands.list("migration");
-    expect(commands.map((c) => [c.command, c.requestedBy]).reverse()).toEqual([
-      ["promote_stage", userInfo().username], ["promote", "alice"], ["abort", userInfo().username],
+    expect(commands.map((c) => [c.command, c.status, c.requestedBy]).reverse()).toEqual([
+      ["promote_stage", "applied", userInfo().username], ["promote", "applied", "alice"], ["abort", "applied", userInfo().username], ["emergency_rollback", "applied", userInfo().username],
     ]);
   } finally {
     await m.stop();
@@ -176,6 +180,11 @@ test("inspect --live streams a running migration's actors as @statelyai/inspect'
     const ws = await cli(url, "inspect", "--live", "--ws", `ws://127.0.0.1:${port}`, "--timeout-ms", "3000");
     expect([ws.code, ws.err, ws.out]).toEqual([0, "", ""]);
     expect(received.filter((e) => e.type === "@xstate.actor").map((e) => e.name).sort()).toEqual(["migration:migration", "rollout:migration"]);
+
+    // No inspector listening: said once, tried again every second, and the watch still ends on time (it never did).
+    server.close();
+    const away = await cli(url, "inspect", "--live", "--ws", `ws://127.0.0.1:${port}`, "--timeout-ms", "2500");
+    expect([away.code, away.err.trim(), away.out]).toEqual([0, `molt inspect: no inspector is listening at ws://127.0.0.1:${port}; trying again every second`, ""]);
 
     const bad = await cli(url, "inspect", "--live", "--ws", "http://example.com");
     expect([bad.code, bad.err]).toEqual([2, expect.stringContaining("'--ws <url>' argument 'http://example.com' is invalid: a ws:// or wss:// URL")]);
