@@ -454,14 +454,18 @@ class MigrationImpl implements Migration {
   }
 
   abort(reason = "operator abort", meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    if (this.state() === "rolledBack") return Promise.resolve(this.status());
     return this.viaRollout("abort", (r) => r.abort(reason, meta));
   }
 
   rollback(reason = "operator rollback", meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    if (this.state() === "rolledBack") return Promise.resolve(this.status());
     return this.viaRollout("rollback", (r) => r.rollback(reason, meta));
   }
 
   emergencyRollback(reason = "emergency rollback", meta: OperatorMeta = {}): Promise<MigrationProgress> {
+    // Already back on V1 (its share 0 written again by the caller, as an emergency does): nothing left to do, and nothing wrong.
+    if (this.state() === "rolledBack") return Promise.resolve(this.status());
     const refused = this.refusal("emergency rollback");
     if (refused !== null) return Promise.reject(refused);
     // Flipped before any await, inside the rollout controller.
