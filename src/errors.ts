@@ -644,7 +644,7 @@ export class FleetError extends FleetBase {
 }
 
 /** Why a backup could not be read or restored. */
-export type BackupProblem = "unknown_id" | "unreadable" | "newer_schema" | "rollout_active";
+export type BackupProblem = "unknown_id" | "unreadable" | "newer_schema" | "rollout_active" | "process_serving";
 
 interface BackupFields {
   /** The backup's id, or the file it was read from. */
@@ -657,8 +657,8 @@ const BackupBase: TaggedErrorClass<"BackupError", BackupFields> = Data.TaggedErr
 /**
  * A backup could not be read or restored: no backup with that id, a file
  * that is not a whole backup (corrupt or truncated), one written by a newer
- * schema, or a rollout still active (restore with `force`). Nothing was
- * changed.
+ * schema, a rollout still active or a process still serving a migration
+ * of the store (restore with `force`). Nothing was changed.
  *
  * @example
  * ```ts

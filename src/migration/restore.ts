@@ -1,7 +1,8 @@
 /**
  * Restoring a backup: from the store by id, or from a backup file (into
- * this store or a fresh one), refused while a rollout is under way unless
- * forced, and recorded as a decision with who and why.
+ * this store or a fresh one), refused while a rollout is under way or a
+ * process serves a migration of the store unless forced, and recorded as a
+ * decision with who and why.
  *
  * @module
  */
@@ -19,7 +20,7 @@ export interface RestoreOptions {
   readonly by: string;
   /** Why. Default: "no reason given". */
   readonly reason?: string;
-  /** Restore even while a rollout is active, paused or rolling back. Default: false. */
+  /** Restore even while a rollout is active, paused or rolling back, or a process serves a migration. Default: false. */
   readonly force?: boolean;
   /** The migration whose decisions record the restore. Default: "store". */
   readonly migrationId?: string;
@@ -31,7 +32,9 @@ const IN_PROGRESS = ["active", "paused", "rollingBack"];
  * Put the store back as a backup holds it (see `store.backups.restore`):
  * `source` is a backup's id in this store, or a backup read with
  * `readBackupFile`. A BackupError, with nothing changed, for an unknown id,
- * a backup from a newer schema, or a rollout under way without `force`.
+ * a backup from a newer schema, or without `force` a rollout under way or a
+ * process serving a migration (a live node: its machines in memory would go
+ * on from a history the store no longer holds).
  *
  * @example
  * ```ts
@@ -55,12 +58,19 @@ export async function restoreBackup(store: Store, source: string | Backup, optio
   const decisionTarget = option(owner, "migrationId", options.migrationId, nonEmptyString, "store");
   const backup = typeof source === "string" ? await backupById(store, required(owner, "source", source, nonEmptyString)) : source;
   if (!force) {
-    const rollouts = [...new Set([...await store.journal.actors(), ...await store.snapshots.actors()])].filter((a) => a.startsWith("rollout:"));
-    for (const actor of rollouts) {
+    const actors = [...new Set([...await store.journal.actors(), ...await store.snapshots.actors()])];
+    for (const actor of actors.filter((a) => a.startsWith("rollout:"))) {
       const id = actor.slice("rollout:".length);
       const state = (await readMigration(store, id)).rollout?.state;
       if (state !== undefined && IN_PROGRESS.includes(state)) {
         throw new BackupError({ source: backup.id, problem: "rollout_active", reason: `rollout "${id}" is ${state}: roll it back or abort it first, or restore with force` });
+      }
+    }
+    for (const id of new Set(actors.map((a) => a.slice(a.indexOf(":") + 1)))) {
+      const live = (await store.nodes.list(id)).filter((n) => n.live);
+      if (live.length > 0) {
+        const who = live.map((n) => `${n.nodeId} (pid ${n.pid} on ${n.host})`).join(", ");
+        throw new BackupError({ source: backup.id, problem: "process_serving", reason: `migration "${id}" is served by ${who}: stop it first (its machines would go on from a history the store no longer holds), or restore with force` });
       }
     }
   }

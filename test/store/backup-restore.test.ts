@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Backup, openStore, readBackupFile, restoreBackup, type Store } from "../../mod.ts";
 import { rejection } from "../helpers.ts";
+import { running } from "../cli/helpers.ts";
 import { rig } from "../rollout/helpers.ts";
 import { BACKENDS } from "./backends.ts";
 
@@ -105,3 +106,28 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test("a restore is refused while a process serves a migration of the store, even rolled back: its machines would go on from a history the store no longer holds", async () => {
+  const sqlite = BACKENDS[0]!;
+  const url = sqlite.fresh();
+  const m = await running(url);
+  try {
+    await m.migration.rollback("done with V2");
+    const before = (await m.store.backups.list()).find((b) => b.reason === "before migration migration")!;
+    const refused = await rejection(restoreBackup(m.store, before.id, { by: "ops" }));
+    expect(refused).toMatchObject({ _tag: "BackupError", problem: "process_serving" });
+    expect(refused.message).toContain(`migration "migration" is served by `);
+    expect(refused.message).toContain(`(pid ${process.pid} on `);
+    // Nothing changed: the rollout is still there.
+    expect((await m.store.snapshots.actors()).includes("rollout:migration")).toBe(true);
+    // Once it stopped (its node marked so), the same restore goes ahead.
+    await m.stop();
+    const store = await openStore(url, { create: false });
+    const report = await restoreBackup(store, before.id, { by: "ops" });
+    await store.close();
+    expect(report.machines.find((x) => x.actorId === "rollout:migration")).toMatchObject({ forgotten: true });
+  } finally {
+    await m.stop();
+    await sqlite.cleanup();
+  }
+}, 60_000);
