@@ -48,7 +48,8 @@ export function reproducedBy(text: string): { line: number; file: string; name: 
 /** Whether a test file's source declares a test (or describe) with exactly this name. */
 export function declaresTest(source: string, name: string): boolean {
   const quoted = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`\\b(?:test|it|describe)(?:\\.\\w+)?\\(\\s*(["'\`])${quoted}\\1`).test(source);
+  // test("name", ...), test.skip("name", ...), test.if(condition)("name", ...).
+  return new RegExp(`\\b(?:test|it|describe)(?:\\.\\w+(?:\\([^()]*\\))?)?\\(\\s*(["'\`])${quoted}\\1`).test(source);
 }
 
 const FILES = markdownFiles();
@@ -65,6 +66,7 @@ test("the checkers find links, anchors and named tests", () => {
     { line: 1, file: "test/a.test.ts", name: "one thing" }, { line: 1, file: "test/b.test.ts", name: "another" },
   ]);
   expect([declaresTest('  test("one thing", async () => {', "one thing"), declaresTest('test("one thing more", () => {', "one thing")]).toEqual([true, false]);
+  expect([declaresTest('test.if(onPostgres)("one thing", () => {', "one thing"), declaresTest('test.skip("one thing", () => {', "one thing")]).toEqual([true, true]);
 });
 
 test("every relative link in README.md and docs/ resolves, fragments included", () => {

@@ -44,7 +44,7 @@ for (const backend of BACKENDS) {
     const byId = (id: string): NodeProcess => nodes.find((n) => n.id === id)!;
     // What does not hang on the store's locks and leases (what status shows, joining, a fault judged fleet-wide) runs on one
     // backend: PostgreSQL, a fleet's store in production, or SQLite where there is no PostgreSQL.
-    const logicTest = backend.name === (pgSkip === null ? "postgres" : "sqlite") ? test : test.skip;
+    const logicBackend = backend.name === (pgSkip === null ? "postgres" : "sqlite");
     /** Start nodes and wait until one leads and has judged a window; resolves with the lease it holds. */
     const leading = async (url: string, ids: readonly string[]) => {
       await start(url, ids, { plan: LONG_STAGE });
@@ -147,7 +147,7 @@ for (const backend of BACKENDS) {
       expect(kinds).toContain("operator.emergency_rollback");
     }, 120_000);
 
-    logicTest("molt status shows the fleet and who leads; a command with no live leader says so at once; a fleet whose nodes are all gone is shown as such", async () => {
+    test.if(logicBackend)("molt status shows the fleet and who leads; a command with no live leader says so at once; a fleet whose nodes are all gone is shown as such", async () => {
       const url = backend.fresh();
       const leader = await leading(url, ["a", "b"]);
       const status = plain(await cli(url, "status"));
@@ -169,7 +169,7 @@ for (const backend of BACKENDS) {
       expect(pause.ms).toBeLessThan(30_000);
     }, 120_000);
 
-    logicTest("a node joining mid-stage serves the current share within a second; one leaving is marked stopped", async () => {
+    test.if(logicBackend)("a node joining mid-stage serves the current share within a second; one leaving is marked stopped", async () => {
       const url = backend.fresh();
       const leader = await leading(url, ["a", "b"]);
       const [late] = await start(url, ["late"], { plan: LONG_STAGE });
@@ -186,7 +186,7 @@ for (const backend of BACKENDS) {
       expect(row?.live).toBe(false);
     }, 120_000);
 
-    logicTest("a fault on one node's V2 only is caught fleet-wide, and the judgement names the node", async () => {
+    test.if(logicBackend)("a fault on one node's V2 only is caught fleet-wide, and the judgement names the node", async () => {
       const url = backend.fresh();
       await start(url, ["a", "b"], { plan: LONG_STAGE });
       await start(url, ["bad"], { plan: LONG_STAGE, fault: true });
