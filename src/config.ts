@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { ConfigError } from "./errors.ts";
 
 /** A Schema guard and the phrase that describes what it accepts. */

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { Data } from "effect";
-import type { Cause } from "effect";
+import * as Data from "effect/Data";
+import type * as Cause from "effect/Cause";
 
 /**
  * The class every molt error extends, written out so that the published

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { BUCKETS } from "./bucket.ts";
 
 /** Every flag and the type of its value. */

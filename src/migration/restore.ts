@@ -7,7 +7,7 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { boolean, nonEmptyString, option, refuseUnknown, required } from "../config.ts";
 import { BackupError } from "../errors.ts";
 import { type Store, storeRule } from "../store/store.ts";

@@ -11,7 +11,8 @@
  * @module
  */
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
-import { Effect, Schedule } from "effect";
+import * as Effect from "effect/Effect";
+import * as Schedule from "effect/Schedule";
 import { type Actor, createActor } from "xstate";
 import type { BreakerState } from "../../machines/breaker.ts";
 import { poolMachine, type PoolState } from "../../machines/pool.ts";

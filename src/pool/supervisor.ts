@@ -7,7 +7,10 @@
  *
  * @module
  */
-import { Effect, Exit, Schedule, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Schedule from "effect/Schedule";
+import * as Scope from "effect/Scope";
 import type { WorkerState } from "../../machines/worker.ts";
 import type { RecycleReason } from "../telemetry/events.ts";
 import { acquirePythonWorker } from "../worker/spawn-worker.ts";

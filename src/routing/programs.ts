@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { Result, Schema } from "effect";
+import * as Result from "effect/Result";
+import * as Schema from "effect/Schema";
 import { ProgramError } from "../errors.ts";
 
 /**

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { Result, Schema } from "effect";
+import * as Result from "effect/Result";
+import * as Schema from "effect/Schema";
 import { StoreRowError } from "../errors.ts";
 import type { SqlRow } from "./driver.ts";
 

@@ -3,7 +3,10 @@
  *
  * @module
  */
-import { Effect, Exit, Schedule, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Schedule from "effect/Schedule";
+import * as Scope from "effect/Scope";
 import { type ConfigError, WorkerStartError } from "../errors.ts";
 import { SpawnFailure } from "../process/child.ts";
 import { resolvePython } from "../process/python.ts";

@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
-import { Effect, Exit, Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Scope from "effect/Scope";
 import { acquirePythonWorker } from "../../src/worker/spawn-worker.ts";
 import { fixture, pidAlive, rejection, waitFor } from "../helpers.ts";
 

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
 import { BackupError } from "../../errors.ts";
 import type { Driver, SqlRow } from "../driver.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 

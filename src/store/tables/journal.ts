@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { jsonColumn, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow, SqlValue } from "../driver.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { FleetError } from "../../errors.ts";
 import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, SqlRow, SqlValue } from "../driver.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { Schema } from "effect";
+import * as Schema from "effect/Schema";
 import { jsonColumn, JsonObject, Millis, rowCodec } from "../codec.ts";
 import type { Driver, Queryable, SqlRow } from "../driver.ts";
 
