@@ -33,7 +33,11 @@ export const failover: Exercise = {
     const applied = r.commands.filter((c) => ["promote_stage", "promote"].includes(c.command) && c.status === "applied");
     const command = applied.find((c) => c.claimedBy !== null && c.claimedBy !== first) ?? applied[0];
     return [
-      criterion(`the leader at the start (${first}) stopped`, old !== undefined && !old.live && !pidAlive(old.pid, old.host), old === undefined ? `${first} is not in the store` : `${first} (pid ${old.pid} on ${old.host}) still runs: kill ${old.pid}`),
+      criterion(
+        `the leader at the start (${first}) stopped`,
+        old !== undefined && !old.live && !pidAlive(old.pid, old.host),
+        old === undefined ? `${first} is not in the store` : pidAlive(old.pid, old.host) ? `${first} (pid ${old.pid} on ${old.host}) still runs: kill ${old.pid}` : `${first} (pid ${old.pid}) has exited, but the store still counts it live (heard from ${old.ageMs} ms ago): check again in a few seconds`,
+      ),
       criterion("another node took the lease", moved, lease === null || lease.holder === null ? "no node holds the lease now" : `the lease is held by ${lease.holder} (term ${lease.term}); the first leader held term ${term}`),
       criterion("the new leader applied the command", command !== undefined && command.claimedBy !== null && command.claimedBy !== first, command === undefined ? "no promote was applied after the setup" : `command ${command.id} was applied by ${command.claimedBy}, the first leader: stop it first`),
       promoted!,
