@@ -21,6 +21,12 @@ CUTS = (1, 3, 4, 7, 100, 65_536, 70_000, 1 << 20, 1 << 21)
 
 class CutAnywhere(unittest.TestCase):
     def test_frames_come_out_whole_and_in_order(self):
+        self.check(direct=False)
+
+    def test_frames_read_into_room_come_out_whole_and_in_order(self):
+        self.check(direct=True)
+
+    def check(self, direct):
         rng = random.Random(1)
         for trial in range(200):
             limit = rng.choice((1_000, 200_000, 1 << 20))
@@ -33,7 +39,14 @@ class CutAnywhere(unittest.TestCase):
             deframer, got, at = Deframer(limit), [], 0
             while at < len(stream):
                 cut = rng.choice(CUTS)
-                got += deframer.feed(memoryview(stream)[at:at + cut])
+                room = deframer.room() if direct else None
+                if room is None:
+                    got += deframer.feed(memoryview(stream)[at:at + cut])
+                else:
+                    # As the worker's read loop does: read straight into the frame being gathered.
+                    cut = min(cut, len(room), len(stream) - at)
+                    room[:cut] = memoryview(stream)[at:at + cut]
+                    got += deframer.filled(cut)
                 at += cut
             got = [("oversize", g.length) if isinstance(g, Oversize) else g for g in got]
             self.assertEqual([len(g) if isinstance(g, bytes) else g for g in got],

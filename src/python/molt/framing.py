@@ -94,6 +94,22 @@ class Deframer:
             buf += src[off:]
         return out
 
+    def room(self):
+        """The unfilled part of the large frame being gathered, or None: a reader may read into it
+        directly, then call ``filled``, which saves copying those bytes out of a read buffer."""
+        body = self._body
+        return None if body is None else body[self._fill:]
+
+    def filled(self, n):
+        """Return the frames completed by ``n`` bytes read into ``room()``."""
+        self._fill += n
+        if self._fill < len(self._body):
+            return []
+        out = [self._body.tobytes()]
+        self._body.release()
+        self._body = None
+        return out
+
     def _start_body(self, length, buf, start):
         spare = self._spare
         if spare is None or len(spare) < length:
@@ -106,14 +122,9 @@ class Deframer:
             self._body[:self._fill] = view[start:]
 
     def _take_body(self, data, out):
-        body = self._body
-        take = min(len(body) - self._fill, len(data))
-        body[self._fill:self._fill + take] = data[:take]
-        self._fill += take
-        if self._fill == len(body):
-            out.append(body.tobytes())
-            body.release()
-            self._body = None
+        take = min(len(self._body) - self._fill, len(data))
+        self._body[self._fill:self._fill + take] = data[:take]
+        out += self.filled(take)
         return data[take:]
 
     def _discard(self, data, out):

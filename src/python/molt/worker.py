@@ -524,11 +524,12 @@ def serve(in_fd, server):
     block = bytearray(_READ_SIZE)
     view = memoryview(block)
     while not server.stopping:
-        n = source.readinto(block)
+        room = deframer.room()
+        n = source.readinto(view if room is None else room)
         if not n:
             break
         out = []
-        for item in deframer.feed(view[:n]):
+        for item in (deframer.feed(view[:n]) if room is None else deframer.filled(n)):
             server.handle(item, out)
             if server.stopping:
                 break
