@@ -20,6 +20,7 @@ import { EXERCISES, exerciseNamed } from "../training/exercises.ts";
 import { serveExercise } from "../training/serve.ts";
 import { CommandFailure, defaultOperator } from "./context.ts";
 import { durationArg } from "./options.ts";
+import { isRunning } from "../process/proc-stat.ts";
 
 interface TrainFlags {
   by?: string;
@@ -266,7 +267,7 @@ async function stop(e: Exercise, url: string, loud: boolean): Promise<void> {
     const migrationId = trainingMigrationId(e.name);
     const setup = await setupOf(store, migrationId);
     const registered = new Set((await store.nodes.list(migrationId)).filter((n) => n.host === hostname()).map((n) => n.pid));
-    const pids = ((setup?.inputs as { pids?: number[] } | undefined)?.pids ?? []).filter((pid) => registered.has(pid) && alive(pid));
+    const pids = ((setup?.inputs as { pids?: number[] } | undefined)?.pids ?? []).filter((pid) => registered.has(pid) && isRunning(pid));
     if (pids.length === 0) {
       if (loud || setup !== undefined) console.log(`exercise ${e.name}: nothing runs`);
       return;
@@ -280,24 +281,9 @@ async function stop(e: Exercise, url: string, loud: boolean): Promise<void> {
 
 /** SIGTERM `pids` and wait for them to end; SIGKILL what still runs after 20 s. */
 async function end(pids: readonly number[]): Promise<void> {
-  for (const pid of pids.filter(alive)) process.kill(pid, "SIGTERM");
+  for (const pid of pids.filter(isRunning)) process.kill(pid, "SIGTERM");
   const deadline = Date.now() + 20_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  while (pids.some(isRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(isRunning)) process.kill(pid, "SIGKILL");
 }
 
-/** True while `pid` runs: a zombie (an exercise process whose setup ended, not reaped yet in a container) counts as gone. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    // No /proc (macOS): ask the kernel.
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -46,6 +46,7 @@ import { ARCHIVE_FILES, type ArchiveFileName, type ArtifactFile, type CleanupIte
 import { decommissionChecks } from "./decommission-checks.ts";
 import { type Check, preflight } from "./preflight.ts";
 import { MOLT_VERSION } from "../version.ts";
+import { isRunning } from "../process/proc-stat.ts";
 import { resolveVerifyOptions, verify, type VerifyOptions } from "./verify.ts";
 
 /** Options of createMigration. */
@@ -427,7 +428,7 @@ class MigrationImpl implements Migration {
   private async cleanup(done: boolean): Promise<CleanupItem[]> {
     const v1 = this.o.v1.name;
     const items: CleanupItem[] = [];
-    const workers = done ? this.o.v1.stderr().map((w) => ({ ...w, alive: alive(w.pid) })) : this.o.v1.metrics().workers.map((w) => ({ workerId: w.id, pid: w.pid, exitCode: null, signal: null, alive: true }));
+    const workers = done ? this.o.v1.stderr().map((w) => ({ ...w, alive: isRunning(w.pid) })) : this.o.v1.metrics().workers.map((w) => ({ workerId: w.id, pid: w.pid, exitCode: null, signal: null, alive: true }));
     for (const w of workers) {
       items.push({ kind: "process", what: `${w.workerId} (pid ${w.pid})`, detail: !done ? "to be stopped (drained first)" : w.alive ? "still running after V1 stopped" : `stopped (exit code ${w.exitCode}${w.signal === null ? "" : `, signal ${w.signal}`})` });
     }
@@ -754,16 +755,6 @@ class MigrationImpl implements Migration {
     if (rolloutState === "active" || rolloutState === "paused" || rolloutState === "promoted") await this.rollout!.rollback(this.actor.getSnapshot().context.reason ?? "migration failed");
     if (this.o.flags.get("pool_v2_share") !== 0) await this.o.flags.set("pool_v2_share", 0, { by: `migration ${this.migrationId}`, reason: "rollback" });
     await this.send({ type: "rollback.completed", now: this.now() });
-  }
-}
-
-/** Whether a process still exists (a zombie counts: it was not reaped). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

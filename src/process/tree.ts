@@ -10,6 +10,7 @@
  * @module
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { procStat as stat } from "./proc-stat.ts";
 
 /** A process, with its start time so that a reused pid is never taken for it. */
 export interface Descendant {
@@ -108,16 +109,4 @@ function scanned(root: number): Descendant[] {
     }
   }
   return found;
-}
-
-/** pid, parent and start time (clock ticks since boot) from /proc/<pid>/stat; null when it is gone or unreadable. */
-function stat(pid: number): { pid: number; ppid: number; startedAt: string } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name may hold spaces and parentheses: the fields start after the last ")".
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { pid, ppid: Number(fields[1]), startedAt: fields[19] ?? "" };
-  } catch {
-    return null;
-  }
 }

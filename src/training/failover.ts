@@ -6,6 +6,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import { isRunning } from "../process/proc-stat.ts";
 import { commandCriteria, criterion, type Exercise } from "./exercise.ts";
 
 /** The "failover" exercise. */
@@ -47,12 +48,4 @@ export const failover: Exercise = {
 };
 
 /** True while `pid` runs on this host; a node on another host is judged by its heartbeat alone. */
-function pidAlive(pid: number, host: string): boolean {
-  if (host !== hostname()) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pidAlive = (pid: number, host: string): boolean => host === hostname() && isRunning(pid);
