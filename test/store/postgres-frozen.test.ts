@@ -38,9 +38,10 @@ describe.skipIf(pg.skip !== null)("a transaction frozen while it holds a row loc
       await store.flags.set("pool_v2_share", 0, { by: "oncall", reason: "emergency" });
       const waited = performance.now() - t;
       expect((await store.flags.get("pool_v2_share"))?.value).toBe(0);
-      // It waited for the server to end the frozen session, not for ever (the bound is loose: a busy machine).
+      // It waited for the server to end the frozen session (before, for ever: the test's own timeout).
       expect(waited).toBeGreaterThan(IDLE_IN_TRANSACTION_MS / 2);
-      expect(waited).toBeLessThan(IDLE_IN_TRANSACTION_MS * 4);
+      // The frozen transaction's connection was closed under it: the server ended it, not the client.
+      expect(await stuck.then(() => null, (e: unknown) => e)).toMatchObject({ _tag: "StoreError", operation: "transaction", reason: expect.stringContaining("CONNECTION_CLOSED") });
     } finally {
       await frozen.close(100).catch(() => {});
       await store.close();
