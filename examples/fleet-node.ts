@@ -32,10 +32,11 @@ const [v1, v2] = await Promise.all([
   createPool({ name: "v2", ...common, env: { MOLT_ARM: "v2", ...o.v2Env } }),
 ]);
 v2.events.subscribe((e) => e.type.startsWith("fleet.") && say(e.type, { ...e }));
-const router = createRouter({ v1, v2, flags, store });
+const rolloutId = o.rolloutId ?? "fleet";
+const router = createRouter({ v1, v2, flags, store, rolloutId });
 const node = await createFleetNode({
   store, flags, v1, v2, router, nodeId,
-  rolloutId: o.rolloutId ?? "fleet",
+  rolloutId,
   heartbeatMs: 200,
   leaseMs: o.leaseMs ?? 1500,
   windowMs: o.windowMs ?? 500,

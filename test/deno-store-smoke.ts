@@ -14,7 +14,7 @@ const pgUrl = process.env.MOLT_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:543
 
 async function exercise(url: string): Promise<string> {
   const store = await openStore(url, { connectTimeoutMs: 2000 });
-  assert.deepEqual((await store.migrations()).map((m) => m.version), [1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual((await store.migrations()).map((m) => m.version), [1, 2, 3, 4, 5, 6, 7, 8]);
   const o = { actorId: "breaker:deno", machineVersion: BREAKER_MACHINE_VERSION, store, input: { breakerId: "deno" }, snapshotEvery: 2 };
   const first = await persistActor(breakerMachine, o);
   await first.send({ type: "breaker.opened", now: 1 });

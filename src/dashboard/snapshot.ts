@@ -112,7 +112,7 @@ export class SnapshotReader {
       readMigration(store, migrationId),
       readFleet(store, migrationId),
       store.validations.list(migrationId),
-      store.shadowMismatches.list({ limit: 10 }),
+      store.shadowMismatches.list({ rolloutId: migrationId, limit: 10 }),
       store.commands.list(migrationId, 10),
       this.windows.read(),
     ]);

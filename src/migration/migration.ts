@@ -209,7 +209,8 @@ function resolveMigrationOptions(options: MigrationOptions): MigrationSettings {
   const v2 = resolvePoolOptions(options.v2);
   if (v2.name === v1.name) throw new ConfigError({ owner: "migration", option: "v2.name", received: v2.name, allowed: `a name other than v1's (${JSON.stringify(v1.name)})` });
   const router = option("migration", "router", options.router, settingsObject, {});
-  refuseUnknown("migration: router", router, ROUTER_SETTINGS);
+  // Its rollout is the migration itself: the router records shadow mismatches under migrationId.
+  refuseUnknown("migration: router", router, ROUTER_SETTINGS.filter((key) => key !== "rolloutId"));
   const { shadow } = resolveRouterSettings(router, "migration", "router.");
   const rollout = option("migration", "rollout", options.rollout, settingsObject, {});
   refuseUnknown("migration: rollout", rollout, ROLLOUT_SETTINGS);
@@ -680,7 +681,7 @@ class MigrationImpl implements Migration {
     // V2 obeys the migration's kill switches unless told otherwise (a basic pool has none to obey).
     const followFlags = this.o.v2.strategy !== "basic" && this.o.v2.flags === undefined;
     this.v2 = await createPool(followFlags ? { ...this.o.v2, flags: this.o.flags } : this.o.v2);
-    this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router });
+    this.router = createRouter({ v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, ...this.o.router, rolloutId: this.migrationId });
     this.rollout = await createRolloutController({
       v1: this.o.v1, v2: this.v2, flags: this.o.flags, store: this.o.store, router: this.router, rolloutId: this.migrationId, now: this.now, ...this.o.rollout, events: this.events,
     });

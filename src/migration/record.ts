@@ -118,7 +118,7 @@ export async function readMigrationRecord(store: Store, migrationId: string, now
     lessons: lessonsFrom(m.decisions, validations, (await store.commands.list(migrationId, 10_000)).reverse()),
     criteria: successCriteria(m.decisions, validations, impact),
     validations,
-    mismatches: await store.shadowMismatches.list({ limit: 5 }),
+    mismatches: await store.shadowMismatches.list({ rolloutId: migrationId, limit: 5 }),
     decommission,
     artifacts: await artifactsOf(store, migrationId, decommission, validations),
   };

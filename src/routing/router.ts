@@ -42,6 +42,8 @@ export interface RouterOptions {
   readonly random?: () => number;
   /** Register this process as a node of a rollout's fleet (role "router"), so that `molt status` lists it. Default: not registered. */
   readonly node?: RouterNodeOptions;
+  /** The rollout (migration) it serves: shadow mismatches are recorded under it, and its report lists only those. Default: `node.rolloutId`, else none. */
+  readonly rolloutId?: string;
 }
 
 /** Per-call options: a pool's, plus the request id that is the sticky key when there is no session. */
@@ -152,7 +154,7 @@ export function createRouter(options: RouterOptions): Router {
 }
 
 /** The options of a router besides its pools, flags and store. */
-export const ROUTER_SETTINGS = ["fallback", "shadow", "events", "random", "node"] as const;
+export const ROUTER_SETTINGS = ["fallback", "shadow", "events", "random", "node", "rolloutId"] as const;
 
 /** A router's settings after defaults. */
 export interface RouterSettings {
@@ -161,6 +163,7 @@ export interface RouterSettings {
   readonly events: EventBus | undefined;
   readonly random: (() => number) | undefined;
   readonly node: RouterNodeSettings | null;
+  readonly rolloutId: string | null;
 }
 
 /**
@@ -173,12 +176,15 @@ export function resolveRouterSettings(given: Pick<RouterOptions, (typeof ROUTER_
   if (given.fallback !== undefined && given.fallback !== "v1" && given.fallback !== "none") bad("fallback", given.fallback, '"v1" or "none"');
   if (given.events !== undefined && !(given.events instanceof EventBus)) bad("events", given.events, "an EventBus");
   if (given.random !== undefined && typeof given.random !== "function") bad("random", given.random, "a function returning 0–1");
+  if (given.rolloutId !== undefined && (typeof given.rolloutId !== "string" || given.rolloutId === "")) bad("rolloutId", given.rolloutId, "a non-empty string");
+  const node = given.node === undefined ? null : resolveRouterNode(given.node, owner, prefix);
   return {
     fallback: (given.fallback ?? "v1") === "v1",
     shadow: given.shadow === undefined || given.shadow === false ? null : resolveShadowOptions(given.shadow, owner, `${prefix}shadow.`),
     events: given.events,
     random: given.random,
-    node: given.node === undefined ? null : resolveRouterNode(given.node, owner, prefix),
+    node,
+    rolloutId: given.rolloutId ?? node?.rolloutId ?? null,
   };
 }
 
@@ -200,7 +206,7 @@ class RouterImpl implements Router {
     this.pools = { v1: o.v1, v2: o.v2 };
     this.decider = new RouteDecider(o.flags, settings.random);
     this.fallback = settings.fallback;
-    this.shadow = settings.shadow === null ? null : new Shadow(settings.shadow, o.store, this.events);
+    this.shadow = settings.shadow === null ? null : new Shadow(settings.shadow, o.store, this.events, settings.rolloutId);
     this.node = settings.node === null ? null : new RouterNode(settings.node, o.store, o.flags, [o.v1.name, o.v2.name]);
   }
 

@@ -108,7 +108,7 @@ export class Shadow {
   private readonly counts = new Map<string, Mutable>();
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(settings: ShadowSettings, private readonly store: Store, private readonly events: EventBus) {
+  constructor(settings: ShadowSettings, private readonly store: Store, private readonly events: EventBus, private readonly rolloutId: string | null) {
     this.mode = settings.mode;
     this.commands = settings.commands;
     this.rate = settings.sampleRate;
@@ -191,6 +191,7 @@ export class Shadow {
       serving: trimmed(serving, this.maxRecordBytes) as never,
       shadow: trimmed(shadow, this.maxRecordBytes) as never,
       at,
+      rolloutId: this.rolloutId,
     }).catch((e: unknown) => this.events.emit({ type: "store.failed", pool, at, operation: "shadow.record", detail: String((e as Error).message ?? e) }));
   }
 

@@ -123,6 +123,15 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE UNIQUE INDEX pool_metrics_window ON pool_metrics (pool_name, node_id, timestamp)",
     ],
   },
+  {
+    version: 8,
+    // A report or dashboard of one migration listed every mismatch in the store, another migration's too.
+    name: "shadow mismatches name the rollout they were recorded for",
+    statements: () => [
+      "ALTER TABLE shadow_mismatches ADD COLUMN rollout_id TEXT",
+      "CREATE INDEX shadow_mismatches_rollout ON shadow_mismatches (rollout_id, at)",
+    ],
+  },
 ];
 
 const LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -91,7 +91,7 @@ async function serveMigration(exercise: Exercise, store: Store, flags: Flags): P
 async function serveFleetNode(exercise: Exercise, store: Store, flags: Flags, nodeId: string): Promise<Running> {
   const [v1Pool, v2Options] = pools(exercise);
   const [v1, v2] = await Promise.all([v1Pool, createPool(v2Options)]);
-  const router = createRouter({ v1, v2, flags, store });
+  const router = createRouter({ v1, v2, flags, store, rolloutId: trainingMigrationId(exercise.name) });
   const node = await createFleetNode({
     store, flags, v1, v2, router, nodeId, rolloutId: trainingMigrationId(exercise.name),
     heartbeatMs: 200, leaseMs: 1500, windowMs: 1000, commandPollMs: 100, autoStart: true, ...rolloutSettings(exercise),

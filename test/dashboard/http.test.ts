@@ -27,7 +27,10 @@ async function seeded(): Promise<Store> {
   for (const at of [2000, 3000, 4000]) await store.decisions.record({ ...d, at, kind: "judged", shareFrom: 500, shareTo: 500, reason: "pass" });
   await store.decisions.record({ ...d, at: 5000, kind: "advanced", shareFrom: 500, shareTo: 1000, reason: "stage 1 passed" });
   await store.validations.record({ target: "m1", kind: "load", verdict: "pass", report: { kind: "load" } });
-  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 2, at: 4500 });
+  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 2, at: 4500, rolloutId: "m1" });
+  // Another migration's in the same store, and a router's that served none: not m1's to show.
+  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 3, shadow: 4, at: 4600, rolloutId: "m0" });
+  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 5, shadow: 6, at: 4700 });
   await store.nodes.join({ nodeId: "web-1", target: "m1", host: "h", pid: 10, version: "0.1.0", role: "follower", arms: ["v1", "v2"], heartbeatMs: 1000 });
   return store;
 }

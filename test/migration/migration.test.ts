@@ -170,6 +170,8 @@ describe("migration run", () => {
       [{ router: { fallback: "v3" } }, "router.fallback", 'migration: router.fallback must be "v1" or "none", received "v3"'],
       [{ router: { shadow: { sampleRate: 2, commands: [] } } }, "router.shadow.sampleRate", "migration: router.shadow.sampleRate must be a number from 0 to 1, received 2"],
       [{ router: { v2: v1 } }, "v2", "migration: router: v2 must be one of the known options"],
+      // The migration's id is its router's rollout: another would file its shadow mismatches elsewhere.
+      [{ router: { rolloutId: "other" } }, "rolloutId", "migration: router: rolloutId must be one of the known options"],
       [{ minFreeBytes: -1 }, "minFreeBytes", "migration: minFreeBytes must be a non-negative integer, received -1"],
       [{ decommissionAfterMs: Number.NaN }, "decommissionAfterMs", "migration: decommissionAfterMs must be a non-negative integer of milliseconds, at most 2147483647 (the longest a timer can wait, about 24.8 days), received NaN"],
       [{ decommissionAfterMs: -1 }, "decommissionAfterMs", "migration: decommissionAfterMs must be a non-negative integer of milliseconds"],

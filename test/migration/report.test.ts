@@ -40,6 +40,15 @@ describe("the report's options", () => {
   });
 });
 
+test("the record lists the shadow mismatches of its own migration, not another's in the same store", async () => {
+  const store = await openStore(":memory:");
+  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 2, at: 10, rolloutId: "m1" });
+  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 3, shadow: 4, at: 20, rolloutId: "m0" });
+  await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 5, shadow: 6, at: 30 });
+  expect((await readMigrationRecord(store, "m1")).mismatches.map((m) => m.shadow)).toEqual([2]);
+  await store.close();
+});
+
 describe("the report's customer impact", () => {
   test("each quantile's interval comes from the order statistics of every call: 1000 calls of 1 to 1000 ms give p50 469 to 531 ms", async () => {
     const store = await openStore(":memory:");

@@ -123,6 +123,7 @@ describe("routing", () => {
     const { router: _, v1, v2, flags, store, stop } = await arms();
     const { createRouter } = await import("../../mod.ts");
     expect(() => createRouter({ v1, v2, flags, store, fallback: "v3" as never })).toThrow('router: fallback must be "v1" or "none", received "v3"');
+    expect(() => createRouter({ v1, v2, flags, store, rolloutId: "" })).toThrow('router: rolloutId must be a non-empty string, received ""');
     expect(() => createRouter({ v1, v2: {} as never, flags, store })).toThrow("router: v2 must be a Pool from createPool(), received {}");
     expect(() => createRouter({ v1, v2: v1, flags, store })).toThrow('router: v2 must be a Pool other than v1 (one pool cannot be both arms), received ');
     expect(() => createRouter({ v1, v2, flags, store, shadow: { sampleRate: 2, commands: [] } })).toThrow("router: shadow.sampleRate must be a number from 0 to 1, received 2");

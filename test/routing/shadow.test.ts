@@ -70,15 +70,15 @@ describe("shadow comparison", () => {
   });
 
   test("V2-served calls are shadowed on V1; equal errors match; mismatches are recorded, trimmed", async () => {
-    const { router, flags, store, events, stop } = await arms(shadowAll({ maxRecordBytes: 12 }));
+    const { router, flags, store, events, stop } = await arms({ ...shadowAll({ maxRecordBytes: 12 }), rolloutId: "checkout" });
     // Not 100%: at 100% V1 is retiring and gets no shadow calls.
     await share(flags, 9_999);
     expect(router.decide({ sessionId: "s" }).arm).toBe("v2");
     await router.execute("differ", { x: 1000 }, { idempotent: true, sessionId: "s" });
     expect((await rejection(router.execute("fails", {}, { idempotent: true, sessionId: "s" })))._tag).toBe("PythonError");
     await router.close();
-    const recorded = await store.shadowMismatches.list();
-    expect(recorded).toEqual([{ command: "differ", servingArm: "v2", shadowArm: "v1", serving: { trimmed: '{"value":300', bytes: 14 }, shadow: { trimmed: '{"value":200', bytes: 14 }, at: expect.any(Number) }]);
+    const recorded = await store.shadowMismatches.list({ rolloutId: "checkout" });
+    expect(recorded).toEqual([{ command: "differ", servingArm: "v2", shadowArm: "v1", serving: { trimmed: '{"value":300', bytes: 14 }, shadow: { trimmed: '{"value":200', bytes: 14 }, at: expect.any(Number), rolloutId: "checkout" }]);
     expect(router.stats().shadow!.fails).toMatchObject({ matched: 1, mismatched: 0 });
     expect(ofType(events, "shadow.compared").map((e) => [e.command, e.outcome, e.pool])).toEqual([["differ", "mismatch", "v1"], ["fails", "match", "v1"]]);
     await stop();

@@ -22,11 +22,11 @@ for (const backend of BACKENDS) {
       const url = backend.fresh();
       const first = await open(url);
       expect(first.backend).toBe(backend.name);
-      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(first.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       await first.close();
       const second = await open(url);
       expect(second.applied).toEqual([]);
-      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000], [4, 1_000], [5, 1_000], [6, 1_000], [7, 1_000]]);
+      expect((await second.migrations()).map((m) => [m.version, m.appliedAt])).toEqual([[1, 1_000], [2, 1_000], [3, 1_000], [4, 1_000], [5, 1_000], [6, 1_000], [7, 1_000], [8, 1_000]]);
       await second.close();
     });
 
@@ -156,6 +156,11 @@ for (const backend of BACKENDS) {
       await store.shadowMismatches.record({ command: "other", servingArm: "v1", shadowArm: "v1", serving: 1, shadow: 2, at: 7 });
       expect((await store.shadowMismatches.list({ command: "echo" })).map((m) => m.at)).toEqual([9, 5]);
       expect((await store.shadowMismatches.list({ limit: 1 }))[0]?.shadow).toEqual({ error: "PythonError" });
+      await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 3, at: 11, rolloutId: "r1" });
+      await store.shadowMismatches.record({ command: "other", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 4, at: 12, rolloutId: "r2" });
+      expect((await store.shadowMismatches.list({ rolloutId: "r1" })).map((m) => [m.at, m.rolloutId])).toEqual([[11, "r1"]]);
+      expect((await store.shadowMismatches.list({ rolloutId: "r2", command: "echo" }))).toEqual([]);
+      expect((await store.shadowMismatches.list({ command: "echo" })).map((m) => m.rolloutId ?? null)).toEqual(["r1", null, null]);
       await store.close();
     });
 

@@ -16,6 +16,7 @@ export const ShadowMismatch: Schema.Codec<ShadowMismatch> = Schema.Struct({
   serving: Schema.Json,
   shadow: Schema.Json,
   at: Millis,
+  rolloutId: Schema.optional(Schema.NullOr(Schema.NonEmptyString)),
 });
 /** A recorded mismatch. */
 export type ShadowMismatch = {
@@ -27,6 +28,8 @@ export type ShadowMismatch = {
   /** What the shadow answered (trimmed), or its error. */
   readonly shadow: Schema.Json;
   readonly at: number;
+  /** The rollout (migration) whose router recorded it; null or absent for a router that serves none. */
+  readonly rolloutId?: string | null | undefined;
 };
 
 const codec = rowCodec(
@@ -40,6 +43,7 @@ const codec = rowCodec(
     serving: jsonColumn(r, "serving"),
     shadow: jsonColumn(r, "shadow"),
     at: r.at,
+    rolloutId: r.rollout_id,
   }),
 );
 
@@ -50,8 +54,9 @@ const codec = rowCodec(
  * ```ts
  * import { openStore } from "molt";
  * const store = await openStore(":memory:");
- * await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 2, at: 5 });
- * console.log((await store.shadowMismatches.list({ command: "echo" }))[0]?.shadow); // 2
+ * await store.shadowMismatches.record({ command: "echo", servingArm: "v1", shadowArm: "v2", serving: 1, shadow: 2, at: 5, rolloutId: "summarizer-v2" });
+ * console.log((await store.shadowMismatches.list({ rolloutId: "summarizer-v2" }))[0]?.shadow); // 2
+ * console.log(await store.shadowMismatches.list({ rolloutId: "another" })); // []
  * await store.close();
  * ```
  */
@@ -63,17 +68,19 @@ export class ShadowMismatches {
   async record(m: ShadowMismatch): Promise<void> {
     const v = codec.write(m, `command=${m.command},at=${m.at}`);
     await this.driver.run(
-      "INSERT INTO shadow_mismatches (command, serving_arm, shadow_arm, serving, shadow, at) VALUES (?, ?, ?, ?, ?, ?)",
-      [v.command, v.servingArm, v.shadowArm, JSON.stringify(v.serving), JSON.stringify(v.shadow), v.at],
+      "INSERT INTO shadow_mismatches (command, serving_arm, shadow_arm, serving, shadow, at, rollout_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      [v.command, v.servingArm, v.shadowArm, JSON.stringify(v.serving), JSON.stringify(v.shadow), v.at, v.rolloutId ?? null],
     );
   }
 
-  /** Mismatches, newest first; of one command with `command`; at most `limit` (default 100). */
-  async list(filter: { command?: string; limit?: number } = {}): Promise<ShadowMismatch[]> {
+  /** Mismatches, newest first; of one rollout with `rolloutId`, of one command with `command`; at most `limit` (default 100). */
+  async list(filter: { rolloutId?: string; command?: string; limit?: number } = {}): Promise<ShadowMismatch[]> {
     const params: SqlValue[] = [];
-    let sql = "SELECT id, command, serving_arm, shadow_arm, serving, shadow, at FROM shadow_mismatches";
-    if (filter.command !== undefined) (sql += " WHERE command = ?", params.push(filter.command));
+    const where: string[] = [];
+    if (filter.rolloutId !== undefined) (where.push("rollout_id = ?"), params.push(filter.rolloutId));
+    if (filter.command !== undefined) (where.push("command = ?"), params.push(filter.command));
     params.push(filter.limit ?? 100);
+    const sql = `SELECT id, command, serving_arm, shadow_arm, serving, shadow, at, rollout_id FROM shadow_mismatches${where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`}`;
     return (await this.driver.all(`${sql} ORDER BY at DESC, id DESC LIMIT ?`, params)).map((r) => codec.read(r));
   }
 }
