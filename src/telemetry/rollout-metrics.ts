@@ -26,6 +26,10 @@ export function sendRolloutMetrics(client: RolloutMetricsClient, e: RolloutNotic
   const stage = e.stage ?? (e.shareBp === 10_000 ? e.stages + 1 : 0);
   client.gauge("rollout.stage", stage, rollout);
   client.gauge("rollout.stage_elapsed_ms", e.elapsedMs, rollout);
+  // Said again at every tick that judged or failed, not only when a hold begins and ends: a gauge left at 1
+  // by a process that stopped while held (nothing would ever say 0) is put right by the next good tick.
+  const held = e.event === "tick.failed" ? (e.detail.holding === true ? 1 : null) : e.event === "tick.recovered" || isJudgement(e) ? 0 : null;
+  if (held !== null) client.gauge("rollout.held", held, rollout);
   if (e.verdict !== null && isJudgement(e)) {
     client.increment("rollout.judgements", 1, { ...rollout, verdict: e.verdict.verdict });
     for (const r of e.verdict.rules) client.increment("rollout.rules", 1, { ...rollout, rule: r.rule, outcome: r.status });

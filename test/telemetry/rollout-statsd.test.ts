@@ -35,6 +35,7 @@ describe("rollout metrics over a real UDP socket on 127.0.0.1", () => {
     })]);
     expect(got.sort()).toEqual([
       "test.rollout.events:1|c|#node:n1,rollout:checkout,event:stage.held",
+      "test.rollout.held:0|g|#node:n1,rollout:checkout",
       "test.rollout.judgements:1|c|#node:n1,rollout:checkout,verdict:fail",
       "test.rollout.rules:1|c|#node:n1,rollout:checkout,rule:v2_cpu_percent,outcome:insufficient",
       "test.rollout.rules:1|c|#node:n1,rollout:checkout,rule:v2_error_rate,outcome:fail",
@@ -69,6 +70,22 @@ describe("rollout metrics over a real UDP socket on 127.0.0.1", () => {
     // An operator's command is not a judgement.
     expect(of("judgements")).toEqual([]);
     expect(got.some((l) => l.includes("after-close"))).toBe(false);
+  });
+
+  test("rollout.held is 1 from the tick that holds and 0 again at the next tick that judges: a process restarted while held puts its gauge right", async () => {
+    const got = await sent([
+      notice({ event: "tick.failed", detail: { consecutive: 1, holding: false } }),
+      notice({ event: "tick.failed", detail: { consecutive: 2, holding: true } }),
+      notice({ event: "tick.failed", detail: { consecutive: 3, holding: false } }),
+      notice({ event: "tick.recovered", detail: { failures: 3 } }),
+      // A new process knows of no hold: its first judgement says 0 all the same.
+      notice({ event: "window.judged", rolloutId: "search" }),
+    ]);
+    expect(got.filter((l) => l.startsWith("test.rollout.held:"))).toEqual([
+      "test.rollout.held:1|g|#node:n1,rollout:checkout",
+      "test.rollout.held:0|g|#node:n1,rollout:checkout",
+      "test.rollout.held:0|g|#node:n1,rollout:search",
+    ]);
   });
 
   test("rollouts must be a RolloutEventStream", () => {
