@@ -18,6 +18,10 @@ test("every fault on both arms: nothing lost, V2 back to full capacity each time
     v1: { name: "v1", strategy: "basic", handler, size: 2, cancelGraceMs: 500, ...quiet },
     v2: { name: "v2", handler, size: 2, cancelGraceMs: 500, ...quiet },
     durationMs: 2500,
+    // Here the arms run the same handler: how much later V2's first success comes is scheduling alone (270 ms
+    // against 1 ms once, with the suite two files at a time beside the Node suite). The timing rules fail on
+    // made-up results below; this run checks that nothing is lost and that V2 recovers from every fault.
+    recoveryFloorMs: 2000,
   });
   expect(report.results.map((r) => r.fault)).toEqual([...FAULT_KINDS]);
   for (const r of report.results) {
