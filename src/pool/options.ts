@@ -193,7 +193,7 @@ const POOL_KEYS = [
 const WORKER_KEYS = [
   "handler", "python", "threads", "concurrency", "cancelGraceMs", "env", "cwd", "startTimeoutMs", "callTimeoutMs", "heartbeatMs", "heartbeatTimeoutMs",
   "unhealthyAfterMisses", "recycleOnOverrun", "drainTimeoutMs", "shutdownGraceMs", "killGraceMs", "maxFrameBytes",
-  "stderrTailLines", "onStderr",
+  "sharedMemoryBytes", "stderrTailLines", "onStderr",
 ] as const;
 
 const oneOf = <T extends string>(values: readonly T[]): Rule<T> => ({

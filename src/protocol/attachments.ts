@@ -83,10 +83,12 @@ export function withPlaceholders(value: unknown, attachments: Uint8Array[]): unk
  * console.log(attachmentFrames([Uint8Array.of(7, 8)], 1024)); // [ Uint8Array(6) [0, 0, 0, 2, 7, 8] ]
  * ```
  */
-export function attachmentFrames(attachments: readonly Uint8Array[], maxFrameBytes: number): Uint8Array[] {
+export function attachmentFrames(attachments: readonly Uint8Array[], maxFrameBytes: number, inRing: readonly boolean[] = []): Uint8Array[] {
   for (const [i, bytes] of attachments.entries()) checkedLength(bytes.length, maxFrameBytes, `attachment ${i} (bytes in args)`);
   const frames: Uint8Array[] = [];
-  for (const bytes of attachments) {
+  for (const [i, bytes] of attachments.entries()) {
+    // In the shared ring (src/worker/shared-ring.ts): no frame.
+    if (inRing[i]) continue;
     if (bytes.length < COPY_BELOW_BYTES) {
       const frame = new Uint8Array(4 + bytes.length);
       writeHeader(frame, bytes.length);
@@ -104,17 +106,21 @@ export function attachmentFrames(attachments: readonly Uint8Array[], maxFrameByt
 /**
  * The lengths a frame announces in `"attachments"`, or null when the field
  * is not a list of frame lengths: the frames after it cannot then be told
- * apart, and the stream is broken.
+ * apart, and the stream is broken. A negative length `-n` is n bytes in the
+ * shared ring, allowed only with one (`ringBytes`, its size; 0: none).
  *
  * @example
  * ```ts
  * import { announcedLengths } from "./attachments.ts";
- * console.log(announcedLengths([3, 0], 64), announcedLengths([3, "x"], 64)); // [ 3, 0 ] null
+ * console.log(announcedLengths([3, 0], 64), announcedLengths([3, "x"], 64), announcedLengths([-3], 64)); // [ 3, 0 ] null null
  * ```
  */
-export function announcedLengths(field: unknown, maxFrameBytes: number): readonly number[] | null {
+export function announcedLengths(field: unknown, maxFrameBytes: number, ringBytes = 0): readonly number[] | null {
   if (!Array.isArray(field)) return null;
-  for (const length of field) if (!Number.isInteger(length) || length < 0 || length > maxFrameBytes) return null;
+  for (const length of field) {
+    if (!Number.isInteger(length) || length > maxFrameBytes) return null;
+    if (length < 0 && -length > Math.min(maxFrameBytes, ringBytes)) return null;
+  }
   return field as number[];
 }
 

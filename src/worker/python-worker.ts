@@ -29,6 +29,7 @@ import { type ChunkSink, ChunkStream, type StreamOptions, streamWindow, withStop
 import { checkCall } from "./call-check.ts";
 import type { ResolvedWorkerOptions } from "./options.ts";
 import { type Deadlined, type PendingCall, PendingTable } from "./pending.ts";
+import { SharedRegion } from "./shared-ring.ts";
 import { StderrLines } from "./stderr-lines.ts";
 
 /** Per-call options. */
@@ -125,7 +126,8 @@ const BINARY_MINOR = 3;
 interface Incoming {
   readonly frame: Response | Chunk | StreamEnd;
   readonly lengths: readonly number[];
-  readonly parts: Uint8Array[];
+  /** Those from the shared ring are in at once; the others (undefined until then) come as the frames that follow. */
+  readonly parts: (Uint8Array | undefined)[];
   /** What was wrong with an attachment that arrived: the frame's call fails with it once the last one is in. */
   problem: string | null;
 }
@@ -162,6 +164,9 @@ export class PythonWorker implements Worker {
   private watcher: ((state: WorkerState) => void) | null = null;
   private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0, cancels: 0 };
   private incoming: Incoming | null = null;
+  /** The rings shared with the process (sharedMemoryBytes, under Bun): made before the spawn, used once its hello says it mapped them. */
+  private shared: SharedRegion | null = null;
+  private sharing = false;
 
   private constructor(private readonly options: ResolvedWorkerOptions) {
     this.id = options.id;
@@ -344,19 +349,25 @@ export class PythonWorker implements Worker {
     const id = this.nextId++;
     let frame: Uint8Array;
     let attached: Uint8Array[] | null = null;
+    let parts: Uint8Array[] = [];
     try {
       const request: { id: number; command: string; args: unknown; deadline_ms: number; session?: string; window?: number; attachments?: number[] } = {
         id, command, args: args ?? null, deadline_ms: timeoutMs,
       };
       if (session !== undefined) request.session = session;
       if (sink !== undefined) request.window = sink.window;
+      let inRing: boolean[] = [];
       if (binary) {
         const bytes: Uint8Array[] = [];
         request.args = withPlaceholders(args.args, bytes);
-        request.attachments = bytes.map((b) => b.length);
-        attached = attachmentFrames(bytes, this.options.maxFrameBytes);
+        inRing = this.sharing ? this.shared!.plan(bytes.map((b) => b.length)) : [];
+        request.attachments = bytes.map((b, i) => (inRing[i] ? -b.length : b.length));
+        attached = attachmentFrames(bytes, this.options.maxFrameBytes, inRing);
+        parts = bytes;
       }
       frame = encodeFrame(JSON.stringify(request), this.options.maxFrameBytes);
+      // Only now that nothing can fail: into the ring, before the frame that announces them is written.
+      if (inRing.includes(true)) this.shared!.write(parts, inRing);
     } catch (e) {
       return Promise.reject(
         e instanceof ProtocolError
@@ -396,14 +407,20 @@ export class PythonWorker implements Worker {
         PYTHONPATH: [packageDir, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(delimiter),
         PYTHONUNBUFFERED: "1",
       });
+      this.shared = o.sharedMemoryBytes === 0 ? null : SharedRegion.create(o.sharedMemoryBytes);
       this.proc = await spawnChild({
-        argv: [python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--concurrency", String(o.concurrency), "--max-frame-bytes", String(o.maxFrameBytes), "--host-minor", String(PROTOCOL_MINOR)],
+        argv: [
+          python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--concurrency", String(o.concurrency),
+          "--max-frame-bytes", String(o.maxFrameBytes), "--host-minor", String(PROTOCOL_MINOR),
+          ...(this.shared === null ? [] : ["--shared-memory", this.shared.path, "--shared-ring-bytes", String(this.shared.capacity)]),
+        ],
         env,
         cwd: o.cwd,
         onStdout: (chunk) => this.onStdout(chunk),
         onStderr: (chunk) => this.stderr.push(chunk),
       });
     } catch (e) {
+      this.shared?.unlink();
       const detail = e instanceof SpawnFailure ? e.detail : String(e);
       this.dispatch({ type: "spawn.failed", detail, now: Date.now() });
       this.exitInfo = { exitCode: null, signal: null };
@@ -474,27 +491,29 @@ export class PythonWorker implements Worker {
 
   private onMessage(frame: Response | Chunk | StreamEnd): void {
     if (!("attachments" in frame)) return this.onFrame(frame);
-    const lengths = announcedLengths(frame.attachments, this.options.maxFrameBytes);
+    const lengths = announcedLengths(frame.attachments, this.options.maxFrameBytes, this.sharing ? this.shared!.capacity : 0);
     // Without lengths the frames that follow cannot be told apart: the stream is broken.
     if (lengths === null) throw new ProtocolError({ reason: "invalid_message", detail: `"attachments" must be a list of frame lengths, received ${JSON.stringify(frame.attachments).slice(0, 80)}` });
-    this.incoming = { frame, lengths, parts: [], problem: null };
-    if (lengths.length === 0) this.attached(this.incoming);
+    // In frame order, as the worker put them: the ring's next pieces.
+    const parts = lengths.map((length) => (length < 0 ? this.shared!.take(-length) : undefined));
+    this.incoming = { frame, lengths, parts, problem: null };
+    if (!parts.includes(undefined)) this.attached(this.incoming);
   }
 
   /** One raw attachment of the frame before it. Each is a frame of its own: one of the wrong length fails its call alone, the stream is intact. */
   private onAttachment(payload: Uint8Array, owned: boolean): void {
     const incoming = this.incoming!;
-    const i = incoming.parts.length;
+    const i = incoming.parts.indexOf(undefined);
     const announced = incoming.lengths[i]!;
     if (payload.length !== announced) {
       incoming.problem ??= `attachment ${i} of the frame for call ${incoming.frame.id} is ${payload.length} bytes, the frame announced ${announced}`;
-      incoming.parts.push(NO_BYTES);
+      incoming.parts[i] = NO_BYTES;
     } else {
       // A view into the runtime's read buffer is valid only during this call: kept, it is copied (into a
       // plain Uint8Array: a Node Buffer's slice() would be another view).
-      incoming.parts.push(owned ? payload : new Uint8Array(payload));
+      incoming.parts[i] = owned ? payload : new Uint8Array(payload);
     }
-    if (incoming.parts.length === incoming.lengths.length) this.attached(incoming);
+    if (!incoming.parts.includes(undefined)) this.attached(incoming);
   }
 
   /** Every attachment of a frame is in: its placeholders become the bytes, and the frame goes on as any other. */
@@ -504,9 +523,10 @@ export class PythonWorker implements Worker {
     let problem = incoming.problem;
     if (problem === null) {
       try {
-        if ("result" in frame) frame.result = fillPlaceholders(frame.result, incoming.parts);
-        if ("chunk" in frame) frame.chunk = fillPlaceholders(frame.chunk, incoming.parts);
-        if ("error" in frame) frame.error = fillPlaceholders(frame.error, incoming.parts);
+        const parts = incoming.parts as Uint8Array[];
+        if ("result" in frame) frame.result = fillPlaceholders(frame.result, parts);
+        if ("chunk" in frame) frame.chunk = fillPlaceholders(frame.chunk, parts);
+        if ("error" in frame) frame.error = fillPlaceholders(frame.error, parts);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         problem = e.detail;
@@ -570,6 +590,10 @@ export class PythonWorker implements Worker {
   private onResponse(response: Response): void {
     if (this.state === "handshaking") {
       this.hello = parseHello(response);
+      // Mapped by both now (or never by the worker): the file itself is not needed any more.
+      this.shared?.unlink();
+      this.sharing = this.shared !== null && this.hello.shared_memory === true;
+      if (!this.sharing) this.shared = null;
       this.dispatch({ type: "hello.received", now: Date.now() });
       return;
     }
@@ -642,6 +666,9 @@ export class PythonWorker implements Worker {
 
   private onExit(info: ExitInfo): void {
     this.exitInfo = info;
+    // Gone before its hello: the file is still there.
+    this.shared?.unlink();
+    this.sharing = false;
     const stderrTail = this.stderr.tail();
     this.cancelling.takeAll();
     for (const call of this.pending.takeAll()) {

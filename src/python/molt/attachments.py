@@ -3,12 +3,16 @@
 A message that carries bytes lists their lengths in ``"attachments"`` and
 names each in its args, result or chunk with a placeholder
 ``{"$molt.bytes": i}``; the bytes follow as raw frames, in order, right
-after the JSON frame. Nothing is base64-encoded.
+after the JSON frame. Nothing is base64-encoded. With shared memory
+(molt/shared_ring.py) a large one is announced as ``-n`` and goes into the
+worker's ring instead of the pipe.
 """
 
 import json
 import struct
 import threading
+
+from .shared_ring import RingPiece
 
 BYTES_KEY = "$molt.bytes"
 _HEADER = struct.Struct(">I")
@@ -48,8 +52,11 @@ def frozen(value):
     return bytes(value)
 
 
-def encode_binary(message):
-    """``(JSON payload, [bytes...])``: the message's bytes, bytearrays and memoryviews replaced by placeholders."""
+def encode_binary(message, shared=None):
+    """``(JSON payload, [bytes...])``: the message's bytes, bytearrays and memoryviews replaced by placeholders.
+
+    With a shared region, each attachment it ``fits`` is announced as ``-n`` (in the ring).
+    """
     _found.list = found = []
     try:
         payload = _encode(message).encode()
@@ -57,17 +64,23 @@ def encode_binary(message):
         _found.list = None
     if found:
         # The lengths go last, into the object just encoded: the encoder found the bytes only as it went.
-        lengths = ",".join(str(len(part)) for part in found)
+        lengths = ",".join(str(-len(part) if shared is not None and shared.fits(len(part)) else len(part)) for part in found)
         payload = b'%s,"attachments":[%s]}' % (payload[:-1], lengths.encode())
     return payload, found
 
 
-def framed(payload, attachments):
-    """The pieces to write for a JSON payload and its attachments: each attachment a frame of its own, not copied."""
-    pieces = [_HEADER.pack(len(payload)) + payload]
+def framed(payload, attachments, shared=None):
+    """The pieces to write for a JSON payload and its attachments: each attachment a frame of its own, not copied.
+
+    An attachment for the ring comes first, as a RingPiece: the writer copies it there before the
+    frame that announces it is written.
+    """
+    ringed = [] if shared is None else [RingPiece(part) for part in attachments if shared.fits(len(part))]
+    pieces = [*ringed, _HEADER.pack(len(payload)) + payload]
     for part in attachments:
-        pieces.append(_HEADER.pack(len(part)))
-        pieces.append(part)
+        if shared is None or not shared.fits(len(part)):
+            pieces.append(_HEADER.pack(len(part)))
+            pieces.append(part)
     return tuple(pieces)
 
 

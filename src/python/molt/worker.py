@@ -26,6 +26,7 @@ from .context import Context, enter, run_in
 from .framing import DEFAULT_MAX_FRAME_BYTES, Deframer, Oversize, encode_frame, id_from_prefix
 from .loader import HandlerLoadError, load_handler
 from .registry import all_commands, lookup
+from .shared_ring import RingPiece, SharedRegion
 
 EXIT_ORPHANED = 71
 _READ_SIZE = 1 << 20
@@ -55,6 +56,8 @@ class Writer:
         self._lock = threading.Lock()
         self._pending = []
         self._writing = False
+        # The shared region a RingPiece goes into, when the host made one.
+        self.shared = None
 
     def send(self, frames):
         with self._lock:
@@ -75,6 +78,14 @@ class Writer:
                 pieces, self._pending = self._pending, []
             small = []
             for piece in pieces:
+                if type(piece) is RingPiece:
+                    # The frames before it first: the host frees room in the ring as it reads them, and put() may wait for that.
+                    if small:
+                        self._write(b"".join(small))
+                        small = []
+                    # Before the frame that announces it: the host takes it when it reads that frame.
+                    self.shared.put(piece.data)
+                    continue
                 if len(piece) < _JOIN_BELOW:
                     small.append(piece)
                     continue
@@ -111,21 +122,41 @@ class Incoming:
 
     __slots__ = ("request", "received", "lengths", "parts", "problem")
 
-    def __init__(self, request, received):
+    def __init__(self, request, received, shared):
         self.request = request
         self.received = received
         self.lengths = request["attachments"]
-        self.parts = []
         # (error type, message) for the first attachment that did not arrive as announced.
         self.problem = None
+        # Those in the host's ring are taken now, in frame order; the others come as the frames that follow (None until then).
+        self.parts = []
+        for i, announced in enumerate(self.lengths):
+            if type(announced) is not int or announced >= 0:
+                self.parts.append(None)
+            elif shared is not None and -announced <= shared.capacity:
+                self.parts.append(shared.take(-announced))
+            else:
+                self.problem = self.problem or ("InvalidRequest", f"attachment {i} is announced in shared memory ({announced}), "
+                                                + ("which this worker has not mapped" if shared is None else f"longer than its ring of {shared.capacity} bytes"))
+                self.parts.append(b"")
+
+    def next_missing(self):
+        """The index of the next attachment to come as a frame, or None when all are in."""
+        for i, part in enumerate(self.parts):
+            if part is None:
+                return i
+        return None
 
 
 class Server:
     """Turns request frames into response frames."""
 
-    def __init__(self, writer, max_frame_bytes, threads, concurrency=64, host_minor=0):
+    def __init__(self, writer, max_frame_bytes, threads, concurrency=64, host_minor=0, shared=None):
         self.writer = writer
         self.max_frame_bytes = max_frame_bytes
+        # The shared rings the host made, mapped (None: everything goes through the pipes).
+        self.shared = shared
+        writer.shared = shared
         # Bytes in results travel as attachments only to a host that said it reads them.
         self.binary = host_minor >= _BINARY_MINOR
         # A request and its attachments may come in different reads: what it still waits for.
@@ -170,14 +201,18 @@ class Server:
             lengths = request["attachments"]
             # Not a list: nothing is taken as its attachments, and check_request refuses it.
             if type(lengths) is list and lengths:
-                self.incoming = Incoming(request, received)
+                incoming = Incoming(request, received, self.shared)
+                if incoming.next_missing() is None:
+                    self.finish(incoming, out)
+                else:
+                    self.incoming = incoming
                 return
         self.dispatch(request, received, out, ())
 
     def attach(self, item, out):
         """One raw attachment of the request before it: each is a frame of its own, so a bad one fails that request alone."""
         incoming = self.incoming
-        i = len(incoming.parts)
+        i = incoming.next_missing()
         announced = incoming.lengths[i]
         if isinstance(item, Oversize):
             incoming.problem = incoming.problem or (
@@ -187,10 +222,14 @@ class Server:
             incoming.problem = incoming.problem or (
                 "InvalidRequest", f"attachment {i} is {len(item)} bytes, the request announced {announced!r}")
             item = b""
-        incoming.parts.append(item)
-        if len(incoming.parts) < len(incoming.lengths):
+        incoming.parts[i] = item
+        if incoming.next_missing() is not None:
             return
         self.incoming = None
+        self.finish(incoming, out)
+
+    def finish(self, incoming, out):
+        """A request whose attachments are all in: answered, or refused for the first that was wrong."""
         if incoming.problem is not None:
             out.append(error_frame(request_id(incoming.request), *incoming.problem))
             return
@@ -387,7 +426,7 @@ class Server:
         attachments = None
         try:
             if self.binary:
-                payload, attachments = encode_binary(message)
+                payload, attachments = encode_binary(message, self.shared)
             else:
                 payload = _dumps(message).encode()
         except (TypeError, ValueError, OverflowError) as e:
@@ -415,7 +454,7 @@ class Server:
                 self.counters.failed += 1
                 return error_frame(rid, "FrameTooLarge",
                                    f"{what} of {name!r} holds bytes {i} of {len(part)} bytes, over the maximum frame size of {self.max_frame_bytes} bytes"), False
-        return framed(payload, attachments), True
+        return framed(payload, attachments, self.shared), True
 
 
 _END = object()
@@ -549,6 +588,9 @@ def parse_args(argv):
     parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES, help="largest frame accepted or sent")
     parser.add_argument("--host-minor", type=int, default=0,
                         help="the host's protocol minor: from 3, bytes in results are sent as binary attachments (default 0)")
+    parser.add_argument("--shared-memory", default=None,
+                        help="a file of two rings the host made: large attachments go through it (the hello says whether it was mapped)")
+    parser.add_argument("--shared-ring-bytes", type=int, default=0, help="the size of each ring in --shared-memory")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be a positive integer, received {args.threads}")
@@ -558,6 +600,8 @@ def parse_args(argv):
         parser.error(f"--max-frame-bytes must be at least 64, received {args.max_frame_bytes}")
     if args.host_minor < 0:
         parser.error(f"--host-minor must be a non-negative integer, received {args.host_minor}")
+    if args.shared_memory is not None and args.shared_ring_bytes < 1:
+        parser.error(f"--shared-ring-bytes must be a positive integer with --shared-memory, received {args.shared_ring_bytes}")
     return args
 
 
@@ -568,7 +612,8 @@ def main(argv=None):
     watch_parent()
     global writer
     writer = Writer(reserve_stdout())
-    server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency, args.host_minor)
+    shared = None if args.shared_memory is None else SharedRegion.open(args.shared_memory, args.shared_ring_bytes)
+    server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency, args.host_minor, shared)
     builtins.install(server.counters, args.handler)
     try:
         load_handler(args.handler)
@@ -586,6 +631,8 @@ def main(argv=None):
         "concurrency": args.concurrency,
         "commands": sorted(c.name for c in all_commands()),
     }
+    if args.shared_memory is not None:
+        hello["shared_memory"] = shared is not None
     writer.send((encode_frame(_dumps({"id": 0, "ok": True, "result": hello}).encode()),))
     serve(0, server)
     return 0

@@ -1,0 +1,95 @@
+"""The worker's side of the shared rings (src/worker/shared-ring.ts has the layout and the rule).
+
+An attachment announced as ``-n`` is the next n bytes of a ring: the host's ring for a request,
+the worker's for a result. Both sides place a piece at the same position by the same rule, and
+take pieces in the order of the frames that announce them.
+"""
+
+import mmap
+import os
+import struct
+import threading
+import time
+
+_HEADER_BYTES = 64
+_TO_WORKER_READ = 0
+_FROM_WORKER_READ = 8
+_POSITION = struct.Struct("<Q")
+# Attachments shorter than this go through the pipe (the host's SHARED_FROM_BYTES).
+SHARED_FROM_BYTES = 64 * 1024
+# How long the writer sleeps between looks at how far the host has read, when its ring is full.
+_ROOM_POLL_S = 0.0002
+
+
+def placed(at, length, capacity):
+    """Where the next piece of ``length`` bytes starts from position ``at``."""
+    offset = at % capacity
+    return at + (capacity - offset) if offset + length > capacity else at
+
+
+def room(start, written, length, read_to, capacity):
+    """Whether the piece may be written: it ends before the first unread byte comes round, or nothing is unread."""
+    return read_to == written or start + length <= read_to + capacity
+
+
+class RingPiece:
+    """Bytes of a result that go into the worker's ring: copied there by the writer, in frame order."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
+class SharedRegion:
+    """The file the host made, mapped; ``open`` returns None when it cannot be (the pipes carry all)."""
+
+    def __init__(self, mm, capacity):
+        self._mm = mm
+        self.capacity = capacity
+        self._read = 0
+        self._written = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def open(path, capacity):
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return None
+        try:
+            if os.fstat(fd).st_size != _HEADER_BYTES + 2 * capacity:
+                return None
+            return SharedRegion(mmap.mmap(fd, _HEADER_BYTES + 2 * capacity), capacity)
+        except (OSError, ValueError):
+            return None
+        finally:
+            os.close(fd)
+
+    def fits(self, length):
+        """Whether a result's bytes of this length go into the ring (else through the pipe)."""
+        return SHARED_FROM_BYTES <= length <= self.capacity
+
+    def take(self, length):
+        """The next ``length`` bytes of the host's ring, as bytes; the room is the host's again."""
+        start = placed(self._read, length, self.capacity)
+        offset = _HEADER_BYTES + start % self.capacity
+        data = self._mm[offset:offset + length]
+        self._read = start + length
+        _POSITION.pack_into(self._mm, _TO_WORKER_READ, self._read)
+        return data
+
+    def put(self, data):
+        """Copy ``data`` into the worker's ring, waiting while the host has not read enough of it.
+
+        It frees room by reading frames already written, which it always does: an orphaned worker
+        is ended by its parent watch, not left waiting here.
+        """
+        length = len(data)
+        with self._lock:
+            start = placed(self._written, length, self.capacity)
+            while not room(start, self._written, length, _POSITION.unpack_from(self._mm, _FROM_WORKER_READ)[0], self.capacity):
+                time.sleep(_ROOM_POLL_S)
+            offset = _HEADER_BYTES + self.capacity + start % self.capacity
+            self._mm[offset:offset + length] = data
+            self._written = start + length

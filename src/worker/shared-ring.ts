@@ -1,0 +1,169 @@
+/**
+ * Shared memory for large attachments (Bun): one file mapped by the host and
+ * its worker, holding two rings, one each way. An attachment in a ring is
+ * announced in its frame's `"attachments"` as a negative length (`-n`: n
+ * bytes in the ring) and sent through no pipe. The bytes cross the boundary
+ * with one copy in and one copy out: no read per 64 KiB, no promise per
+ * chunk, no pipe buffer (a 1 MiB echo: about half the time of the pipes).
+ *
+ * Each ring has one producer and one consumer. Neither says where a piece
+ * is: both place the next piece at the same position by the same rule (the
+ * producer's next position, or the start of the ring when the piece would
+ * not fit before its end), and both take pieces in the order of the frames
+ * that announce them. The consumer says how far it has read in the file's
+ * header, after copying, and the producer writes only where that leaves
+ * room; positions count bytes since the start and never go back.
+ *
+ * Layout: bytes 0-7 how far the worker has read the host's ring, 8-15 how
+ * far the host has read the worker's (unsigned little-endian), then the
+ * host's ring, then the worker's, `capacity` bytes each.
+ *
+ * @module
+ */
+import { closeSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const HEADER_BYTES = 64;
+const TO_WORKER_READ = 0;
+const FROM_WORKER_READ = 8;
+
+/** Attachments shorter than this go through the pipe: a pipe write of them costs less than the rings' bookkeeping. */
+export const SHARED_FROM_BYTES = 64 * 1024;
+
+/**
+ * Where the next piece of `length` bytes starts, from position `at` of a
+ * ring of `capacity` bytes: at `at`, or at the ring's next start when it
+ * would not fit before the end. The worker applies the same rule
+ * (molt/shared_ring.py).
+ *
+ * @example
+ * ```ts
+ * import { placed } from "./shared-ring.ts";
+ * console.log(placed(10, 4, 16), placed(14, 4, 16)); // 10 16
+ * ```
+ */
+export function placed(at: number, length: number, capacity: number): number {
+  const offset = at % capacity;
+  return offset + length > capacity ? at + (capacity - offset) : at;
+}
+
+/**
+ * Whether a piece placed at `start` (from writer position `written`) may be
+ * written while the reader is at `readTo`: it must end before the first
+ * unread byte comes round again, unless nothing is unread (the gap a piece
+ * skipped at the end of the ring is not data).
+ *
+ * @example
+ * ```ts
+ * import { room } from "./shared-ring.ts";
+ * console.log(room(16, 12, 4, 12, 16), room(16, 16, 10, 12, 16)); // true false
+ * ```
+ */
+export function room(start: number, written: number, length: number, readTo: number, capacity: number): boolean {
+  return readTo === written || start + length <= readTo + capacity;
+}
+
+interface BunMmap {
+  mmap(path: string, options: { shared: boolean }): Uint8Array;
+}
+
+/**
+ * A worker's shared rings. `create` returns null where there is no
+ * `Bun.mmap` (Deno, Node) or the file cannot be made: the pipes carry
+ * everything then.
+ *
+ * @example
+ * ```ts
+ * import { SharedRegion } from "./shared-ring.ts";
+ * const region = SharedRegion.create(1 << 20);
+ * console.log(region === null || region.path.includes("molt-shm-")); // true
+ * region?.unlink();
+ * ```
+ */
+export class SharedRegion {
+  private written = 0;
+  private read = 0;
+  private readonly view: DataView;
+  private unlinked = false;
+
+  private constructor(readonly path: string, readonly capacity: number, private readonly map: Uint8Array) {
+    this.view = new DataView(map.buffer, map.byteOffset, map.byteLength);
+  }
+
+  /** A new file of two rings of `capacity` bytes, mapped; null without Bun.mmap or when the file cannot be made. */
+  static create(capacity: number): SharedRegion | null {
+    const bun = (globalThis as { Bun?: Partial<BunMmap> }).Bun;
+    if (typeof bun?.mmap !== "function") return null;
+    // /dev/shm is memory: a file there is never written to a disk.
+    const dir = process.platform === "linux" ? "/dev/shm" : tmpdir();
+    const path = join(dir, `molt-shm-${process.pid}-${crypto.randomUUID()}`);
+    try {
+      const fd = openSync(path, "wx", 0o600);
+      try {
+        // Written, not just sized: a page of a sparse file that the full /dev/shm cannot back would kill the
+        // process that touches it (SIGBUS); a write says ENOSPC here instead, and the pipes carry everything.
+        const zeros = new Uint8Array(Math.min(1 << 20, HEADER_BYTES + 2 * capacity));
+        for (let left = HEADER_BYTES + 2 * capacity; left > 0;) left -= writeSync(fd, zeros, 0, Math.min(left, zeros.length));
+      } finally {
+        closeSync(fd);
+      }
+      return new SharedRegion(path, capacity, bun.mmap(path, { shared: true }));
+    } catch {
+      try {
+        unlinkSync(path);
+      } catch {
+        // Never made.
+      }
+      return null;
+    }
+  }
+
+  /** Remove the file: the mappings stay, and nothing is left behind once both processes are gone. */
+  unlink(): void {
+    if (this.unlinked) return;
+    this.unlinked = true;
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /**
+   * Which of the attachments of `lengths` go into the host's ring (those of
+   * at least SHARED_FROM_BYTES that fit now, in order); nothing is written:
+   * `write` copies them once the frame that announces them is made.
+   */
+  plan(lengths: readonly number[]): boolean[] {
+    const readTo = Number(this.view.getBigUint64(TO_WORKER_READ, true));
+    let at = this.written;
+    return lengths.map((length) => {
+      if (length < SHARED_FROM_BYTES || length > this.capacity) return false;
+      const start = placed(at, length, this.capacity);
+      if (!room(start, at, length, readTo, this.capacity)) return false;
+      at = start + length;
+      return true;
+    });
+  }
+
+  /** Copy the `parts` that `plan` put in the ring, in order. */
+  write(parts: readonly Uint8Array[], planned: readonly boolean[]): void {
+    for (const [i, bytes] of parts.entries()) {
+      if (!planned[i]) continue;
+      const start = placed(this.written, bytes.length, this.capacity);
+      this.map.set(bytes, HEADER_BYTES + (start % this.capacity));
+      this.written = start + bytes.length;
+    }
+  }
+
+  /** The next `length` bytes of the worker's ring, copied out; the room they took is the worker's again. */
+  take(length: number): Uint8Array {
+    const start = placed(this.read, length, this.capacity);
+    const from = HEADER_BYTES + this.capacity + (start % this.capacity);
+    const bytes = this.map.slice(from, from + length);
+    this.read = start + length;
+    this.view.setBigUint64(FROM_WORKER_READ, BigInt(this.read), true);
+    return bytes;
+  }
+}
