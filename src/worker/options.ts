@@ -59,8 +59,9 @@ export interface WorkerOptions {
    * Under Bun, the size of each of two rings of memory shared with the
    * process, one each way: bytes of at least 64 KiB in args and results go
    * through them instead of the pipes while they have room (a 1 MiB echo in
-   * about half the time). 0 turns them off; elsewhere (Deno, Node) they are
-   * never used. 64 KiB to 1 GiB, or 0. Default 0.
+   * about half the time). Their file, twice this size, is written at each
+   * start. 0 turns them off; elsewhere (Deno, Node) they are never used.
+   * 64 KiB to 1 GiB, or 0. Default 0.
    */
   readonly sharedMemoryBytes?: number;
   /** Lines of stderr kept for error messages. Default 20. */

@@ -666,8 +666,9 @@ export class PythonWorker implements Worker {
 
   private onExit(info: ExitInfo): void {
     this.exitInfo = info;
-    // Gone before its hello: the file is still there.
+    // Gone before its hello: the file is still there. The mapping goes with the last reference to it.
     this.shared?.unlink();
+    this.shared = null;
     this.sharing = false;
     const stderrTail = this.stderr.tail();
     this.cancelling.takeAll();

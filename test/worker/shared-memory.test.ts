@@ -7,9 +7,10 @@
  * is no Bun.mmap (this file under Node) the option changes nothing.
  */
 import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createPool, spawnWorker, type Worker } from "../../mod.ts";
-import { fixture, rejection } from "../helpers.ts";
+import { fixture, rejection, repoPath } from "../helpers.ts";
 import { quiet, withWorker } from "./helpers.ts";
 
 const canShare = typeof (globalThis as { Bun?: { mmap?: unknown } }).Bun?.mmap === "function";
@@ -58,6 +59,25 @@ describe("shared memory", () => {
       const again = await Promise.all(sent.map((bytes) => echo(w, bytes)));
       expect(again.map((bytes, i) => equalBytes(bytes, sent[i]!))).toEqual(sent.map(() => true));
     }));
+
+  test("several large values in one answer never wait for room that only their own frame would free", () =>
+    withWorker({ handler, ...quiet, sharedMemoryBytes: MiB, callTimeoutMs: 10_000 }, async (w) => {
+      // Two values that do not fit the ring together; then four that fit only without the gap skipped at its end.
+      const first = [pattern(700 * KiB, 1), pattern(700 * KiB, 2)];
+      const got = await w.call<{ list: Uint8Array[] }>("echo", { list: first });
+      expect(got.list.map((b, i) => equalBytes(b, first[i]!))).toEqual([true, true]);
+      const lone = pattern(700 * KiB, 3);
+      expect(equalBytes(await echo(w, lone), lone)).toBe(true);
+      const four = [250, 250, 250, 240].map((k, i) => pattern(k * KiB, 10 + i));
+      const back = await w.call<{ list: Uint8Array[] }>("echo", { list: four });
+      expect(back.list.map((b, i) => equalBytes(b, four[i]!))).toEqual([true, true, true, true]);
+      expect(await w.call("echo", { ok: 1 })).toEqual({ ok: 1 });
+    }));
+
+  test("what the worker chooses to put in its ring always finds room, simulated from any position (test/python/shared_ring_test.py)", () => {
+    const proc = spawnSync("python3", [repoPath("test/python/shared_ring_test.py")]);
+    expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
+  });
 
   test("a stream's chunks and a pool's calls carry their bytes through the rings; 10 MB fits a ring of 16 MiB", async () => {
     await withWorker({ handler, ...quiet, sharedMemoryBytes: 16 * MiB }, async (w) => {

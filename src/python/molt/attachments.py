@@ -53,32 +53,33 @@ def frozen(value):
 
 
 def encode_binary(message, shared=None):
-    """``(JSON payload, [bytes...])``: the message's bytes, bytearrays and memoryviews replaced by placeholders.
+    """``(JSON payload, [bytes...], [in the ring?...])``: the message's bytes, bytearrays and memoryviews replaced by placeholders.
 
-    With a shared region, each attachment it ``fits`` is announced as ``-n`` (in the ring).
+    With a shared region, each attachment it chooses is announced as ``-n`` (in the ring).
     """
     _found.list = found = []
     try:
         payload = _encode(message).encode()
     finally:
         _found.list = None
+    ringed = [False] * len(found) if shared is None else shared.choose([len(part) for part in found])
     if found:
         # The lengths go last, into the object just encoded: the encoder found the bytes only as it went.
-        lengths = ",".join(str(-len(part) if shared is not None and shared.fits(len(part)) else len(part)) for part in found)
+        lengths = ",".join(str(-len(part) if ring else len(part)) for part, ring in zip(found, ringed))
         payload = b'%s,"attachments":[%s]}' % (payload[:-1], lengths.encode())
-    return payload, found
+    return payload, found, ringed
 
 
-def framed(payload, attachments, shared=None):
+def framed(payload, attachments, ringed):
     """The pieces to write for a JSON payload and its attachments: each attachment a frame of its own, not copied.
 
     An attachment for the ring comes first, as a RingPiece: the writer copies it there before the
     frame that announces it is written.
     """
-    ringed = [] if shared is None else [RingPiece(part) for part in attachments if shared.fits(len(part))]
-    pieces = [*ringed, _HEADER.pack(len(payload)) + payload]
-    for part in attachments:
-        if shared is None or not shared.fits(len(part)):
+    pieces = [RingPiece(part) for part, ring in zip(attachments, ringed) if ring]
+    pieces.append(_HEADER.pack(len(payload)) + payload)
+    for part, ring in zip(attachments, ringed):
+        if not ring:
             pieces.append(_HEADER.pack(len(part)))
             pieces.append(part)
     return tuple(pieces)

@@ -60,15 +60,35 @@ class SharedRegion:
         try:
             if os.fstat(fd).st_size != _HEADER_BYTES + 2 * capacity:
                 return None
-            return SharedRegion(mmap.mmap(fd, _HEADER_BYTES + 2 * capacity), capacity)
+            region = SharedRegion(mmap.mmap(fd, _HEADER_BYTES + 2 * capacity), capacity)
         except (OSError, ValueError):
             return None
         finally:
             os.close(fd)
+        # Mapped: the file is not needed any more, and a host that dies before the hello leaves none behind.
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return region
 
-    def fits(self, length):
-        """Whether a result's bytes of this length go into the ring (else through the pipe)."""
-        return SHARED_FROM_BYTES <= length <= self.capacity
+    def choose(self, lengths):
+        """Which of one message's attachments go into the ring (the rest through the pipe).
+
+        The host frees room only as it reads the frame that announces them, which is written after
+        all of them: together they must fit however full the ring is when they come. One alone fits
+        once the ring is empty; several do when they add up to half the ring at most, since each gap
+        skipped at the ring's end is shorter than the piece after it.
+        """
+        eligible = [SHARED_FROM_BYTES <= n <= self.capacity for n in lengths]
+        if sum(eligible) <= 1:
+            return eligible
+        chosen, total = [], 0
+        for n, ok in zip(lengths, eligible):
+            ok = ok and total + n <= self.capacity // 2
+            total += n if ok else 0
+            chosen.append(ok)
+        return chosen
 
     def take(self, length):
         """The next ``length`` bytes of the host's ring, as bytes; the room is the host's again."""

@@ -426,7 +426,7 @@ class Server:
         attachments = None
         try:
             if self.binary:
-                payload, attachments = encode_binary(message, self.shared)
+                payload, attachments, ringed = encode_binary(message, self.shared)
             else:
                 payload = _dumps(message).encode()
         except (TypeError, ValueError, OverflowError) as e:
@@ -454,7 +454,7 @@ class Server:
                 self.counters.failed += 1
                 return error_frame(rid, "FrameTooLarge",
                                    f"{what} of {name!r} holds bytes {i} of {len(part)} bytes, over the maximum frame size of {self.max_frame_bytes} bytes"), False
-        return framed(payload, attachments, self.shared), True
+        return framed(payload, attachments, ringed), True
 
 
 _END = object()

@@ -1,0 +1,47 @@
+"""The worker's ring rules, simulated: what ``choose`` puts in the ring always finds room.
+
+A message's ring pieces are written before the frame that announces them, and the host frees room
+only as it reads that frame: so they must fit after everything before them has been read, from any
+position, gaps at the ring's end included. Run by test/worker/shared-memory.test.ts.
+"""
+
+import os
+import random
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "python"))
+
+from molt.shared_ring import SHARED_FROM_BYTES, SharedRegion, placed, room  # noqa: E402
+
+
+class Choose(unittest.TestCase):
+    def test_chosen_pieces_fit_once_the_ring_is_read_up_to_them(self):
+        rng = random.Random(5)
+        for trial in range(20_000):
+            capacity = rng.choice((64 * 1024, 1 << 20, 3 * (1 << 20) + 17))
+            region = SharedRegion(None, capacity)
+            lengths = [rng.choice((1, SHARED_FROM_BYTES - 1, SHARED_FROM_BYTES, capacity // 3, capacity // 2, capacity - 1, capacity, capacity + 1,
+                                   rng.randint(SHARED_FROM_BYTES, capacity)))
+                       for _ in range(rng.randint(1, 5))]
+            chosen = region.choose(lengths)
+            # Everything before the message read: the reader is where the writer is.
+            written = read_to = rng.randint(0, 10 * capacity)
+            for length, ring in zip(lengths, chosen):
+                if not ring:
+                    continue
+                self.assertGreaterEqual(length, SHARED_FROM_BYTES)
+                start = placed(written, length, capacity)
+                self.assertTrue(room(start, written, length, read_to, capacity), f"trial {trial}: {lengths} {chosen} at {written}")
+                written = start + length
+
+    def test_a_lone_piece_up_to_the_ring_goes_in_it_and_several_share_half(self):
+        region = SharedRegion(None, 1 << 20)
+        self.assertEqual(region.choose([1 << 20]), [True])
+        self.assertEqual(region.choose([(1 << 20) + 1, 100]), [False, False])
+        self.assertEqual(region.choose([700_000, 700_000]), [False, False])
+        self.assertEqual(region.choose([300_000, 200_000, 100_000]), [True, True, False])
+
+
+if __name__ == "__main__":
+    unittest.main()
