@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { Readable, type Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -10,15 +10,8 @@ export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtur
 /** Absolute path from the repository root. */
 export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
-/** True while `pid` is a live process (a zombie counts as gone). */
-export function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+/** True while `pid` is a live process (a zombie counts as gone): molt's own check. */
+export { isRunning as pidAlive } from "../src/process/proc-stat.ts";
 
 /** Poll `check` every 10 ms until it is true or `ms` pass; returns its last value. */
 export async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
