@@ -90,7 +90,9 @@ describe('strategy "enhanced" (V2): dispatch, affinity, queue', () => {
     const busy = pool.execute("pid", { sleep: 0.3 });
     const short = await rejection(pool.execute("echo", 1, { timeoutMs: 30 }));
     expect(short._tag).toBe("QueueTimeoutError");
-    expect(short.limitMs).toBe(30);
+    // What was left of its 30 ms when it was queued, not the pool's queueTimeoutMs (5 s): 30 when nothing came
+    // between the call and the queue, 22 once with the suite beside two busy loops.
+    expect(short.limitMs).toBeLessThanOrEqual(30);
     const controller = new AbortController();
     const aborted = pool.execute("echo", 1, { signal: controller.signal });
     controller.abort();
