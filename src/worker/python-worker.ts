@@ -356,18 +356,19 @@ export class PythonWorker implements Worker {
       };
       if (session !== undefined) request.session = session;
       if (sink !== undefined) request.window = sink.window;
-      let inRing: boolean[] = [];
+      // Null for a call without bytes, and for a worker without rings: nothing is allocated for them.
+      let inRing: boolean[] | null = null;
       if (binary) {
         const bytes: Uint8Array[] = [];
         request.args = withPlaceholders(args.args, bytes);
-        inRing = this.sharing ? this.shared!.plan(bytes.map((b) => b.length)) : [];
-        request.attachments = bytes.map((b, i) => (inRing[i] ? -b.length : b.length));
-        attached = attachmentFrames(bytes, this.options.maxFrameBytes, inRing);
+        inRing = this.sharing ? this.shared!.plan(bytes.map((b) => b.length)) : null;
+        request.attachments = bytes.map((b, i) => (inRing?.[i] ? -b.length : b.length));
+        attached = attachmentFrames(bytes, this.options.maxFrameBytes, inRing ?? undefined);
         parts = bytes;
       }
       frame = encodeFrame(JSON.stringify(request), this.options.maxFrameBytes);
       // Only now that nothing can fail: into the ring, before the frame that announces them is written.
-      if (inRing.includes(true)) this.shared!.write(parts, inRing);
+      if (inRing?.includes(true)) this.shared!.write(parts, inRing);
     } catch (e) {
       return Promise.reject(
         e instanceof ProtocolError

@@ -105,9 +105,14 @@ describe("shared memory", () => {
       expect(equalBytes(await echo(w, fits), fits)).toBe(true);
     }));
 
-  test.if(process.platform === "linux")("a worker that never says hello leaves no ring file behind", async () => {
-    const e = await rejection(spawnWorker({ handler: fixture("import_error_handler.py"), ...quiet, sharedMemoryBytes: MiB }));
-    expect(e._tag).toBe("WorkerStartError");
+  test.if(process.platform === "linux")("a worker that never says hello leaves no ring file behind, whether it mapped the ring or died first", async () => {
+    // Mapped, then failed on its handler: the worker removed the file.
+    const failed = await rejection(spawnWorker({ handler: fixture("import_error_handler.py"), ...quiet, sharedMemoryBytes: MiB }));
+    expect(failed._tag).toBe("WorkerStartError");
+    expect(leftovers()).toEqual([]);
+    // Dead before any module ran: only the host can remove it, once the process has exited.
+    const dead = await rejection(spawnWorker({ handler, ...quiet, sharedMemoryBytes: MiB, env: { PYTHONPATH: fixture("exit_at_start") } }));
+    expect(dead._tag).toBe("WorkerStartError");
     expect(leftovers()).toEqual([]);
   });
 
