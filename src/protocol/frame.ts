@@ -6,6 +6,7 @@
  * @module
  */
 import { ProtocolError } from "../errors.ts";
+import { unfilledBytes } from "./unfilled-bytes.ts";
 
 /**
  * The default largest frame either side accepts: 64 MiB.
@@ -150,7 +151,7 @@ export class Deframer {
         onFrame(chunk.subarray(off, off + length), false);
         off += length;
       } else {
-        this.body = new Uint8Array(length);
+        this.body = unfilledBytes(length);
       }
     }
   }

@@ -24,6 +24,7 @@ import { resolvePython } from "../process/python.ts";
 import { pythonPackageDir } from "../process/python-package.ts";
 import { announcedLengths, attachmentFrames, BinaryArgs, fillPlaceholders, withPlaceholders } from "../protocol/attachments.ts";
 import { Deframer, encodeFrame } from "../protocol/frame.ts";
+import { ownedCopy } from "../protocol/unfilled-bytes.ts";
 import { type Chunk, type Hello, parseFrame, parseHello, PROTOCOL_MINOR, type Response, type StreamEnd } from "../protocol/messages.ts";
 import { type ChunkSink, ChunkStream, type StreamOptions, streamWindow, withStop } from "./chunk-stream.ts";
 import { checkCall } from "./call-check.ts";
@@ -512,7 +513,7 @@ export class PythonWorker implements Worker {
     } else {
       // A view into the runtime's read buffer is valid only during this call: kept, it is copied (into a
       // plain Uint8Array: a Node Buffer's slice() would be another view).
-      incoming.parts[i] = owned ? payload : new Uint8Array(payload);
+      incoming.parts[i] = owned ? payload : ownedCopy(payload);
     }
     if (!incoming.parts.includes(undefined)) this.attached(incoming);
   }

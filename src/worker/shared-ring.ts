@@ -23,6 +23,7 @@
 import { closeSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ownedCopy } from "../protocol/unfilled-bytes.ts";
 
 const HEADER_BYTES = 64;
 const TO_WORKER_READ = 0;
@@ -161,7 +162,7 @@ export class SharedRegion {
   take(length: number): Uint8Array {
     const start = placed(this.read, length, this.capacity);
     const from = HEADER_BYTES + this.capacity + (start % this.capacity);
-    const bytes = this.map.slice(from, from + length);
+    const bytes = ownedCopy(this.map.subarray(from, from + length));
     this.read = start + length;
     this.view.setBigUint64(FROM_WORKER_READ, BigInt(this.read), true);
     return bytes;
