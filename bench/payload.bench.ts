@@ -2,18 +2,23 @@
 // against as binary attachments (protocol minor 3). The JSON path is what a
 // caller did before: the bytes as a base64 string in the args, encoded
 // before the call and the echoed string decoded after it; the binary path
-// passes the Uint8Array itself and gets a Uint8Array back. Both call the
-// same `echo` command (test/fixtures/echo_handler.py), one call at a time,
-// for payloads of 1 KB, 100 KB, 1 MB and 10 MB, alternating in each round.
-// Beside them run the binary path with shared memory (a second worker with
-// sharedMemoryBytes of 16 MiB: the bytes cross in rings mapped by both
-// processes, under Bun; elsewhere it is the pipes again) and the floor
-// (bench/bytes-floor.ts): the same bytes echoed by a bare Python process
-// through the same kind of pipes, with no JSON and no checks. Prints MB/s of payload per round trip for each (median of the
-// rounds), the binary/JSON ratio (target: at least 10x at 1 MB) with pipes
-// and with shared memory, the floor's ratio to JSON (the most that any path
-// over these pipes reaches in this run) and binary against the floor, and
-// one JSON line.
+// passes the Uint8Array itself and gets a Uint8Array back, with the worker's
+// defaults (under Bun on Linux, bytes up to the 4 MiB of a ring cross in
+// memory shared with the process: sharedMemoryBytes). Beside them, the
+// binary path through the pipes alone (sharedMemoryBytes 0: what Deno and
+// Node always use) and the floor (bench/bytes-floor.ts): the same bytes
+// echoed by a bare Python process through the same kind of pipes, with no
+// JSON and no checks. All call the same `echo` command
+// (test/fixtures/echo_handler.py), one call at a time, for payloads of 1 KB,
+// 100 KB, 1 MB and 10 MB, alternating in each round.
+//
+// Prints MB/s of payload per round trip for each (median of the rounds),
+// the binary/JSON ratio (target: at least 10x at 1 MB), the pipes' and the
+// floor's ratios to JSON, the pipes against the floor, and the host's page
+// faults per call on each path, with what one costs on this machine: a
+// path that allocates fresh memory pays for each of its pages, and on a VM
+// that returns freed memory to its hypervisor that is most of the time of
+// a large payload. Then one JSON line.
 //
 //   npx bun run bench/payload.bench.ts [--rounds 3]
 //   npx deno run --allow-run --allow-read --allow-env bench/payload.bench.ts
@@ -35,7 +40,7 @@ const callsFor = (size: number): number => Math.min(2000, Math.max(4, Math.round
 const label = (size: number): string => (size >= MB ? `${size / MB} MB` : `${size / KB} KB`);
 
 const worker = await spawnWorker({ handler, heartbeatMs: 0, callTimeoutMs: 120_000 });
-const shared = await spawnWorker({ handler, heartbeatMs: 0, callTimeoutMs: 120_000, sharedMemoryBytes: 16 * MB });
+const piped = await spawnWorker({ handler, heartbeatMs: 0, callTimeoutMs: 120_000, sharedMemoryBytes: 0 });
 const floor = bytesFloor(await resolvePython("python3"));
 
 const paths = {
@@ -44,12 +49,26 @@ const paths = {
     return Buffer.from(echoed.data, "base64").length;
   },
   binary: async (bytes: Uint8Array): Promise<number> => (await worker.call<{ data: Uint8Array }>("echo", { data: bytes })).data.length,
-  shared: async (bytes: Uint8Array): Promise<number> => (await shared.call<{ data: Uint8Array }>("echo", { data: bytes })).data.length,
+  pipes: async (bytes: Uint8Array): Promise<number> => (await piped.call<{ data: Uint8Array }>("echo", { data: bytes })).data.length,
   floor: (bytes: Uint8Array): Promise<number> => floor.echo(bytes),
 };
 type Path = keyof typeof paths;
 
-const mbps: Record<string, Record<Path, number[]>> = Object.fromEntries(sizes.map((s) => [label(s), { json: [], binary: [], shared: [], floor: [] }]));
+const runs = (): Record<Path, number[]> => ({ json: [], binary: [], pipes: [], floor: [] });
+const mbps: Record<string, Record<Path, number[]>> = Object.fromEntries(sizes.map((s) => [label(s), runs()]));
+const faults: Record<string, Record<Path, number[]>> = Object.fromEntries(sizes.map((s) => [label(s), runs()]));
+// Minor page faults of this process so far (Bun, Node; NaN where the runtime does not say).
+const pageFaults = (): number => (process as { resourceUsage?: () => { minorPageFault: number } }).resourceUsage?.().minorPageFault ?? NaN;
+
+/** Microseconds per page fault of fresh memory here: 64 MiB allocated, then one byte written per 4 KiB page. */
+function faultCost(): number {
+  const before = pageFaults();
+  const t = performance.now();
+  const fresh = new Uint8Array(64 * MB);
+  for (let i = 0; i < fresh.length; i += 4096) fresh[i] = 1;
+  return ((performance.now() - t) * 1000) / (pageFaults() - before);
+}
+
 const payloads = new Map(sizes.map((size) => {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
@@ -61,41 +80,43 @@ for (const size of sizes) for (const path of Object.keys(paths) as Path[]) await
 
 for (let r = 0; r < rounds; r++) {
   for (const size of sizes) {
-    const order: Path[] = r % 2 === 0 ? ["json", "binary", "shared", "floor"] : ["floor", "shared", "binary", "json"];
+    const order: Path[] = r % 2 === 0 ? ["json", "binary", "pipes", "floor"] : ["floor", "pipes", "binary", "json"];
     for (const path of order) {
       const calls = callsFor(size);
       const bytes = payloads.get(size)!;
+      const f = pageFaults();
       const t = performance.now();
       for (let i = 0; i < calls; i++) {
         if ((await paths[path](bytes)) !== size) throw new Error(`${path} echoed the wrong length`);
       }
       mbps[label(size)]![path].push((size * calls) / 1e6 / ((performance.now() - t) / 1000));
+      faults[label(size)]![path].push((pageFaults() - f) / calls);
     }
   }
 }
+const microsPerFault = faultCost();
 await worker.stop();
-await shared.stop();
+await piped.stop();
 await floor.stop();
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 const rows = sizes.map((size) => {
   const m = mbps[label(size)]!;
-  const json = median(m.json);
-  const binary = median(m.binary);
-  const bare = median(m.floor);
-  const ringed = median(m.shared);
-  const round1 = (x: number): number => Math.round(x * 10) / 10;
+  const f = faults[label(size)]!;
+  const [json, binary, pipes, bare] = [median(m.json), median(m.binary), median(m.pipes), median(m.floor)];
   return {
     size: label(size),
     bytes: size,
     calls: callsFor(size),
     jsonMBps: round1(json),
     binaryMBps: round1(binary),
-    sharedMBps: round1(ringed),
+    pipesMBps: round1(pipes),
     floorMBps: round1(bare),
     ratio: round1(binary / json),
-    sharedRatio: round1(ringed / json),
+    pipesRatio: round1(pipes / json),
     floorRatio: round1(bare / json),
-    ofFloor: Math.round((binary / bare) * 100) / 100,
+    pipesOfFloor: Math.round((pipes / bare) * 100) / 100,
+    faultsPerCall: { json: Math.round(median(f.json)), binary: Math.round(median(f.binary)), pipes: Math.round(median(f.pipes)) },
   };
 });
 function runtimeName(): string {
@@ -108,15 +129,18 @@ const summary = {
   bench: "payload",
   rounds,
   runtime: runtimeName(),
+  microsPerPageFault: round1(microsPerFault),
   sizes: rows,
   targets: { ratioAt1MB: 10 },
 };
 console.log(`payload bench: bytes echoed by one worker, one call at a time, ${rounds} alternating rounds, medians (MB/s of payload per round trip)`);
-const heads = ["JSON (base64)", "binary", "shared", "floor", "ratio", "shared/JSON", "floor/JSON", "of floor"];
+const heads = ["JSON (base64)", "binary", "pipes", "floor", "ratio", "pipes/JSON", "floor/JSON", "pipes/floor", "faults J/B/P"];
 console.log(`${"size".padEnd(8)} ${heads.map((h) => h.padStart(13)).join(" ")}`);
 for (const row of rows) {
-  const cells = [row.jsonMBps, row.binaryMBps, row.sharedMBps, row.floorMBps].map((x) => x.toFixed(1));
-  const ratios = [row.ratio, row.sharedRatio, row.floorRatio].map((x) => `${x.toFixed(1)}x`);
-  console.log(`${row.size.padEnd(8)} ${[...cells, ...ratios, row.ofFloor.toFixed(2)].map((c) => c.padStart(13)).join(" ")}`);
+  const cells = [row.jsonMBps, row.binaryMBps, row.pipesMBps, row.floorMBps].map((x) => x.toFixed(1));
+  const ratios = [row.ratio, row.pipesRatio, row.floorRatio].map((x) => `${x.toFixed(1)}x`);
+  const f = row.faultsPerCall;
+  console.log(`${row.size.padEnd(8)} ${[...cells, ...ratios, row.pipesOfFloor.toFixed(2), `${f.json}/${f.binary}/${f.pipes}`].map((c) => c.padStart(13)).join(" ")}`);
 }
+console.log(`host page faults per call (JSON/binary/pipes) at ${round1(microsPerFault)} us each for fresh memory here`);
 console.log(JSON.stringify(summary));

@@ -194,7 +194,7 @@ export const Hello: Schema.Codec<Hello> = Schema.Struct({
   threads: Schema.Int,
   concurrency: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   commands: Schema.Array(Schema.String),
-  shared_memory: Schema.optionalKey(Schema.Boolean),
+  shared_memory: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
 });
 /** The first frame a worker writes: id 0, describing itself. */
 export type Hello = {
@@ -208,8 +208,8 @@ export type Hello = {
   /** Async calls the worker runs at once; absent from a minor-0 worker. */
   readonly concurrency?: number;
   readonly commands: readonly string[];
-  /** Whether it mapped the shared rings the host made (`sharedMemoryBytes`); absent when the host made none. */
-  readonly shared_memory?: boolean;
+  /** The descriptor of the shared rings it made (`sharedMemoryBytes`), for the host to map through /proc; absent when it made none. */
+  readonly shared_memory?: number;
 };
 
 const isResponse = Schema.is(Response);

@@ -165,9 +165,8 @@ export class PythonWorker implements Worker {
   private watcher: ((state: WorkerState) => void) | null = null;
   private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0, cancels: 0 };
   private incoming: Incoming | null = null;
-  /** The rings shared with the process (sharedMemoryBytes, under Bun): made before the spawn, used once its hello says it mapped them. */
+  /** The rings shared with the process (sharedMemoryBytes, under Bun): made by it, mapped once its hello names them. */
   private shared: SharedRegion | null = null;
-  private sharing = false;
 
   private constructor(private readonly options: ResolvedWorkerOptions) {
     this.id = options.id;
@@ -362,7 +361,7 @@ export class PythonWorker implements Worker {
       if (binary) {
         const bytes: Uint8Array[] = [];
         request.args = withPlaceholders(args.args, bytes);
-        inRing = this.sharing ? this.shared!.plan(bytes.map((b) => b.length)) : null;
+        inRing = this.shared?.plan(bytes.map((b) => b.length)) ?? null;
         request.attachments = bytes.map((b, i) => (inRing?.[i] ? -b.length : b.length));
         attached = attachmentFrames(bytes, this.options.maxFrameBytes, inRing ?? undefined);
         parts = bytes;
@@ -409,12 +408,11 @@ export class PythonWorker implements Worker {
         PYTHONPATH: [packageDir, o.env.PYTHONPATH ?? process.env.PYTHONPATH].filter(Boolean).join(delimiter),
         PYTHONUNBUFFERED: "1",
       });
-      this.shared = o.sharedMemoryBytes === 0 ? null : SharedRegion.create(o.sharedMemoryBytes);
       this.proc = await spawnChild({
         argv: [
           python, "-m", "molt.worker", "--handler", o.handler, "--threads", String(o.threads), "--concurrency", String(o.concurrency),
           "--max-frame-bytes", String(o.maxFrameBytes), "--host-minor", String(PROTOCOL_MINOR),
-          ...(this.shared === null ? [] : ["--shared-memory", this.shared.path, "--shared-ring-bytes", String(this.shared.capacity)]),
+          ...(o.sharedMemoryBytes > 0 && SharedRegion.supported ? ["--shared-ring-bytes", String(o.sharedMemoryBytes)] : []),
         ],
         env,
         cwd: o.cwd,
@@ -422,7 +420,6 @@ export class PythonWorker implements Worker {
         onStderr: (chunk) => this.stderr.push(chunk),
       });
     } catch (e) {
-      this.shared?.unlink();
       const detail = e instanceof SpawnFailure ? e.detail : String(e);
       this.dispatch({ type: "spawn.failed", detail, now: Date.now() });
       this.exitInfo = { exitCode: null, signal: null };
@@ -493,7 +490,7 @@ export class PythonWorker implements Worker {
 
   private onMessage(frame: Response | Chunk | StreamEnd): void {
     if (!("attachments" in frame)) return this.onFrame(frame);
-    const lengths = announcedLengths(frame.attachments, this.options.maxFrameBytes, this.sharing ? this.shared!.capacity : 0);
+    const lengths = announcedLengths(frame.attachments, this.options.maxFrameBytes, this.shared?.capacity ?? 0);
     // Without lengths the frames that follow cannot be told apart: the stream is broken.
     if (lengths === null) throw new ProtocolError({ reason: "invalid_message", detail: `"attachments" must be a list of frame lengths, received ${JSON.stringify(frame.attachments).slice(0, 80)}` });
     // In frame order, as the worker put them: the ring's next pieces.
@@ -592,10 +589,9 @@ export class PythonWorker implements Worker {
   private onResponse(response: Response): void {
     if (this.state === "handshaking") {
       this.hello = parseHello(response);
-      // Mapped by both now (or never by the worker): the file itself is not needed any more.
-      this.shared?.unlink();
-      this.sharing = this.shared !== null && this.hello.shared_memory === true;
-      if (!this.sharing) this.shared = null;
+      const fd = this.hello.shared_memory;
+      // Only memory of the process this host started (not the hello's pid, which any peer may write).
+      this.shared = fd === undefined || this.options.sharedMemoryBytes === 0 ? null : SharedRegion.attach(this.pid, fd, this.options.sharedMemoryBytes);
       this.dispatch({ type: "hello.received", now: Date.now() });
       return;
     }
@@ -668,10 +664,8 @@ export class PythonWorker implements Worker {
 
   private onExit(info: ExitInfo): void {
     this.exitInfo = info;
-    // Gone before its hello: the file is still there. The mapping goes with the last reference to it.
-    this.shared?.unlink();
+    // The mapping goes with the last reference to it; the memory, once both processes have let go.
     this.shared = null;
-    this.sharing = false;
     const stderrTail = this.stderr.tail();
     this.cancelling.takeAll();
     for (const call of this.pending.takeAll()) {

@@ -12,15 +12,23 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "python"))
 
-from molt.shared_ring import SHARED_FROM_BYTES, SharedRegion, placed, room  # noqa: E402
+from molt.shared_ring import _HOST_MAPPED, SHARED_FROM_BYTES, SharedRegion, placed, room  # noqa: E402
+
+
+def mapped(capacity):
+    """A region whose rings the host has mapped, as far as the worker can tell."""
+    region = SharedRegion.create(capacity)
+    region._mm[_HOST_MAPPED] = 1
+    return region
 
 
 class Choose(unittest.TestCase):
     def test_chosen_pieces_fit_once_the_ring_is_read_up_to_them(self):
         rng = random.Random(5)
+        regions = {capacity: mapped(capacity) for capacity in (64 * 1024, 1 << 20, 3 * (1 << 20) + 17)}
         for trial in range(20_000):
             capacity = rng.choice((64 * 1024, 1 << 20, 3 * (1 << 20) + 17))
-            region = SharedRegion(None, capacity)
+            region = regions[capacity]
             lengths = [rng.choice((1, SHARED_FROM_BYTES - 1, SHARED_FROM_BYTES, capacity // 3, capacity // 2, capacity - 1, capacity, capacity + 1,
                                    rng.randint(SHARED_FROM_BYTES, capacity)))
                        for _ in range(rng.randint(1, 5))]
@@ -36,11 +44,17 @@ class Choose(unittest.TestCase):
                 written = start + length
 
     def test_a_lone_piece_up_to_the_ring_goes_in_it_and_several_share_half(self):
-        region = SharedRegion(None, 1 << 20)
+        region = mapped(1 << 20)
         self.assertEqual(region.choose([1 << 20]), [True])
         self.assertEqual(region.choose([(1 << 20) + 1, 100]), [False, False])
         self.assertEqual(region.choose([700_000, 700_000]), [False, False])
         self.assertEqual(region.choose([300_000, 200_000, 100_000]), [True, True, False])
+
+    def test_nothing_goes_in_the_ring_before_the_host_has_mapped_it(self):
+        region = SharedRegion.create(1 << 20)
+        self.assertEqual(region.choose([100_000, 200_000]), [False, False])
+        region._mm[_HOST_MAPPED] = 1
+        self.assertEqual(region.choose([100_000, 200_000]), [True, True])
 
 
 if __name__ == "__main__":

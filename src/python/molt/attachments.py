@@ -62,7 +62,7 @@ def encode_binary(message, shared=None):
         payload = _encode(message).encode()
     finally:
         _found.list = None
-    ringed = [False] * len(found) if shared is None else shared.choose([len(part) for part in found])
+    ringed = shared.choose([len(part) for part in found]) if shared is not None and found else [False] * len(found)
     if found:
         # The lengths go last, into the object just encoded: the encoder found the bytes only as it went.
         lengths = ",".join(str(-len(part) if ring else len(part)) for part, ring in zip(found, ringed))

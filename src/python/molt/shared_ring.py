@@ -14,6 +14,11 @@ import time
 _HEADER_BYTES = 64
 _TO_WORKER_READ = 0
 _FROM_WORKER_READ = 8
+# Bytes 16-23: written by the worker, checked by the host before it writes anything (a file of the
+# right size and these bytes is the rings); byte 24: 1 once the host has mapped them.
+_MAGIC = 16
+MAGIC = b"molt-rng"
+_HOST_MAPPED = 24
 _POSITION = struct.Struct("<Q")
 # Attachments shorter than this go through the pipe (the host's SHARED_FROM_BYTES).
 SHARED_FROM_BYTES = 64 * 1024
@@ -42,35 +47,44 @@ class RingPiece:
 
 
 class SharedRegion:
-    """The file the host made, mapped; ``open`` returns None when it cannot be (the pipes carry all)."""
+    """The rings, in memory of this process's own (memfd) that the host maps through ``/proc/<pid>/fd/<fd>``.
 
-    def __init__(self, mm, capacity):
+    ``create`` returns None where there is no memfd (not Linux) or it cannot be made: the pipes carry
+    everything then. Nothing is made in /dev/shm or any other directory, so nothing is left behind,
+    and the pages are allocated only as the rings first reach them.
+    """
+
+    def __init__(self, mm, capacity, fd):
         self._mm = mm
         self.capacity = capacity
+        # Kept open for the worker's life: the host opens the memory through it, after the hello.
+        self.fd = fd
         self._read = 0
         self._written = 0
         self._lock = threading.Lock()
 
     @staticmethod
-    def open(path, capacity):
+    def create(capacity):
+        make = getattr(os, "memfd_create", None)
+        if make is None:
+            return None
+        size = _HEADER_BYTES + 2 * capacity
         try:
-            fd = os.open(path, os.O_RDWR)
+            fd = make("molt-rings", os.MFD_CLOEXEC)
         except OSError:
             return None
         try:
-            if os.fstat(fd).st_size != _HEADER_BYTES + 2 * capacity:
-                return None
-            region = SharedRegion(mmap.mmap(fd, _HEADER_BYTES + 2 * capacity), capacity)
+            os.ftruncate(fd, size)
+            mm = mmap.mmap(fd, size)
         except (OSError, ValueError):
-            return None
-        finally:
             os.close(fd)
-        # Mapped: the file is not needed any more, and a host that dies before the hello leaves none behind.
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        return region
+            return None
+        mm[_MAGIC:_MAGIC + len(MAGIC)] = MAGIC
+        return SharedRegion(mm, capacity, fd)
+
+    def host_mapped(self):
+        """Whether the host has mapped the rings (it says so in the header): until then, results take the pipes."""
+        return self._mm[_HOST_MAPPED] == 1
 
     def choose(self, lengths):
         """Which of one message's attachments go into the ring (the rest through the pipe).
@@ -80,6 +94,8 @@ class SharedRegion:
         once the ring is empty; several do when they add up to half the ring at most, since each gap
         skipped at the ring's end is shorter than the piece after it.
         """
+        if not self.host_mapped():
+            return [False] * len(lengths)
         eligible = [SHARED_FROM_BYTES <= n <= self.capacity for n in lengths]
         if sum(eligible) <= 1:
             return eligible

@@ -56,7 +56,7 @@ class Writer:
         self._lock = threading.Lock()
         self._pending = []
         self._writing = False
-        # The shared region a RingPiece goes into, when the host made one.
+        # The rings a RingPiece goes into, when this worker made them.
         self.shared = None
 
     def send(self, frames):
@@ -154,7 +154,7 @@ class Server:
     def __init__(self, writer, max_frame_bytes, threads, concurrency=64, host_minor=0, shared=None):
         self.writer = writer
         self.max_frame_bytes = max_frame_bytes
-        # The shared rings the host made, mapped (None: everything goes through the pipes).
+        # The rings this worker made for the host to map (None: everything goes through the pipes).
         self.shared = shared
         writer.shared = shared
         # Bytes in results travel as attachments only to a host that said it reads them.
@@ -588,9 +588,9 @@ def parse_args(argv):
     parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES, help="largest frame accepted or sent")
     parser.add_argument("--host-minor", type=int, default=0,
                         help="the host's protocol minor: from 3, bytes in results are sent as binary attachments (default 0)")
-    parser.add_argument("--shared-memory", default=None,
-                        help="a file of two rings the host made: large attachments go through it (the hello says whether it was mapped)")
-    parser.add_argument("--shared-ring-bytes", type=int, default=0, help="the size of each ring in --shared-memory")
+    parser.add_argument("--shared-ring-bytes", type=int, default=0,
+                        help="make two rings of this size in memory the host can map (a memfd its hello names): "
+                             "large attachments go through them (default 0: none)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be a positive integer, received {args.threads}")
@@ -600,8 +600,8 @@ def parse_args(argv):
         parser.error(f"--max-frame-bytes must be at least 64, received {args.max_frame_bytes}")
     if args.host_minor < 0:
         parser.error(f"--host-minor must be a non-negative integer, received {args.host_minor}")
-    if args.shared_memory is not None and args.shared_ring_bytes < 1:
-        parser.error(f"--shared-ring-bytes must be a positive integer with --shared-memory, received {args.shared_ring_bytes}")
+    if args.shared_ring_bytes < 0:
+        parser.error(f"--shared-ring-bytes must be a non-negative integer, received {args.shared_ring_bytes}")
     return args
 
 
@@ -612,7 +612,7 @@ def main(argv=None):
     watch_parent()
     global writer
     writer = Writer(reserve_stdout())
-    shared = None if args.shared_memory is None else SharedRegion.open(args.shared_memory, args.shared_ring_bytes)
+    shared = None if args.shared_ring_bytes == 0 else SharedRegion.create(args.shared_ring_bytes)
     server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency, args.host_minor, shared)
     builtins.install(server.counters, args.handler)
     try:
@@ -631,8 +631,8 @@ def main(argv=None):
         "concurrency": args.concurrency,
         "commands": sorted(c.name for c in all_commands()),
     }
-    if args.shared_memory is not None:
-        hello["shared_memory"] = shared is not None
+    if shared is not None:
+        hello["shared_memory"] = shared.fd
     writer.send((encode_frame(_dumps({"id": 0, "ok": True, "result": hello}).encode()),))
     serve(0, server)
     return 0
