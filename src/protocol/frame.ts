@@ -94,7 +94,8 @@ export class Deframer {
   readonly maxFrameBytes: number;
   private readonly header = new Uint8Array(4);
   private headerFill = 0;
-  private body: Uint8Array | null = null;
+  // Truly private (#): under Bun its bytes past bodyFill are whatever the allocator held before.
+  #body: Uint8Array | null = null;
   private bodyFill = 0;
   private failed: ProtocolError | null = null;
 
@@ -119,14 +120,14 @@ export class Deframer {
     let off = 0;
     const end = chunk.length;
     while (off < end) {
-      if (this.body !== null) {
-        const take = Math.min(this.body.length - this.bodyFill, end - off);
-        this.body.set(chunk.subarray(off, off + take), this.bodyFill);
+      if (this.#body !== null) {
+        const take = Math.min(this.#body.length - this.bodyFill, end - off);
+        this.#body.set(chunk.subarray(off, off + take), this.bodyFill);
         this.bodyFill += take;
         off += take;
-        if (this.bodyFill === this.body.length) {
-          const body = this.body;
-          this.body = null;
+        if (this.bodyFill === this.#body.length) {
+          const body = this.#body;
+          this.#body = null;
           this.bodyFill = 0;
           onFrame(body, true);
         }
@@ -151,7 +152,7 @@ export class Deframer {
         onFrame(chunk.subarray(off, off + length), false);
         off += length;
       } else {
-        this.body = unfilledBytes(length);
+        this.#body = unfilledBytes(length);
       }
     }
   }

@@ -50,6 +50,7 @@ export interface CallOptions {
 /** What the Python side reports about itself (`health` command). */
 export interface WorkerHealth {
   readonly pid: number;
+  /** Resident memory, without the pages of the shared rings (`sharedMemoryBytes`): those are molt's, taken once, not the handler's growth. */
   readonly rssBytes: number;
   readonly uptimeS: number;
   readonly served: number;
@@ -165,7 +166,7 @@ export class PythonWorker implements Worker {
   private watcher: ((state: WorkerState) => void) | null = null;
   private counts = { calls: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, late: 0, unattributed: 0, cancels: 0 };
   private incoming: Incoming | null = null;
-  /** The rings shared with the process (sharedMemoryBytes, under Bun): made by it, mapped once its hello names them. */
+  /** The rings shared with the process (sharedMemoryBytes, under Bun on Linux): made by it, mapped once its hello names them. */
   private shared: SharedRegion | null = null;
 
   private constructor(private readonly options: ResolvedWorkerOptions) {

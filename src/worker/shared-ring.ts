@@ -11,7 +11,7 @@
  * is: both place the next piece at the same position by the same rule (the
  * producer's next position, or the start of the ring when the piece would
  * not fit before its end), and both take pieces in the order of the frames
- * that announce them. The consumer says how far it has read in the file's
+ * that announce them. The consumer says how far it has read in the
  * header, after copying, and the producer writes only where that leaves
  * room; positions count bytes since the start and never go back.
  *
@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { readlinkSync, statSync } from "node:fs";
 import { ownedCopy } from "../protocol/unfilled-bytes.ts";
 
 const HEADER_BYTES = 64;
@@ -32,6 +33,8 @@ const FROM_WORKER_READ = 8;
 const MAGIC = 16;
 const MAGIC_BYTES = new TextEncoder().encode("molt-rng");
 const HOST_MAPPED = 24;
+/** What /proc says a worker's rings are (molt/shared_ring.py names its memfd so). */
+const MEMFD_NAME = "/memfd:molt-rings ";
 
 /** Attachments shorter than this go through the pipe: a pipe write of them costs less than the rings' bookkeeping. */
 export const SHARED_FROM_BYTES = 64 * 1024;
@@ -104,14 +107,18 @@ export class SharedRegion {
    */
   static attach(pid: number, fd: number, capacity: number): SharedRegion | null {
     if (!SharedRegion.supported) return null;
+    const path = `/proc/${pid}/fd/${fd}`;
     let map: Uint8Array;
     try {
-      map = bun!.mmap!(`/proc/${pid}/fd/${fd}`, { shared: true });
+      // Looked at before it is opened: opening whatever the descriptor names (a terminal, a pipe) could block or act.
+      if (!readlinkSync(path).startsWith(MEMFD_NAME) || statSync(path).size !== HEADER_BYTES + 2 * capacity) return null;
+      map = bun!.mmap!(path, { shared: true });
     } catch {
       return null;
     }
     const magic = map.subarray(MAGIC, MAGIC + MAGIC_BYTES.length);
-    if (map.length !== HEADER_BYTES + 2 * capacity || !magic.every((b, i) => b === MAGIC_BYTES[i])) return null;
+    // Not mapped by a host yet: two hosts writing one ring would corrupt both.
+    if (map.length !== HEADER_BYTES + 2 * capacity || !magic.every((b, i) => b === MAGIC_BYTES[i]) || map[HOST_MAPPED] !== 0) return null;
     map[HOST_MAPPED] = 1;
     return new SharedRegion(capacity, map);
   }

@@ -22,6 +22,15 @@ def mapped(capacity):
     return region
 
 
+def rss_of_rings():
+    """The Rss of this process's mapping of the rings, from /proc/self/smaps."""
+    with open("/proc/self/smaps") as f:
+        lines = f.read().splitlines()
+    at = next(i for i, line in enumerate(lines) if "/memfd:molt-rings" in line)
+    return next(int(line.split()[1]) * 1024 for line in lines[at + 1:] if line.startswith("Rss:"))
+
+
+@unittest.skipUnless(hasattr(os, "memfd_create"), "the rings are a memfd: Linux only")
 class Choose(unittest.TestCase):
     def test_chosen_pieces_fit_once_the_ring_is_read_up_to_them(self):
         rng = random.Random(5)
@@ -55,6 +64,28 @@ class Choose(unittest.TestCase):
         self.assertEqual(region.choose([100_000, 200_000]), [False, False])
         region._mm[_HOST_MAPPED] = 1
         self.assertEqual(region.choose([100_000, 200_000]), [True, True])
+
+
+@unittest.skipUnless(hasattr(os, "memfd_create"), "the rings are a memfd: Linux only")
+class Resident(unittest.TestCase):
+    def test_resident_bytes_are_the_pages_of_the_rings_this_process_holds(self):
+        # A capacity that is not a multiple of the page: the rings share the page where one ends.
+        region = mapped((1 << 20) + 100)
+        self.assertEqual(region.resident_bytes(), rss_of_rings())
+        region.take(100_000)
+        region.take(300_000)
+        self.assertEqual(region.resident_bytes(), rss_of_rings())
+        region.put(b"x" * 200_000)
+        region.put(b"y" * 70_000)
+        self.assertEqual(region.resident_bytes(), rss_of_rings())
+        # Pieces that do not fit before the ring's end go to its start: the furthest byte is the longest one's.
+        region.take(700_000)
+        region.take(500_000)
+        self.assertEqual(region.resident_bytes(), rss_of_rings())
+        self.assertEqual(region._reach_in, 700_000)
+        # Up to the host ring's end, in the page where the worker's ring begins.
+        region.take(region.capacity - 500_000)
+        self.assertEqual(region.resident_bytes(), rss_of_rings())
 
 
 if __name__ == "__main__":

@@ -31,10 +31,14 @@ function pattern(size: number, seed: number): Uint8Array {
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
 const echo = async (w: Worker, bytes: Uint8Array): Promise<Uint8Array> => (await w.call<{ data: Uint8Array }>("echo", { data: bytes })).data;
-/** The header of the rings worker `w` made, read by this process: its "molt-rng" and whether the host marked them mapped. */
-function ringHeader(w: Worker): { magic: string; hostMapped: number } {
+/**
+ * The header of the rings worker `w` made, read by this process: how far each side has read the
+ * other's ring (bytes since the start), its "molt-rng" and whether the host marked them mapped.
+ */
+function ringHeader(w: Worker): { workerRead: number; hostRead: number; magic: string; hostMapped: number } {
   const header = readFileSync(`/proc/${w.pid}/fd/${w.hello.shared_memory}`).subarray(0, 64);
-  return { magic: header.subarray(16, 24).toString(), hostMapped: header[24]! };
+  const at = (i: number): number => Number(header.readBigUInt64LE(i));
+  return { workerRead: at(0), hostRead: at(8), magic: header.subarray(16, 24).toString(), hostMapped: header[24]! };
 }
 
 describe("shared memory", () => {
@@ -43,11 +47,20 @@ describe("shared memory", () => {
       expect(w.hello.shared_memory).toEqual(canShare ? expect.any(Number) : undefined);
       if (canShare) {
         expect(readlinkSync(`/proc/${w.pid}/fd/${w.hello.shared_memory}`)).toBe("/memfd:molt-rings (deleted)");
-        expect(ringHeader(w)).toEqual({ magic: "molt-rng", hostMapped: 1 });
+        expect(ringHeader(w)).toEqual({ workerRead: 0, hostRead: 0, magic: "molt-rng", hostMapped: 1 });
       }
       for (const [i, size] of [0, 1, 64 * KiB - 1, 64 * KiB, MiB, 3 * MiB, 4 * MiB].entries()) {
         const sent = pattern(size, i);
         expect(equalBytes(await echo(w, sent), sent)).toBe(true);
+      }
+      // The four of 64 KiB or more went through the rings, both ways (and the gaps skipped at their ends).
+      if (canShare) {
+        const { workerRead, hostRead } = ringHeader(w);
+        expect([workerRead >= 64 * KiB + 8 * MiB, hostRead >= 64 * KiB + 8 * MiB]).toEqual([true, true]);
+        // Each ring is now in the worker's memory up to its end (4 MiB each way): its health leaves them out.
+        const { rssBytes } = await w.health();
+        const vmRss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${w.pid}/status`, "utf8"))![1]) * KiB;
+        expect(vmRss - rssBytes).toBeGreaterThan(7 * MiB);
       }
       // Bytes among other values, several in one call.
       const [a, b, c] = [pattern(200 * KiB, 7), pattern(10, 8), pattern(300 * KiB, 9)];
@@ -64,6 +77,11 @@ describe("shared memory", () => {
       // And again, the rings' positions now far from their starts.
       const again = await Promise.all(sent.map((bytes) => echo(w, bytes)));
       expect(again.map((bytes, i) => equalBytes(bytes, sent[i]!))).toEqual(sent.map(() => true));
+      // Both rings went round several times: the calls did not all take the pipes.
+      if (canShare) {
+        const { workerRead, hostRead } = ringHeader(w);
+        expect([workerRead > 3 * MiB, hostRead > 3 * MiB]).toEqual([true, true]);
+      }
     }));
 
   test("several large values in one answer never wait for room that only their own frame would free", () =>
@@ -117,7 +135,7 @@ describe("shared memory", () => {
         expect(w.hello.shared_memory).toEqual(mode === "closed" ? 999 : expect.any(Number));
         const sent = pattern(MiB, 5);
         expect(equalBytes(await echo(w, sent), sent)).toBe(true);
-        // The rings the worker made: the host never marked them mapped, so the worker kept its results out of them too.
+        // The memory the worker named (its rings with other bytes, or another memfd): the host never marked it mapped.
         if (mode !== "closed") expect(readFileSync(`/proc/${w.pid}/fd/${w.hello.shared_memory}`)[24]).toBe(0);
       });
     }

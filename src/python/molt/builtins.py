@@ -19,6 +19,8 @@ class Counters:
         # Cancel frames received, and calls answered Cancelled.
         self.cancels = 0
         self.cancelled = 0
+        # The shared rings, whose pages are molt's and not the handler's memory (None: no rings).
+        self.rings = None
 
 
 def rss_bytes():
@@ -41,7 +43,9 @@ def install(counters, handler_name):
     def health(args, ctx):
         return {
             "pid": os.getpid(),
-            "rss_bytes": rss_bytes(),
+            # Without the rings: their pages join the RSS once, as bytes first reach them, and would
+            # read as growth to a judge of memory (up to twice sharedMemoryBytes).
+            "rss_bytes": rss_bytes() - (0 if counters.rings is None else counters.rings.resident_bytes()),
             "uptime_s": round(time.monotonic() - counters.started, 3),
             "served": counters.served,
             "failed": counters.failed,

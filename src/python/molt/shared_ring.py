@@ -5,6 +5,7 @@ the worker's for a result. Both sides place a piece at the same position by the 
 take pieces in the order of the frames that announce them.
 """
 
+import fcntl
 import mmap
 import os
 import struct
@@ -14,8 +15,8 @@ import time
 _HEADER_BYTES = 64
 _TO_WORKER_READ = 0
 _FROM_WORKER_READ = 8
-# Bytes 16-23: written by the worker, checked by the host before it writes anything (a file of the
-# right size and these bytes is the rings); byte 24: 1 once the host has mapped them.
+# Bytes 16-23: written by the worker, checked by the host before it writes anything (memory of the
+# right size with these bytes and byte 24 still 0 is the rings); byte 24: 1 once the host has mapped them.
 _MAGIC = 16
 MAGIC = b"molt-rng"
 _HOST_MAPPED = 24
@@ -61,6 +62,9 @@ class SharedRegion:
         self.fd = fd
         self._read = 0
         self._written = 0
+        # The furthest byte of each ring this process has touched: its pages are in this process's RSS.
+        self._reach_in = 0
+        self._reach_out = 0
         self._lock = threading.Lock()
 
     @staticmethod
@@ -70,13 +74,15 @@ class SharedRegion:
             return None
         size = _HEADER_BYTES + 2 * capacity
         try:
-            fd = make("molt-rings", os.MFD_CLOEXEC)
+            fd = make("molt-rings", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         except OSError:
             return None
         try:
             os.ftruncate(fd, size)
+            # Sealed at its size: a page cut off under the host's mapping would kill the host (SIGBUS).
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
             mm = mmap.mmap(fd, size)
-        except (OSError, ValueError):
+        except (OSError, ValueError, OverflowError, AttributeError):
             os.close(fd)
             return None
         mm[_MAGIC:_MAGIC + len(MAGIC)] = MAGIC
@@ -85,6 +91,16 @@ class SharedRegion:
     def host_mapped(self):
         """Whether the host has mapped the rings (it says so in the header): until then, results take the pipes."""
         return self._mm[_HOST_MAPPED] == 1
+
+    def resident_bytes(self):
+        """The rings' memory in this process's RSS: the pages from the header to the furthest byte of each ring touched."""
+        page = mmap.PAGESIZE
+        first = -(-(_HEADER_BYTES + self._reach_in) // page)
+        if self._reach_out == 0:
+            return first * page
+        second_from = max(first, (_HEADER_BYTES + self.capacity) // page)
+        second_to = -(-(_HEADER_BYTES + self.capacity + self._reach_out) // page)
+        return (first + second_to - second_from) * page
 
     def choose(self, lengths):
         """Which of one message's attachments go into the ring (the rest through the pipe).
@@ -111,6 +127,7 @@ class SharedRegion:
         start = placed(self._read, length, self.capacity)
         offset = _HEADER_BYTES + start % self.capacity
         data = self._mm[offset:offset + length]
+        self._reach_in = max(self._reach_in, start % self.capacity + length)
         self._read = start + length
         _POSITION.pack_into(self._mm, _TO_WORKER_READ, self._read)
         return data
@@ -128,4 +145,5 @@ class SharedRegion:
                 time.sleep(_ROOM_POLL_S)
             offset = _HEADER_BYTES + self.capacity + start % self.capacity
             self._mm[offset:offset + length] = data
+            self._reach_out = max(self._reach_out, start % self.capacity + length)
             self._written = start + length

@@ -151,12 +151,11 @@ class Incoming:
 class Server:
     """Turns request frames into response frames."""
 
-    def __init__(self, writer, max_frame_bytes, threads, concurrency=64, host_minor=0, shared=None):
+    def __init__(self, writer, max_frame_bytes, threads, concurrency=64, host_minor=0):
         self.writer = writer
         self.max_frame_bytes = max_frame_bytes
         # The rings this worker made for the host to map (None: everything goes through the pipes).
-        self.shared = shared
-        writer.shared = shared
+        self.shared = None
         # Bytes in results travel as attachments only to a host that said it reads them.
         self.binary = host_minor >= _BINARY_MINOR
         # A request and its attachments may come in different reads: what it still waits for.
@@ -173,6 +172,10 @@ class Server:
             from concurrent.futures import ThreadPoolExecutor
 
             self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="molt-handler")
+
+    def use_rings(self, shared):
+        """Large attachments go through ``shared`` from now on (results once the host has mapped it)."""
+        self.shared = self.writer.shared = self.counters.rings = shared
 
     def handle(self, item, out):
         """Answer one frame, appending inline answers to ``out``."""
@@ -612,8 +615,7 @@ def main(argv=None):
     watch_parent()
     global writer
     writer = Writer(reserve_stdout())
-    shared = None if args.shared_ring_bytes == 0 else SharedRegion.create(args.shared_ring_bytes)
-    server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency, args.host_minor, shared)
+    server = Server(writer, args.max_frame_bytes, args.threads, args.concurrency, args.host_minor)
     builtins.install(server.counters, args.handler)
     try:
         load_handler(args.handler)
@@ -621,6 +623,9 @@ def main(argv=None):
         sys.stderr.write(f"molt worker: {e}\n")
         sys.stderr.flush()
         return e.exit_code
+    # Made once the handler's own imports have run: none of them can have closed or reused its descriptor.
+    shared = None if args.shared_ring_bytes == 0 else SharedRegion.create(args.shared_ring_bytes)
+    server.use_rings(shared)
     hello = {
         "protocol": PROTOCOL_VERSION,
         "minor": PROTOCOL_MINOR,
