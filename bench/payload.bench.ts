@@ -1,4 +1,4 @@
-// bench/payload.bench.ts: bytes through one worker and back, as JSON
+// bench/payload.bench.ts: bytes through a worker and back, as JSON
 // against as binary attachments (protocol minor 3). The JSON path is what a
 // caller did before: the bytes as a base64 string in the args, encoded
 // before the call and the echoed string decoded after it; the binary path
@@ -9,8 +9,10 @@
 // Node always use) and the floor (bench/bytes-floor.ts): the same bytes
 // echoed by a bare Python process through the same kind of pipes, with no
 // JSON and no checks. All call the same `echo` command
-// (test/fixtures/echo_handler.py), one call at a time, for payloads of 1 KB,
-// 100 KB, 1 MB and 10 MB, alternating in each round.
+// (test/fixtures/echo_handler.py), each path on a worker of its own, one
+// call at a time, for payloads of 1 KB, 100 KB, 1 MB and 10 MB, each path
+// and size in a process of its own (this file with --path), measured after
+// as many calls again not counted, alternating in each round.
 //
 // Prints MB/s of payload per round trip for each (median of the rounds),
 // the binary/JSON ratio (target: at least 10x at 1 MB), the pipes' and the
@@ -23,6 +25,7 @@
 //   npx bun run bench/payload.bench.ts [--rounds 3]
 //   npx deno run --allow-run --allow-read --allow-env bench/payload.bench.ts
 import { Buffer } from "node:buffer";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { spawnWorker } from "../mod.ts";
 import { numberFlag } from "./args.ts";
@@ -39,26 +42,76 @@ const sizes = [KB, 100 * KB, MB, 10 * MB] as const;
 const callsFor = (size: number): number => Math.min(2000, Math.max(4, Math.round((32 * MB) / size)));
 const label = (size: number): string => (size >= MB ? `${size / MB} MB` : `${size / KB} KB`);
 
-const worker = await spawnWorker({ handler, heartbeatMs: 0, callTimeoutMs: 120_000 });
-const piped = await spawnWorker({ handler, heartbeatMs: 0, callTimeoutMs: 120_000, sharedMemoryBytes: 0 });
-const floor = bytesFloor(await resolvePython("python3"));
+// Minor page faults of this process so far (Bun, Node; NaN where the runtime does not say).
+const pageFaults = (): number => (process as { resourceUsage?: () => { minorPageFault: number } }).resourceUsage?.().minorPageFault ?? NaN;
+const paths = ["json", "binary", "pipes", "floor"] as const;
+type Path = (typeof paths)[number];
 
-const paths = {
-  json: async (bytes: Uint8Array): Promise<number> => {
-    const echoed = await worker.call<{ data: string }>("echo", { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64") });
-    return Buffer.from(echoed.data, "base64").length;
-  },
-  binary: async (bytes: Uint8Array): Promise<number> => (await worker.call<{ data: Uint8Array }>("echo", { data: bytes })).data.length,
-  pipes: async (bytes: Uint8Array): Promise<number> => (await piped.call<{ data: Uint8Array }>("echo", { data: bytes })).data.length,
-  floor: (bytes: Uint8Array): Promise<number> => floor.echo(bytes),
-};
-type Path = keyof typeof paths;
+/** How one path echoes: the binary path with the worker's defaults, the pipes with sharedMemoryBytes 0, the floor bare. */
+async function echoer(path: Path): Promise<{ echo(bytes: Uint8Array): Promise<number>; stop(): Promise<void> }> {
+  if (path === "floor") return bytesFloor(await resolvePython("python3"));
+  const worker = await spawnWorker({ handler, heartbeatMs: 0, callTimeoutMs: 120_000, ...(path === "pipes" ? { sharedMemoryBytes: 0 } : {}) });
+  const echo = path === "json"
+    ? async (bytes: Uint8Array): Promise<number> => {
+      const echoed = await worker.call<{ data: string }>("echo", { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64") });
+      return Buffer.from(echoed.data, "base64").length;
+    }
+    : async (bytes: Uint8Array): Promise<number> => (await worker.call<{ data: Uint8Array }>("echo", { data: bytes })).data.length;
+  return { echo, stop: async () => void (await worker.stop()) };
+}
+
+/**
+ * One path and size, in this process (`--path`): MB/s and host page faults per call, after as many
+ * calls again not counted (a process's first megabytes are all fresh memory, every page a fault:
+ * measured from the start, every path ran at the speed of new pages).
+ */
+async function measure(path: Path, size: number): Promise<{ mbps: number; faults: number }> {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
+  const echoes = await echoer(path);
+  try {
+    const calls = callsFor(size);
+    for (let i = 0; i < calls; i++) await echoes.echo(bytes);
+    const f = pageFaults();
+    const t = performance.now();
+    for (let i = 0; i < calls; i++) {
+      if ((await echoes.echo(bytes)) !== size) throw new Error(`${path} echoed the wrong length`);
+    }
+    return { mbps: (size * calls) / 1e6 / ((performance.now() - t) / 1000), faults: (pageFaults() - f) / calls };
+  } finally {
+    await echoes.stop();
+  }
+}
+
+const only = process.argv.indexOf("--path");
+if (only !== -1) {
+  console.log(JSON.stringify(await measure(process.argv[only + 1] as Path, numberFlag("--size", KB))));
+  process.exit(0);
+}
+
+/**
+ * Each measurement runs in a process of its own, this file again with `--path`: in one process, a
+ * path paid for the garbage another left (JSON's megabytes of strings, collected during the next
+ * path's calls, and the pages the allocator handed back to the system), by as much as the order of
+ * the paths decided.
+ */
+function inChild(path: Path, size: number): { mbps: number; faults: number } {
+  const file = fileURLToPath(import.meta.url);
+  const args = ["--path", path, "--size", String(size)];
+  const g = globalThis as { Bun?: unknown; Deno?: { execPath(): string } };
+  const argv = g.Bun !== undefined
+    ? [process.execPath, "run", file, ...args]
+    : g.Deno !== undefined
+    ? [g.Deno.execPath(), "run", "--allow-run", "--allow-read", "--allow-env", file, ...args]
+    : [process.execPath, file, ...args];
+  const child = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (child.status !== 0) throw new Error(`${path} at ${label(size)}: the measuring process exited ${child.status}`);
+  return JSON.parse(child.stdout.trim().split("\n").at(-1)!);
+}
 
 const runs = (): Record<Path, number[]> => ({ json: [], binary: [], pipes: [], floor: [] });
 const mbps: Record<string, Record<Path, number[]>> = Object.fromEntries(sizes.map((s) => [label(s), runs()]));
 const faults: Record<string, Record<Path, number[]>> = Object.fromEntries(sizes.map((s) => [label(s), runs()]));
-// Minor page faults of this process so far (Bun, Node; NaN where the runtime does not say).
-const pageFaults = (): number => (process as { resourceUsage?: () => { minorPageFault: number } }).resourceUsage?.().minorPageFault ?? NaN;
 
 /** Microseconds per page fault of fresh memory here: 64 MiB allocated, then one byte written per 4 KiB page. */
 function faultCost(): number {
@@ -69,35 +122,16 @@ function faultCost(): number {
   return ((performance.now() - t) * 1000) / (pageFaults() - before);
 }
 
-const payloads = new Map(sizes.map((size) => {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 24;
-  return [size, bytes];
-}));
-
-// One warm-up call each: the worker's first large frame, the host's first base64 of that size.
-for (const size of sizes) for (const path of Object.keys(paths) as Path[]) await paths[path](payloads.get(size)!);
-
 for (let r = 0; r < rounds; r++) {
   for (const size of sizes) {
-    const order: Path[] = r % 2 === 0 ? ["json", "binary", "pipes", "floor"] : ["floor", "pipes", "binary", "json"];
-    for (const path of order) {
-      const calls = callsFor(size);
-      const bytes = payloads.get(size)!;
-      const f = pageFaults();
-      const t = performance.now();
-      for (let i = 0; i < calls; i++) {
-        if ((await paths[path](bytes)) !== size) throw new Error(`${path} echoed the wrong length`);
-      }
-      mbps[label(size)]![path].push((size * calls) / 1e6 / ((performance.now() - t) / 1000));
-      faults[label(size)]![path].push((pageFaults() - f) / calls);
+    for (const path of r % 2 === 0 ? paths : [...paths].reverse()) {
+      const m = inChild(path, size);
+      mbps[label(size)]![path].push(m.mbps);
+      faults[label(size)]![path].push(m.faults);
     }
   }
 }
 const microsPerFault = faultCost();
-await worker.stop();
-await piped.stop();
-await floor.stop();
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 const rows = sizes.map((size) => {
@@ -133,7 +167,7 @@ const summary = {
   sizes: rows,
   targets: { ratioAt1MB: 10 },
 };
-console.log(`payload bench: bytes echoed by one worker, one call at a time, ${rounds} alternating rounds, medians (MB/s of payload per round trip)`);
+console.log(`payload bench: bytes echoed one call at a time, each path in a process of its own, ${rounds} rounds, medians (MB/s of payload per round trip)`);
 const heads = ["JSON (base64)", "binary", "pipes", "floor", "ratio", "pipes/JSON", "floor/JSON", "pipes/floor", "faults J/B/P"];
 console.log(`${"size".padEnd(8)} ${heads.map((h) => h.padStart(13)).join(" ")}`);
 for (const row of rows) {

@@ -5,7 +5,7 @@
  * announced in its frame's `"attachments"` as a negative length (`-n`: n
  * bytes in the ring) and sent through no pipe. The bytes cross the boundary
  * with one copy in and one copy out: no read per 64 KiB, no promise per
- * chunk, no pipe buffer (1.2-3.5x the pipes' throughput at 1 MB).
+ * chunk, no pipe buffer (1.3-2.6x the pipes' throughput at 1 MB).
  *
  * Each ring has one producer and one consumer. Neither says where a piece
  * is: both place the next piece at the same position by the same rule (the
