@@ -19,7 +19,7 @@ import { SpawnFailure } from "./child.ts";
 
 /** The package's files (test/process/python-package.test.ts keeps this equal to the directory). */
 export const PYTHON_FILES: readonly string[] = [
-  "__init__.py", "async_runner.py", "attachments.py", "bucket.py", "builtins.py", "context.py", "framing.py", "inject.py", "loader.py", "programs.py", "registry.py", "shared_ring.py", "worker.py",
+  "__init__.py", "async_runner.py", "attachments.py", "bucket.py", "builtins.py", "context.py", "framing.py", "held_answers.py", "inject.py", "loader.py", "programs.py", "registry.py", "shared_ring.py", "worker.py",
 ];
 
 /** The cache directory for fetched copies: `$MOLT_CACHE_DIR`, else `$XDG_CACHE_HOME/molt`, else `~/.cache/molt`. */

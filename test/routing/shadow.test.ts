@@ -44,16 +44,12 @@ describe("shadow comparison", () => {
     }
     await shadowed.router.close();
     const stats = shadowed.router.stats().shadow!;
-    // A shadow that answers differently or throws is a mismatch, never a match. One that does not answer within the
-    // shadow timeout is counted as failed, not compared: on this 2-core machine the V2 worker at times answered
-    // nothing for seconds (in 3 of about 20 runs, idle or loaded, a few shadows timed out; cause not found yet), so
-    // the split between the two is not asserted, only that nothing matched and every shadow was accounted for.
-    expect(stats.differ).toMatchObject({ sampled: 10, matched: 0, pending: 0, mismatchRate: 1 });
-    expect(stats.differ!.mismatched + stats.differ!.failed).toBe(10);
-    expect(stats.differ!.mismatched).toBeGreaterThan(0);
-    expect(stats.flaky).toMatchObject({ sampled: 10, matched: 0, pending: 0 });
-    expect(stats.flaky!.mismatched + stats.flaky!.failed).toBe(10);
-    expect(stats.flaky!.mismatched).toBeGreaterThan(0);
+    // A shadow that answers differently or throws is a mismatch, never a match. All of them answer within the shadow
+    // timeout: V2's worker runs calls on its reading thread, and used to hold the answers of a read's fast calls
+    // until the call after them ended, so the shadows of "differ" and "flaky" read with one of "slow" timed out
+    // (in CI, and in 2 of 6 runs beside a CI run).
+    expect(stats.differ).toMatchObject({ sampled: 10, matched: 0, mismatched: 10, failed: 0, pending: 0, mismatchRate: 1 });
+    expect(stats.flaky).toMatchObject({ sampled: 10, matched: 0, mismatched: 10, failed: 0, pending: 0 });
     expect(stats.slow).toMatchObject({ sampled: 10, matched: 0, mismatched: 0, failed: 10 });
     // V2's shadow failures are not the callers': they got 30 answers from V1, none failed.
     expect(shadowed.router.stats().callers).toEqual({ v1: { calls: 30, failed: 0, tags: {} }, v2: { calls: 0, failed: 0, tags: {} } });

@@ -177,6 +177,20 @@ describe("calls", () => {
       expect(w.stats()).toMatchObject({ calls: 10_000, succeeded: 10_000, inFlight: 0, lateResponses: 0 });
     }), 30_000);
 
+  test("with one thread, a call that runs long does not hold back the answers of the calls read before it", () =>
+    withWorker({ handler, ...quiet }, async (w) => {
+      const dir = mkdtempSync(join(tmpdir(), "molt-held-"));
+      const release = join(dir, "release");
+      // Written in one turn, so in one write: the worker reads both at once, and used to answer the echo only
+      // with the call after it, once that call had waited its 10 s out.
+      const fast = w.call("echo", { n: 1 });
+      const slow = w.call("wait_for", { path: release, seconds: 10 });
+      expect(await fast).toEqual({ n: 1 });
+      writeFileSync(release, "");
+      expect(await slow).toEqual({ released: true });
+      rmSync(dir, { recursive: true });
+    }), 30_000);
+
   test("an aborted call rejects with CallAbortedError and leaves the worker serving", () =>
     withWorker({ handler, ...quiet, threads: 2 }, async (w) => {
       const controller = new AbortController();

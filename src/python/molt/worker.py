@@ -24,6 +24,7 @@ from .async_runner import AsyncRunner
 from .attachments import PlaceholderError, encode_binary, fill, framed
 from .context import Context, enter, run_in
 from .framing import DEFAULT_MAX_FRAME_BYTES, Deframer, Oversize, encode_frame, id_from_prefix
+from .held_answers import HeldAnswers
 from .loader import HandlerLoadError, load_handler
 from .registry import all_commands, lookup
 from .shared_ring import RingPiece, SharedRegion
@@ -166,6 +167,8 @@ class Server:
         # Calls on handler threads, by request id: a cancel reaches them through their context.
         self.threaded_calls = {}
         self.runner = AsyncRunner(concurrency, self.cancelled_frame, writer.send)
+        # Answers of this read's earlier calls, sent if the call running inline after them runs long.
+        self.held = HeldAnswers(writer.send)
         # Async calls read since the loop was last woken: they start together, after the read.
         self.async_batch = []
         if threads > 1:
@@ -282,7 +285,7 @@ class Server:
         elif spec.on_loop:
             self.async_batch.append((ctx, lambda: self.run_async(spec, args, ctx)))
         elif self.executor is None or not spec.threaded:
-            out.append(self.run(spec, request["args"], ctx))
+            out.append(self.run_inline(spec, args, ctx, out))
         else:
             self.threaded_calls[rid] = ctx
             self.executor.submit(self.run_threaded, spec, request["args"], ctx)
@@ -322,6 +325,16 @@ class Server:
         finally:
             self.threaded_calls.pop(ctx.request_id, None)
         self.writer.send((frame,))
+
+    def run_inline(self, spec, args, ctx, out):
+        """Run a call on the reading thread; the answers before it in ``out`` are sent meanwhile if it runs long."""
+        if not out:
+            return self.run(spec, args, ctx)
+        self.held.hold(out)
+        try:
+            return self.run(spec, args, ctx)
+        finally:
+            self.held.release()
 
     def not_started(self, spec, ctx):
         """The answer to a call that must not start (its deadline passed or it was cancelled while it waited), or None."""
