@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, isMoltError, spawnWorker, type Worker, WorkerStartError } from "../../mod.ts";
-import { fixture, pidAlive, rejection, waitFor } from "../helpers.ts";
+import { fixture, pidAlive, rejection, repoPath, waitFor } from "../helpers.ts";
 import { quiet, withWorker } from "./helpers.ts";
 
 const handler = fixture("echo_handler.py");
@@ -183,13 +184,21 @@ describe("calls", () => {
       const release = join(dir, "release");
       // Written in one turn, so in one write: the worker reads both at once, and used to answer the echo only
       // with the call after it, once that call had waited its 10 s out.
-      const fast = w.call("echo", { n: 1 });
-      const slow = w.call("wait_for", { path: release, seconds: 10 });
-      expect(await fast).toEqual({ n: 1 });
-      writeFileSync(release, "");
-      expect(await slow).toEqual({ released: true });
-      rmSync(dir, { recursive: true });
+      try {
+        const fast = w.call("echo", { n: 1 });
+        const slow = w.call("wait_for", { path: release, seconds: 10 });
+        expect(await fast).toEqual({ n: 1 });
+        writeFileSync(release, "");
+        expect(await slow).toEqual({ released: true });
+      } finally {
+        rmSync(dir, { recursive: true });
+      }
     }), 30_000);
+
+  test("answers held while a call runs inline: sent when it runs long, left to the read otherwise, never lost at exit (test/python/held_answers_test.py)", () => {
+    const proc = spawnSync("python3", [repoPath("test/python/held_answers_test.py")]);
+    expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
+  }, 30_000);
 
   test("an aborted call rejects with CallAbortedError and leaves the worker serving", () =>
     withWorker({ handler, ...quiet, threads: 2 }, async (w) => {

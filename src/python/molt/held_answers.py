@@ -35,7 +35,7 @@ class HeldAnswers:
         # or the watchdog, decides whose it is (a list's pop is atomic under the GIL).
         self._slot = []
         self._since = 0.0
-        # Held by the watchdog while it empties a list it took.
+        # Held by the watchdog while it empties a list it took and sends what it held.
         self._taking = threading.Lock()
         self._wake = threading.Event()
         self._idle = True
@@ -47,10 +47,7 @@ class HeldAnswers:
         self._slot.append(out)
         if self._idle:
             if self._thread is None:
-                # Started on the first answer held: a worker that is never sent calls together has no watchdog.
-                self._idle = False
-                self._thread = threading.Thread(target=self._watch, name="molt-held-answers", daemon=True)
-                self._thread.start()
+                self._start()
             else:
                 self._wake.set()
 
@@ -59,9 +56,22 @@ class HeldAnswers:
         try:
             self._slot.pop()
         except IndexError:
-            # The watchdog took it: it is done with it once it lets go of the lock.
+            # The watchdog took it: it has emptied it and sent what it held once it lets go of the lock.
             with self._taking:
                 pass
+
+    def _start(self):
+        # Started on the first answer held: a worker that is never sent calls together has no watchdog.
+        thread = threading.Thread(target=self._watch, name="molt-held-answers", daemon=True)
+        self._idle = False
+        try:
+            thread.start()
+        except RuntimeError:
+            # No thread to be had (a process at its limit): the answers wait for the read's write, as they
+            # did before there was a watchdog, and the next hold tries again.
+            self._idle = True
+            return
+        self._thread = thread
 
     def _watch(self):
         quiet = 0
@@ -85,6 +95,8 @@ class HeldAnswers:
             time.sleep(self._hold_s)
 
     def _take(self):
+        # Sent before the lock is let go: a release() that finds its answers taken waits for them to be
+        # on their way, so nothing the reading thread sends after can overtake them.
         with self._taking:
             try:
                 out = self._slot.pop()
@@ -93,5 +105,8 @@ class HeldAnswers:
                 return
             frames = out[:]
             out.clear()
-        if frames:
-            self._send(frames)
+            try:
+                self._send(frames)
+            except OSError:
+                # The host has gone: the reading thread sees the end of its input and the worker exits.
+                pass

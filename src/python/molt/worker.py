@@ -74,28 +74,38 @@ class Writer:
         while True:
             with self._lock:
                 if not self._pending:
+                    # In the same hold of the lock as the look: a frame added after it finds no writer and writes itself.
                     self._writing = False
                     return
                 pieces, self._pending = self._pending, []
-            small = []
-            for piece in pieces:
-                if type(piece) is RingPiece:
-                    # The frames before it first: the host frees room in the ring as it reads them, and put() may wait for that.
-                    if small:
-                        self._write(b"".join(small))
-                        small = []
-                    # Before the frame that announces it: the host takes it when it reads that frame.
-                    self.shared.put(piece.data)
-                    continue
-                if len(piece) < _JOIN_BELOW:
-                    small.append(piece)
-                    continue
+            try:
+                self._write_pieces(pieces)
+            except BaseException:
+                # A write failed (the host has gone): another thread's send must not take this one for a writer at work.
+                with self._lock:
+                    self._writing = False
+                raise
+
+    def _write_pieces(self, pieces):
+        small = []
+        for piece in pieces:
+            if type(piece) is RingPiece:
+                # The frames before it first: the host frees room in the ring as it reads them, and put() may wait for that.
                 if small:
                     self._write(b"".join(small))
                     small = []
-                self._write(piece)
+                # Before the frame that announces it: the host takes it when it reads that frame.
+                self.shared.put(piece.data)
+                continue
+            if len(piece) < _JOIN_BELOW:
+                small.append(piece)
+                continue
             if small:
                 self._write(b"".join(small))
+                small = []
+            self._write(piece)
+        if small:
+            self._write(b"".join(small))
 
     def _write(self, chunk):
         view = memoryview(chunk)
