@@ -48,7 +48,7 @@ for (const backend of BACKENDS) {
     /** Start nodes and wait until one leads and has judged a window; resolves with the lease it holds. */
     const leading = async (url: string, ids: readonly string[]) => {
       await start(url, ids, { plan: LONG_STAGE });
-      const leader = await nextLeader(url, 0, null, FAILOVER_MS);
+      const leader = await nextLeader(url, 0, null, FAILOVER_MS, nodes);
       expect(leader).not.toBeNull();
       expect(await judgedBy(url, leader!.term, 1)).toBe(true);
       return leader!;
@@ -59,13 +59,13 @@ for (const backend of BACKENDS) {
     test("leader killed with kill -9, three times: another node leads within the lease, the stage resumes with its time, no decision twice, the journal contiguous", async () => {
       const url = backend.fresh();
       await start(url, ["a", "b", "c"], { plan: LONG_STAGE });
-      let leader = await nextLeader(url, 0, null, FAILOVER_MS);
+      let leader = await nextLeader(url, 0, null, FAILOVER_MS, nodes);
       expect(leader).not.toBeNull();
       let spare = 0;
       for (let kill = 0; kill < 3; kill++) {
         expect(await judgedBy(url, leader!.term, 2)).toBe(true);
         byId(leader!.holder).signal("SIGKILL");
-        const next = await nextLeader(url, leader!.term, leader!.holder, FAILOVER_MS);
+        const next = await nextLeader(url, leader!.term, leader!.holder, FAILOVER_MS, nodes);
         expect(next).not.toBeNull();
         expect(next!.term).toBe(leader!.term + 1);
         leader = next;
@@ -95,7 +95,7 @@ for (const backend of BACKENDS) {
       const first = await leading(url, ["a", "b"]);
       const old = byId(first.holder);
       old.signal("SIGSTOP");
-      const next = await nextLeader(url, first.term, first.holder, FAILOVER_MS);
+      const next = await nextLeader(url, first.term, first.holder, FAILOVER_MS, nodes);
       expect(next).not.toBeNull();
       expect(await judgedBy(url, next!.term, 2)).toBe(true);
       old.signal("SIGCONT");
@@ -142,7 +142,7 @@ for (const backend of BACKENDS) {
       // A 0 from the emergency on: the CLI's own, or a new leader's rollback written before it when the CLI was
       // slow to start (then the CLI's 0 changes nothing, and no follower says it again).
       for (const f of followers) expect(await f.until((l) => l.event === "share" && l.bp === 0 && l.at >= at, 10_000)).toBe(true);
-      const next = await nextLeader(url, first.term, first.holder, FAILOVER_MS);
+      const next = await nextLeader(url, first.term, first.holder, FAILOVER_MS, nodes);
       expect(next).not.toBeNull();
       expect(await waitFor(async () => (await decisionsOf(url)).some((d) => d.kind === "rolled_back"), 10_000)).toBe(true);
       // The share was never set back up after the emergency.

@@ -3,6 +3,7 @@
  * JSON lines are collected as they come, and reads of the fleet's store.
  */
 import { type Decision, openStore, type Store } from "../../mod.ts";
+import { driverOf } from "../../src/store/store.ts";
 import { lines, repoPath, spawnChild, tsCommand, waitFor } from "../helpers.ts";
 
 /** A line a node printed. */
@@ -76,15 +77,41 @@ export async function withStore<T>(url: string, fn: (store: Store) => Promise<T>
 /** The lease of the fleet's rollout, or null. */
 export const leaseOf = (url: string, rolloutId = "fleet") => withStore(url, (s) => s.leases.get(`rollout:${rolloutId}`));
 
-/** Wait for a live holder of the lease other than `not`, with a term above `after`; resolves with it, or null on timeout. */
-export async function nextLeader(url: string, after: number, not: string | null, ms: number): Promise<{ holder: string; term: number; acquiredAt: number } | null> {
+/**
+ * Wait for a live holder of the lease other than `not`, with a term above `after`; resolves with it, or null on
+ * timeout, after printing what the fleet looked like then (the lease, the server's busy sessions and what blocks
+ * them, each node's last lines): a failover that never came must say why.
+ */
+export async function nextLeader(
+  url: string,
+  after: number,
+  not: string | null,
+  ms: number,
+  nodes: readonly NodeProcess[] = [],
+): Promise<{ holder: string; term: number; acquiredAt: number } | null> {
   let found: { holder: string; term: number; acquiredAt: number } | null = null;
   await waitFor(async () => {
     const l = await leaseOf(url);
     if (l !== null && l.holder !== null && l.holder !== not && l.term > after && l.remainingMs >= 0) found = { holder: l.holder, term: l.term, acquiredAt: l.acquiredAt };
     return found !== null;
   }, ms);
+  if (found === null) console.error(`no leader after term ${after} other than ${not} within ${ms} ms: ${JSON.stringify(await fleetState(url, nodes))}`);
   return found;
+}
+
+async function fleetState(url: string, nodes: readonly NodeProcess[]): Promise<Record<string, unknown>> {
+  const sessions = !url.startsWith("postgres") ? null : await withStore(url, (s) =>
+    driverOf(s).all(
+      `SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid)::text AS blocked_by,
+         (extract(epoch from clock_timestamp() - xact_start) * 1000)::bigint AS xact_ms, left(query, 160) AS query
+       FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`,
+    )
+  ).catch((e: Error) => e.message);
+  return {
+    lease: await leaseOf(url).catch((e: Error) => e.message),
+    sessions,
+    nodes: Object.fromEntries(nodes.map((n) => [n.id, { pid: n.pid, last: n.lines.slice(-6) }])),
+  };
 }
 
 /** The fleet rollout's decisions. */
