@@ -102,7 +102,8 @@ describe("molt CLI", () => {
     expect(existsSync(join(dir, "molt", "__init__.py"))).toBe(true);
     const python = spawnSync("python3", ["-c", "import molt; print(molt.PROTOCOL_VERSION)"], { env: { ...process.env, PYTHONPATH: dir }, cwd: "/" });
     expect(python.stdout.toString().trim()).toBe("1");
-  });
+    // Two processes started one after the other: over Bun's default 5 s once, in CI beside the Node suite and a CPU-bound loop.
+  }, 30_000);
 
   test("every command has --help", async () => {
     const commands = [[], ["status"], ["flags"], ["flags", "get"], ["flags", "set"], ["rollout"], ["rollout", "start"], ["rollout", "pause"], ["rollout", "resume"], ["rollout", "promote"], ["rollout", "abort"], ["rollback"], ["decommission"], ["report"], ["inspect"], ["validate"], ["backup"], ["backup", "list"], ["backup", "show"], ["backup", "restore"], ["python-path"], ["completion"], ["dashboard"], ["incident"], ["train"]];

@@ -20,4 +20,5 @@ test("a watcher that stops the worker on degradation really stops it (re-entrant
   expect(await waitFor(() => !pidAlive(worker.pid), 2000)).toBe(true);
   expect(states.slice(0, 2)).toEqual(["degraded", "draining"]);
   await Effect.runPromise(Scope.close(scope, Exit.void));
-});
+  // A worker started and stopped: over Bun's default 5 s once, in CI beside the Node suite and a CPU-bound loop.
+}, 30_000);
