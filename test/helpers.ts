@@ -10,6 +10,13 @@ export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtur
 /** Absolute path from the repository root. */
 export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
 
+/**
+ * The default timeout of a file whose tests start real processes (`setDefaultTimeout`): Bun's 5 s was passed by
+ * tests that take 1-2 s alone (a worker started and stopped, a CLI run, a Python test script) when CI ran them
+ * beside the Node suite on a loaded machine.
+ */
+export const PROCESS_TEST_TIMEOUT_MS = 30_000;
+
 /** True while `pid` is a live process (a zombie counts as gone): molt's own check. */
 export { isRunning as pidAlive } from "../src/process/proc-stat.ts";
 

@@ -21,8 +21,16 @@ const NODE_TIMEOUT_FACTOR = 3;
 type Body = () => unknown;
 type Timeout = number | { timeout?: number };
 
+/** This file's default (each test file runs in a process of its own under `node --test`). */
+let defaultTimeoutMs = BUN_DEFAULT_TIMEOUT_MS;
+
 const timeoutOf = (t: Timeout | undefined): number =>
-  NODE_TIMEOUT_FACTOR * (typeof t === "number" ? t : t?.timeout ?? BUN_DEFAULT_TIMEOUT_MS);
+  NODE_TIMEOUT_FACTOR * (typeof t === "number" ? t : t?.timeout ?? defaultTimeoutMs);
+
+/** bun:test's `setDefaultTimeout`: the timeout of the tests registered after it in this file that set none. */
+export function setDefaultTimeout(ms: number): void {
+  defaultTimeoutMs = ms;
+}
 
 const formatName = (name: string, row: unknown, index: number): string =>
   name.replaceAll("%#", String(index)).includes("%") ? format(name, ...(Array.isArray(row) ? row : [row])) : name;

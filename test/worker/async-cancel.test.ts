@@ -5,10 +5,12 @@
  * handler at its next await or a sync one through ctx.cancelled, with the
  * worker replaced only when a cancelled call runs past the grace period.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createPool, type Worker } from "../../mod.ts";
-import { fixture, rejection, sleep, waitFor } from "../helpers.ts";
+import { fixture, PROCESS_TEST_TIMEOUT_MS, rejection, sleep, waitFor } from "../helpers.ts";
 import { quiet, withWorker as withHandlerWorker } from "./helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const handler = fixture("async_handler.py");
 const withWorker = (options: object, body: (w: Worker) => Promise<void>) => withHandlerWorker({ handler, ...quiet, ...options }, body);

@@ -8,14 +8,16 @@
  * host did not say it reads attachments, and a host talking to a worker
  * from before them, keep to JSON.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { ConfigError, createPool, DEFAULT_MAX_FRAME_BYTES, Deframer, encodeFrame, type Worker } from "../../mod.ts";
 import { type ChildProcess, spawnChild } from "../../src/process/child.ts";
 import { resolvePython } from "../../src/process/python.ts";
 import { pythonPackageDir } from "../../src/process/python-package.ts";
-import { answerReader, concat, fixture, rejection, sleep } from "../helpers.ts";
+import { answerReader, concat, fixture, PROCESS_TEST_TIMEOUT_MS, rejection, sleep } from "../helpers.ts";
 import { quiet, withWorker as withHandlerWorker } from "./helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const handler = fixture("echo_handler.py");
 const withWorker = (options: object, body: (w: Worker) => Promise<void>) => withHandlerWorker({ handler, ...quiet, ...options }, body);

@@ -4,12 +4,14 @@
  * sent as raw frames, past the host's own refusal of such arguments, as any
  * other client of the protocol could.
  */
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { Deframer } from "../../mod.ts";
 import { spawnChild } from "../../src/process/child.ts";
 import { resolvePython } from "../../src/process/python.ts";
 import { pythonPackageDir } from "../../src/process/python-package.ts";
-import { concat, fixture } from "../helpers.ts";
+import { concat, fixture, PROCESS_TEST_TIMEOUT_MS } from "../helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 test("10,000 levels of nesting: an InvalidJSON error for that request, then the next is served", async () => {
   const answers: { id: number | null; ok: boolean; error?: { type: string } }[] = [];

@@ -1,6 +1,8 @@
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { fixture, pidAlive, tsCommand, waitFor } from "../helpers.ts";
+import { fixture, pidAlive, PROCESS_TEST_TIMEOUT_MS, tsCommand, waitFor } from "../helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 // The host is a real Bun (or Node) process running test/fixtures/host.ts; kill -9 gives
 // it no chance to clean up, so only the worker's own watch can end it.

@@ -6,12 +6,14 @@
  * the pipes, and check that every call gets its own bytes back. Where there
  * is no Bun.mmap (this file under Node) the option changes nothing.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync, readlinkSync } from "node:fs";
 import { createPool, spawnWorker, type Worker } from "../../mod.ts";
-import { fixture, rejection, repoPath } from "../helpers.ts";
+import { fixture, PROCESS_TEST_TIMEOUT_MS, rejection, repoPath } from "../helpers.ts";
 import { quiet, withWorker } from "./helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const canShare = typeof (globalThis as { Bun?: { mmap?: unknown } }).Bun?.mmap === "function" && process.platform === "linux";
 const handler = fixture("echo_handler.py");
@@ -101,8 +103,7 @@ describe("shared memory", () => {
   test("what the worker chooses to put in its ring always finds room, simulated from any position (test/python/shared_ring_test.py)", () => {
     const proc = spawnSync("python3", [repoPath("test/python/shared_ring_test.py")]);
     expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
-    // 1.4 s of its own: over Bun's default 5 s once, in CI beside the Node suite and a CPU-bound loop.
-  }, 30_000);
+  });
 
   test("a stream's chunks and a pool's calls carry their bytes through the rings; 10 MB fits a ring of 16 MiB", async () => {
     await withWorker({ handler, ...quiet, sharedMemoryBytes: 16 * MiB }, async (w) => {

@@ -4,8 +4,10 @@
  * stop() resolves. Under Deno, node:child_process refuses a second kill()
  * once the first was sent, so molt signals the pid itself.
  */
-import { expect, test } from "bun:test";
-import { fixture, pidAlive, repoPath, spawnChild, tsCommand } from "../helpers.ts";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { fixture, pidAlive, PROCESS_TEST_TIMEOUT_MS, repoPath, spawnChild, tsCommand } from "../helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const RUNTIMES: [string, string[]][] = [
   [typeof Bun === "undefined" ? "node" : "bun", tsCommand(fixture("stop-stuck-worker.ts"))],

@@ -7,11 +7,13 @@
  * item reached the consumer, and a worker from before streams gives the
  * whole result as one item.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createPool, isMoltError, type Worker } from "../../mod.ts";
-import { fixture, sleep, waitFor } from "../helpers.ts";
+import { fixture, PROCESS_TEST_TIMEOUT_MS, sleep, waitFor } from "../helpers.ts";
 import { quiet, withWorker as withHandlerWorker } from "./helpers.ts";
 import { arms, share } from "../routing/helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const handler = fixture("async_handler.py");
 const withWorker = (options: object, body: (w: Worker) => Promise<void>) => withHandlerWorker({ handler, ...quiet, ...options }, body);

@@ -1,9 +1,11 @@
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Scope from "effect/Scope";
 import { acquirePythonWorker } from "../../src/worker/spawn-worker.ts";
-import { fixture, pidAlive, rejection, waitFor } from "../helpers.ts";
+import { fixture, pidAlive, PROCESS_TEST_TIMEOUT_MS, rejection, waitFor } from "../helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 test("a watcher that stops the worker on degradation really stops it (re-entrant dispatch keeps the stop deadlines)", async () => {
   const scope = Effect.runSync(Scope.make());
@@ -20,5 +22,4 @@ test("a watcher that stops the worker on degradation really stops it (re-entrant
   expect(await waitFor(() => !pidAlive(worker.pid), 2000)).toBe(true);
   expect(states.slice(0, 2)).toEqual(["degraded", "draining"]);
   await Effect.runPromise(Scope.close(scope, Exit.void));
-  // A worker started and stopped: over Bun's default 5 s once, in CI beside the Node suite and a CPU-bound loop.
-}, 30_000);
+});

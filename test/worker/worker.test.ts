@@ -1,11 +1,13 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, isMoltError, spawnWorker, type Worker, WorkerStartError } from "../../mod.ts";
-import { fixture, pidAlive, rejection, repoPath, waitFor } from "../helpers.ts";
+import { fixture, pidAlive, PROCESS_TEST_TIMEOUT_MS, rejection, repoPath, waitFor } from "../helpers.ts";
 import { quiet, withWorker } from "./helpers.ts";
+
+setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
 
 const handler = fixture("echo_handler.py");
 
