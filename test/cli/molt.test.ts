@@ -216,9 +216,11 @@ test("molt validate takes the call's arguments; without them a command that need
     const r = await cli(url, ...common, ...args);
     expect([r.code, r.err]).toEqual([2, expect.stringContaining(message)]);
   }
-  // Too few calls to tell (each sleeps 20 ms): neither a pass nor a failure, exit 3.
+  // Too few calls to tell (each sleeps 20 ms): neither a pass nor a failure, exit 3. A tolerance of 0.9: in CI, beside
+  // the Node suite, two arms of one handler came out "fail" here (the record kept the verdict, not its reason); with
+  // 100 ms blocks, a V2 block slowed by the machine is called worse at the default 0.1, which is not what this is about.
   const echo = fixture("echo_handler.py");
-  const few = await cli(url, "--migration", "m1", "validate", "load", "--v1-handler", echo, "--v2-handler", echo, "--size", "2", "--users", "2", "--duration-ms", "600", "--command", "sleep", "--args", '{"seconds": 0.02}', "--json");
+  const few = await cli(url, "--migration", "m1", "validate", "load", "--v1-handler", echo, "--v2-handler", echo, "--size", "2", "--users", "2", "--duration-ms", "600", "--command", "sleep", "--args", '{"seconds": 0.02}', "--tolerance", "0.9", "--json");
   expect([few.code, JSON.parse(few.out)[0].verdict]).toEqual([3, "insufficient"]);
   const store = await openStore(url);
   expect((await store.validations.list("m1")).map((v) => v.verdict)).toEqual(["fail", "pass", "pass", "insufficient"]);
