@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { Readable, type Writable } from "node:stream";
@@ -9,6 +9,15 @@ export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtur
 
 /** Absolute path from the repository root. */
 export const repoPath = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+/**
+ * Run one of test/python/'s unittest scripts with python3: its exit status, and its report (stderr) when it
+ * failed, so that an assertion on both shows which Python test failed and why.
+ */
+export function pythonTests(script: string): { status: number | null; stderr: string } {
+  const proc = spawnSync("python3", [repoPath(`test/python/${script}`)]);
+  return { status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() };
+}
 
 /**
  * The default timeout of a file whose tests start real processes (`setDefaultTimeout`): Bun's 5 s was passed by

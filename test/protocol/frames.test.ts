@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { Deframer, encodeFrame } from "../../mod.ts";
-import { concat, partBytes, repoPath } from "../helpers.ts";
+import { concat, partBytes, pythonTests, repoPath } from "../helpers.ts";
 import spec from "../spec/protocol/frames.json" with { type: "json" };
 
 type Item = { payload: string } | { oversize: number };
@@ -60,8 +60,7 @@ describe("encodeFrame", () => {
 });
 
 test("the Python deframer gives back small, large and oversize frames whole and in order, however the stream is cut (test/python/framing_test.py)", () => {
-  const proc = spawnSync("python3", [repoPath("test/python/framing_test.py")]);
-  expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
+  expect(pythonTests("framing_test.py")).toEqual({ status: 0, stderr: "" });
 });
 
 describe("Python vectors (python3 test/python/run_vectors.py)", async () => {

@@ -7,10 +7,9 @@
  * is no Bun.mmap (this file under Node) the option changes nothing.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { readFileSync, readlinkSync } from "node:fs";
 import { createPool, spawnWorker, type Worker } from "../../mod.ts";
-import { fixture, PROCESS_TEST_TIMEOUT_MS, rejection, repoPath } from "../helpers.ts";
+import { fixture, PROCESS_TEST_TIMEOUT_MS, pythonTests, rejection } from "../helpers.ts";
 import { quiet, withWorker } from "./helpers.ts";
 
 setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
@@ -101,8 +100,7 @@ describe("shared memory", () => {
     }));
 
   test("what the worker chooses to put in its ring always finds room, simulated from any position (test/python/shared_ring_test.py)", () => {
-    const proc = spawnSync("python3", [repoPath("test/python/shared_ring_test.py")]);
-    expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
+    expect(pythonTests("shared_ring_test.py")).toEqual({ status: 0, stderr: "" });
   });
 
   test("a stream's chunks and a pool's calls carry their bytes through the rings; 10 MB fits a ring of 16 MiB", async () => {

@@ -1,10 +1,9 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, isMoltError, spawnWorker, type Worker, WorkerStartError } from "../../mod.ts";
-import { fixture, pidAlive, PROCESS_TEST_TIMEOUT_MS, rejection, repoPath, waitFor } from "../helpers.ts";
+import { fixture, pidAlive, PROCESS_TEST_TIMEOUT_MS, pythonTests, rejection, waitFor } from "../helpers.ts";
 import { quiet, withWorker } from "./helpers.ts";
 
 setDefaultTimeout(PROCESS_TEST_TIMEOUT_MS);
@@ -195,12 +194,11 @@ describe("calls", () => {
       } finally {
         rmSync(dir, { recursive: true });
       }
-    }), 30_000);
+    }));
 
   test("answers held while a call runs inline: sent when it runs long, left to the read otherwise, never lost at exit (test/python/held_answers_test.py)", () => {
-    const proc = spawnSync("python3", [repoPath("test/python/held_answers_test.py")]);
-    expect({ status: proc.status, stderr: proc.status === 0 ? "" : proc.stderr.toString() }).toEqual({ status: 0, stderr: "" });
-  }, 30_000);
+    expect(pythonTests("held_answers_test.py")).toEqual({ status: 0, stderr: "" });
+  });
 
   test("an aborted call rejects with CallAbortedError and leaves the worker serving", () =>
     withWorker({ handler, ...quiet, threads: 2 }, async (w) => {
